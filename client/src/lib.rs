@@ -1,0 +1,1 @@
+//! The `client` program's shell (filled in by its own change).

@@ -1,0 +1,1 @@
+//! The `labs` program's shell (filled in by its own change).

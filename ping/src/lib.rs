@@ -1,0 +1,1 @@
+//! The `ping` program's shell (filled in by its own change).

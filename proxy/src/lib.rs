@@ -1,0 +1,1 @@
+//! The `proxy` program's shell (filled in by its own change).

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the real peers that protolab's interop tests talk to, on a fresh Debian machine.
+# Idempotent: a second run only checks. Needs root (or sudo) for apt-get.
+#
+# Debian: curl, nginx, swaks, chromium (headless browser tests).
+# PyPI:   aiosmtpd (an SMTP server with STARTTLS and AUTH).
+# npm:    http-cache-tests (the HTTP caching conformance suite), installed under .deps/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(curl nginx swaks chromium python3)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "install-test-deps: apt-get install ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python3 - <<'PY' 2>/dev/null || { echo "install-test-deps: pip install aiosmtpd"; python3 -m pip install -q aiosmtpd; }
+import aiosmtpd
+PY
+
+echo "install-test-deps: ready"

@@ -1,0 +1,1 @@
+//! The `server` program's shell (filled in by its own change).

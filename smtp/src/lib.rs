@@ -1,0 +1,1 @@
+//! The `smtp` program's shell (filled in by its own change).
