@@ -12,10 +12,12 @@
 //! | [`trace`] | the `.trace` exchange format used by recordings, snapshots, labs and the REPL |
 //! | [`base64`] | base64 (RFC 4648), as SMTP AUTH and MIME use it |
 //! | [`smtp`] | SMTP commands, replies and the session state machine (RFC 5321), messages (RFC 5322, MIME) |
+//! | [`cache`] | HTTP caching for a shared cache (RFC 9111): storability, freshness, age, validation |
 //! | [`ping`] | the UDP pinger: sequence numbers, in-flight table, timeouts, statistics |
 #![forbid(unsafe_code)]
 
 pub mod base64;
+pub mod cache;
 pub mod http1;
 pub mod ping;
 pub mod smtp;
