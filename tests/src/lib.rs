@@ -1,3 +1,18 @@
-//! The replay harness: recorded exchanges (`.trace` files) fed to the protocol cores and the
-//! programs, whole, byte by byte and at seeded random split points, with what comes back rendered
-//! as a trace and snapshotted.
+//! The replay harness: recorded exchanges (`.trace` files) fed to the protocol cores, whole, byte
+//! by byte and at seeded random split points, with what comes back rendered as a trace and
+//! snapshotted.
+//!
+//! | module | what it gives a test |
+//! | --- | --- |
+//! | [`corpus`] | where the trace files live, loading one with a clear error |
+//! | [`segmentation`] | the cuttings of a stream into reads (whole, byte by byte, seeded random) |
+//! | [`replay`] | the [`replay::CoreUnderTest`] adapter trait, [`replay::replay`] and the transcript |
+//!
+//! A test file per behaviour lives in `tests/tests/`; each globs its folder of traces with insta
+//! and snapshots the transcripts. To add a case, drop a `.trace` file in the folder and run
+//! `cargo insta test -p protolab-tests` (or `INSTA_UPDATE=always cargo test -p protolab-tests`),
+//! then read the new snapshot before accepting it.
+
+pub mod corpus;
+pub mod replay;
+pub mod segmentation;

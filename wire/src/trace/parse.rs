@@ -90,12 +90,18 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The text as it is in the file, unless it holds what a terminal would not show plainly.
+        let shown = if self.text.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+            self.text.clone()
+        } else {
+            escape_value(self.text.as_bytes())
+        };
         write!(
             f,
             "line {}, column {}: `{}`: {}",
             self.line,
             self.column,
-            escape_value(self.text.as_bytes()),
+            shown,
             self.kind.explain()
         )?;
         if let Some(rule) = self.rule {
