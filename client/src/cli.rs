@@ -1,0 +1,363 @@
+//! The command line: one-shot requests (the default), `repl` and `load`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::paint::ColorChoice;
+
+const EXAMPLES: &str = "\
+Examples:
+  client GET localhost 8080 /                 the lab form: METHOD HOST PORT PATH
+  client http://localhost:8080/index.html     a URL; the body goes to stdout
+  client -v http://localhost:8080/            the whole exchange on stderr, \\r\\n and all
+  client -i HEAD localhost 8080 /             status line and headers too
+  client -d 'name=ada' http://localhost:8080/form
+  client -T notes.txt http://localhost:8080/uploads/
+  client --raw broken.txt localhost 8080      send a file's bytes exactly (or a .trace's C: side)
+  printf 'GET / HTTP/1.0\\n\\n' | client --raw - localhost 8080
+  client -x localhost:8888 http://example.org/  through a proxy (absolute-form)
+  client --record get.trace http://localhost:8080/
+  client http://localhost:8080/a http://localhost:8080/b   one connection, two requests
+  client repl localhost 8080                  type requests by hand
+  client load -c 64 -d 10s http://localhost:8080/
+
+Exit codes (the same numbers as curl's):
+  0 ok                   3 malformed URL          6 could not resolve host
+  7 could not connect    8 not an HTTP reply     18 body shorter than announced
+ 22 --fail and status >= 400                     23 could not write output
+ 26 could not read a local file                  28 timeout
+ 35 TLS handshake failed                         47 too many redirects (-L)
+ 52 empty reply         55 send failed           56 receive failed
+ 60 server certificate not trusted (--cacert FILE, or -k for a lab server)";
+
+/// Raw HTTP client that shows every byte, a REPL for typing requests, and a load generator.
+#[derive(Parser, Debug)]
+#[command(
+    name = "client",
+    version,
+    about,
+    long_about = "Sends HTTP requests and shows exactly what went over the wire.\n\n\
+        The response body goes to stdout. -v shows the whole exchange on stderr in the .trace \
+        syntax the tests and labs use (C: for what was sent, S: for what came back, \\r\\n \
+        visible). Broken responses are shown as they are, with a one-line diagnosis naming the \
+        offending bytes and the RFC rule.",
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    /// `repl` or `load`; without one, a one-shot request.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The request(s) to make.
+    #[command(flatten)]
+    pub request: RequestArgs,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Type requests (or any line protocol) by hand on a live connection.
+    Repl(ReplArgs),
+    /// Drive a server with many connections and report throughput and latency.
+    Load(LoadArgs),
+}
+
+/// Options of a one-shot request.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RequestArgs {
+    /// `METHOD HOST PORT [PATH]` (the lab form), or `[METHOD] URL [URL...]`.
+    #[arg(value_name = "REQUEST", required = true, num_args = 1..)]
+    pub words: Vec<String>,
+
+    /// Also print the status line and headers to stdout, before the body.
+    #[arg(short = 'i', long)]
+    pub include: bool,
+
+    /// Show the whole exchange on stderr in trace syntax (C:/S: lines, \r\n visible).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
+    /// Add a header, `Name: value` (replaces a default of that name; `Name:` removes it).
+    #[arg(short = 'H', long = "header", value_name = "LINE")]
+    pub headers: Vec<String>,
+
+    /// Send DATA as the body (POST, form-encoded); `@FILE` reads a file without its newlines.
+    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    pub data: Vec<String>,
+
+    /// Send DATA as the body exactly; `@FILE` reads a file's bytes, `@-` stdin.
+    #[arg(long = "data-binary", value_name = "DATA")]
+    pub data_binary: Vec<String>,
+
+    /// Upload FILE with PUT (the file name is appended to a URL ending in `/`).
+    #[arg(short = 'T', long = "upload-file", value_name = "FILE")]
+    pub upload_file: Option<PathBuf>,
+
+    /// The method to use, whatever else implies.
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// HEAD request: show the status line and headers only.
+    #[arg(short = 'I', long)]
+    pub head: bool,
+
+    /// Speak HTTP/1.0 (one request per connection unless the server keeps it alive).
+    #[arg(short = '0', long = "http1.0")]
+    pub http10: bool,
+
+    /// Write the body to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Ask for gzip or deflate and decode the body.
+    #[arg(long)]
+    pub compressed: bool,
+
+    /// Follow redirects (3xx with Location).
+    #[arg(short = 'L', long = "location")]
+    pub follow: bool,
+
+    /// How many redirects -L follows before giving up (exit 47).
+    #[arg(long = "max-redirs", value_name = "N", default_value_t = 50)]
+    pub max_redirects: u32,
+
+    /// Give up connecting after this long (`5`, `2.5`, `500ms`; exit 28).
+    #[arg(long = "connect-timeout", value_name = "TIME", value_parser = parse_duration)]
+    pub connect_timeout: Option<Duration>,
+
+    /// Give up on the whole operation after this long (exit 28).
+    #[arg(short = 'm', long = "max-time", value_name = "TIME", value_parser = parse_duration)]
+    pub max_time: Option<Duration>,
+
+    /// Exit 22 when the final status is 400 or above (the body is not written).
+    #[arg(short = 'f', long)]
+    pub fail: bool,
+
+    /// Send requests through this HTTP proxy, in absolute-form (`GET http://host/path`).
+    #[arg(short = 'x', long, value_name = "HOST:PORT")]
+    pub proxy: Option<String>,
+
+    /// Use TLS in the lab form (a URL says so with https://).
+    #[arg(long)]
+    pub tls: bool,
+
+    /// DANGEROUS: accept any TLS certificate (for lab servers with self-signed ones).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Also trust the CA certificate(s) in this PEM file.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Show both directions as a hex dump on stderr.
+    #[arg(long)]
+    pub hex: bool,
+
+    /// Print how long each phase took (resolve, connect, TLS, first byte, total) on stderr.
+    #[arg(long)]
+    pub timing: bool,
+
+    /// Send these bytes exactly as given (FILE, `-` for stdin, or a .trace file's C: side).
+    #[arg(long, value_name = "FILE")]
+    pub raw: Option<String>,
+
+    /// Save the exchange as a .trace file.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
+    /// The User-Agent header.
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    pub user_agent: Option<String>,
+
+    /// Quiet: no diagnoses or error messages (the exit code still tells).
+    #[arg(short = 's', long)]
+    pub silent: bool,
+
+    /// Show errors even with -s.
+    #[arg(short = 'S', long = "show-error")]
+    pub show_error: bool,
+
+    /// When to colour stderr.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// Options of `client repl`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ReplArgs {
+    /// Server to connect to (`:connect HOST PORT` later if left out).
+    pub host: Option<String>,
+
+    /// Its port.
+    pub port: Option<u16>,
+
+    /// Line mode: any line protocol (SMTP, a chat server); each line is sent as typed with CRLF.
+    #[arg(long)]
+    pub line: bool,
+
+    /// End lines with a bare LF instead of CRLF.
+    #[arg(long)]
+    pub lf: bool,
+
+    /// Show received bytes as a hex dump as well.
+    #[arg(long)]
+    pub hex: bool,
+
+    /// Record the session to a .trace file.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
+    /// With piped input: how long to wait for a reply before going on (and at the end).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "5s")]
+    pub wait: Duration,
+
+    /// Do not read or write the history file.
+    #[arg(long)]
+    pub no_history: bool,
+
+    /// When to colour.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// Options of `client load`.
+#[derive(Args, Debug, Clone)]
+#[command(after_help = "\
+Examples:
+  client load -c 64 -n 100000 http://localhost:8080/
+  client load -c 64 -d 10s http://localhost:8080/index.html
+  client load -c 8 -d 5s --rate 2000 http://localhost:8080/     paced (latency from the schedule)
+  client load -c 32 -n 5000 --close http://localhost:8080/      a new connection per request
+  client load -d 3s --json http://localhost:8080/ > result.json")]
+pub struct LoadArgs {
+    /// The URL every request asks for (http://).
+    pub url: String,
+
+    /// Connections kept busy at once.
+    #[arg(short = 'c', long, default_value_t = 64)]
+    pub connections: usize,
+
+    /// Stop after this many requests.
+    #[arg(short = 'n', long, conflicts_with = "duration")]
+    pub requests: Option<u64>,
+
+    /// Stop after this long (`10s`, `1m`, `500ms`); 10s when neither -n nor -d is given.
+    #[arg(short = 'd', long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Event-loop threads (the connections are shared out among them).
+    #[arg(short = 't', long, default_value_t = 1)]
+    pub threads: usize,
+
+    /// Open a new connection for every request (`Connection: close`).
+    #[arg(long)]
+    pub close: bool,
+
+    /// Send at most this many requests per second in total; latency is measured from when each
+    /// request was due, so a stalled server shows up in the percentiles.
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+
+    /// The method.
+    #[arg(short = 'X', long = "method", default_value = "GET")]
+    pub method: String,
+
+    /// Add a header, `Name: value`.
+    #[arg(short = 'H', long = "header", value_name = "LINE")]
+    pub headers: Vec<String>,
+
+    /// A body to send with every request.
+    #[arg(long = "body", value_name = "DATA")]
+    pub body: Option<String>,
+
+    /// A request that takes longer than this counts as a timeout error.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "10s")]
+    pub timeout: Duration,
+
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// When to show live progress and colour (on a terminal by default).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// Parses `5`, `2.5` (seconds, as curl takes them), `500ms`, `10s`, `2m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = text.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (text, 1.0)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a time; write e.g. 5, 2.5, 500ms, 10s or 2m"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!("{text:?} is not a time; it must be zero or more"));
+    }
+    Ok(Duration::from_secs_f64(value * scale))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_take_curl_seconds_and_units() {
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("soon").unwrap_err().contains("500ms"));
+        assert!(parse_duration("-1").is_err());
+    }
+
+    #[test]
+    fn lab_form_and_subcommands_parse() {
+        let cli = Cli::try_parse_from(["client", "GET", "localhost", "8080", "/"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.request.words, ["GET", "localhost", "8080", "/"]);
+
+        let cli = Cli::try_parse_from(["client", "repl", "localhost", "8080"]).unwrap();
+        match cli.command {
+            Some(Command::Repl(r)) => {
+                assert_eq!((r.host.as_deref(), r.port), (Some("localhost"), Some(8080)))
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let cli =
+            Cli::try_parse_from(["client", "load", "-c", "8", "-n", "100", "http://a/"]).unwrap();
+        match cli.command {
+            Some(Command::Load(l)) => assert_eq!((l.connections, l.requests), (8, Some(100))),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn options_may_follow_the_words() {
+        let cli = Cli::try_parse_from(["client", "http://a/", "-i", "-H", "X: 1"]).unwrap();
+        assert!(cli.request.include);
+        assert_eq!(cli.request.headers, ["X: 1"]);
+    }
+}
