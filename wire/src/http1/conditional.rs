@@ -31,6 +31,8 @@ use std::fmt;
 use std::time::SystemTime;
 
 use super::date::HttpDate;
+use super::fields::Headers;
+use super::method::Method;
 
 /// An entity tag (RFC 9110 §8.8.3): an opaque string in double quotes, optionally marked weak.
 ///
@@ -359,6 +361,24 @@ impl RequestConditions {
         }
     }
 
+    /// Reads the four fields from a request's header section. A field sent as several lines is
+    /// read as their values joined with commas (RFC 9110 §5.3), which makes two
+    /// `If-Modified-Since` lines an invalid date, ignored as §13.1.3 requires.
+    pub fn from_headers(headers: &Headers, now: HttpDate) -> RequestConditions {
+        let joined = |name: &str| -> Option<Vec<u8>> {
+            let mut lines = headers.get_all(name).peekable();
+            lines.peek()?;
+            Some(lines.collect::<Vec<_>>().join(&b", "[..]))
+        };
+        RequestConditions::from_field_values(
+            joined("if-match").as_deref(),
+            joined("if-none-match").as_deref(),
+            joined("if-modified-since").as_deref(),
+            joined("if-unmodified-since").as_deref(),
+            now,
+        )
+    }
+
     /// True when no precondition field is present at all.
     pub fn is_empty(&self) -> bool {
         self.if_match.is_none()
@@ -553,14 +573,13 @@ pub const NOT_MODIFIED_FIELDS: [&str; 6] = [
 /// 6. Otherwise, perform the method.
 ///
 /// This function answers steps 1 to 4 and 6; [`Outcome::Proceed`] is where step 5 begins.
-/// `method` is the request method token, case-sensitive (`GET` and `HEAD` are the reads).
 /// `current` is `None` when the target resource has no current representation.
 pub fn evaluate(
-    method: &[u8],
+    method: &Method,
     conditions: &RequestConditions,
     current: Option<&CurrentRepresentation>,
 ) -> Evaluation {
-    let is_read = method == b"GET" || method == b"HEAD";
+    let is_read = matches!(method, Method::Get | Method::Head);
     let last_modified = current.and_then(|c| c.last_modified);
     let mut ignored = Vec::new();
     let mut evaluated_any = false;
@@ -942,7 +961,7 @@ mod tests {
     /// One row of the §13.2.2 table: which fields the request carries, the method, the resource.
     struct Row {
         rule_text: &'static str,
-        method: &'static [u8],
+        method: Method,
         if_match: Option<&'static [u8]>,
         if_none_match: Option<&'static [u8]>,
         if_modified_since: Option<&'static [u8]>,
@@ -965,10 +984,10 @@ mod tests {
         })
     }
 
-    fn row(rule_text: &'static str, method: &'static [u8]) -> Row {
+    fn row(rule_text: &'static str, method: &str) -> Row {
         Row {
             rule_text,
-            method,
+            method: Method::parse(method).expect("a method token"),
             if_match: None,
             if_none_match: None,
             if_modified_since: None,
@@ -984,80 +1003,80 @@ mod tests {
     fn precondition_order_of_rfc_9110_section_13_2_2() {
         let rows = vec![
             Row {
-                ..row("step 6: nothing to evaluate", b"GET")
+                ..row("step 6: nothing to evaluate", "GET")
             },
             Row {
                 if_match: Some(b"\"v1\""),
                 rule: Rule::AllTrue,
-                ..row("step 1 true: strong match", b"PUT")
+                ..row("step 1 true: strong match", "PUT")
             },
             Row {
                 if_match: Some(b"W/\"v1\""),
                 outcome: Outcome::PreconditionFailed,
                 rule: Rule::IfMatchNoStrongMatch,
-                ..row("step 1 false: a weak tag never matches strongly", b"PUT")
+                ..row("step 1 false: a weak tag never matches strongly", "PUT")
             },
             Row {
                 if_match: Some(b"\"v1\""),
                 current: resource(Some(weak("v1"))),
                 outcome: Outcome::PreconditionFailed,
                 rule: Rule::IfMatchNoStrongMatch,
-                ..row("step 1 false: the current tag is weak", b"PUT")
+                ..row("step 1 false: the current tag is weak", "PUT")
             },
             Row {
                 if_match: Some(b"\"v1\""),
                 current: resource(None),
                 outcome: Outcome::PreconditionFailed,
                 rule: Rule::IfMatchNoStrongMatch,
-                ..row("step 1 false: the resource has no ETag", b"DELETE")
+                ..row("step 1 false: the resource has no ETag", "DELETE")
             },
             Row {
                 if_match: Some(b"*"),
                 rule: Rule::AllTrue,
-                ..row("step 1 true: * and a representation exists", b"PUT")
+                ..row("step 1 true: * and a representation exists", "PUT")
             },
             Row {
                 if_match: Some(b"*"),
                 current: None,
                 outcome: Outcome::PreconditionFailed,
                 rule: Rule::IfMatchAnyWithoutRepresentation,
-                ..row("step 1 false: * and nothing exists", b"PUT")
+                ..row("step 1 false: * and nothing exists", "PUT")
             },
             Row {
                 if_match: Some(b"v1"),
                 outcome: Outcome::PreconditionFailed,
                 rule: Rule::IfMatchUnreadable,
-                ..row("step 1: an unreadable If-Match matches nothing", b"PUT")
+                ..row("step 1: an unreadable If-Match matches nothing", "PUT")
             },
             Row {
                 if_match: Some(b"\"v0\""),
                 if_none_match: Some(b"\"v0\""),
                 outcome: Outcome::PreconditionFailed,
                 rule: Rule::IfMatchNoStrongMatch,
-                ..row("step 1 comes before step 3", b"GET")
+                ..row("step 1 comes before step 3", "GET")
             },
             Row {
                 if_match: Some(b"\"v1\""),
                 if_unmodified_since: Some(EARLIER),
                 rule: Rule::AllTrue,
                 ignored: vec![Ignored::IfUnmodifiedSinceBecauseIfMatch],
-                ..row("step 2 is skipped when If-Match is present", b"PUT")
+                ..row("step 2 is skipped when If-Match is present", "PUT")
             },
             Row {
                 if_unmodified_since: Some(SAME),
                 rule: Rule::AllTrue,
-                ..row("step 2 true: not modified after the date", b"PUT")
+                ..row("step 2 true: not modified after the date", "PUT")
             },
             Row {
                 if_unmodified_since: Some(EARLIER),
                 outcome: Outcome::PreconditionFailed,
                 rule: Rule::ModifiedAfterIfUnmodifiedSince,
-                ..row("step 2 false: modified after the date", b"PUT")
+                ..row("step 2 false: modified after the date", "PUT")
             },
             Row {
                 if_unmodified_since: Some(b"yesterday"),
                 ignored: vec![Ignored::IfUnmodifiedSinceInvalidDate],
-                ..row("step 2: an invalid date is ignored", b"PUT")
+                ..row("step 2: an invalid date is ignored", "PUT")
             },
             Row {
                 if_unmodified_since: Some(EARLIER),
@@ -1066,25 +1085,25 @@ mod tests {
                     last_modified: None,
                 }),
                 ignored: vec![Ignored::IfUnmodifiedSinceWithoutLastModified],
-                ..row("step 2: no Last-Modified, ignored", b"PUT")
+                ..row("step 2: no Last-Modified, ignored", "PUT")
             },
             Row {
                 if_none_match: Some(b"\"v0\", W/\"v1\""),
                 outcome: Outcome::NotModified,
                 rule: Rule::IfNoneMatchMatchedForRead,
-                ..row("step 3 false for GET: weak match, 304", b"GET")
+                ..row("step 3 false for GET: weak match, 304", "GET")
             },
             Row {
                 if_none_match: Some(b"\"v1\""),
                 outcome: Outcome::NotModified,
                 rule: Rule::IfNoneMatchMatchedForRead,
-                ..row("step 3 false for HEAD: 304", b"HEAD")
+                ..row("step 3 false for HEAD: 304", "HEAD")
             },
             Row {
                 if_none_match: Some(b"\"v1\""),
                 outcome: Outcome::PreconditionFailed,
                 rule: Rule::IfNoneMatchMatchedForWrite,
-                ..row("step 3 false for POST: 412", b"POST")
+                ..row("step 3 false for POST: 412", "POST")
             },
             Row {
                 if_none_match: Some(b"*"),
@@ -1092,14 +1111,14 @@ mod tests {
                 rule: Rule::IfNoneMatchMatchedForWrite,
                 ..row(
                     "step 3: If-None-Match: * guards a PUT that must create",
-                    b"PUT",
+                    "PUT",
                 )
             },
             Row {
                 if_none_match: Some(b"*"),
                 current: None,
                 rule: Rule::AllTrue,
-                ..row("step 3 true: * and nothing exists yet", b"PUT")
+                ..row("step 3 true: * and nothing exists yet", "PUT")
             },
             Row {
                 if_none_match: Some(b"\"v0\""),
@@ -1108,7 +1127,7 @@ mod tests {
                 ignored: vec![Ignored::IfModifiedSinceBecauseIfNoneMatch],
                 ..row(
                     "step 3 true; If-Modified-Since ignored beside If-None-Match",
-                    b"GET",
+                    "GET",
                 )
             },
             Row {
@@ -1118,50 +1137,47 @@ mod tests {
                     Ignored::IfNoneMatchUnreadable,
                     Ignored::IfModifiedSinceBecauseIfNoneMatch,
                 ],
-                ..row(
-                    "step 3: an unreadable If-None-Match matches nothing",
-                    b"GET",
-                )
+                ..row("step 3: an unreadable If-None-Match matches nothing", "GET")
             },
             Row {
                 if_modified_since: Some(SAME),
                 outcome: Outcome::NotModified,
                 rule: Rule::NotModifiedSinceIfModifiedSince,
-                ..row("step 4 false: Last-Modified equals the date, 304", b"GET")
+                ..row("step 4 false: Last-Modified equals the date, 304", "GET")
             },
             Row {
                 if_modified_since: Some(LATER),
                 outcome: Outcome::NotModified,
                 rule: Rule::NotModifiedSinceIfModifiedSince,
-                ..row("step 4 false: Last-Modified before the date, 304", b"HEAD")
+                ..row("step 4 false: Last-Modified before the date, 304", "HEAD")
             },
             Row {
                 if_modified_since: Some(EARLIER),
                 rule: Rule::AllTrue,
-                ..row("step 4 true: modified since, 200", b"GET")
+                ..row("step 4 true: modified since, 200", "GET")
             },
             Row {
                 if_modified_since: Some(b"Sunday, 06-Nov-94 08:49:37 GMT"),
                 outcome: Outcome::NotModified,
                 rule: Rule::NotModifiedSinceIfModifiedSince,
-                ..row("step 4: obsolete date forms are read", b"GET")
+                ..row("step 4: obsolete date forms are read", "GET")
             },
             Row {
                 if_modified_since: Some(SAME),
                 ignored: vec![Ignored::IfModifiedSinceNotGetOrHead],
-                ..row("step 4 applies to GET and HEAD only", b"POST")
+                ..row("step 4 applies to GET and HEAD only", "POST")
             },
             Row {
                 if_modified_since: Some(
                     b"Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT",
                 ),
                 ignored: vec![Ignored::IfModifiedSinceInvalidDate],
-                ..row("step 4: a list of dates is ignored", b"GET")
+                ..row("step 4: a list of dates is ignored", "GET")
             },
             Row {
                 if_modified_since: Some(b"Sun, 06 Nov 1994 08:49:37 CET"),
                 ignored: vec![Ignored::IfModifiedSinceInvalidDate],
-                ..row("step 4: an invalid date is ignored", b"GET")
+                ..row("step 4: an invalid date is ignored", "GET")
             },
             Row {
                 if_modified_since: Some(SAME),
@@ -1170,21 +1186,21 @@ mod tests {
                     last_modified: None,
                 }),
                 ignored: vec![Ignored::IfModifiedSinceWithoutLastModified],
-                ..row("step 4: no Last-Modified, ignored", b"GET")
+                ..row("step 4: no Last-Modified, ignored", "GET")
             },
             Row {
                 if_unmodified_since: Some(SAME),
                 if_modified_since: Some(SAME),
                 outcome: Outcome::NotModified,
                 rule: Rule::NotModifiedSinceIfModifiedSince,
-                ..row("step 2 true then step 4 false", b"GET")
+                ..row("step 2 true then step 4 false", "GET")
             },
             Row {
                 if_match: Some(b"\"v1\""),
                 if_none_match: Some(b"\"v1\""),
                 outcome: Outcome::NotModified,
                 rule: Rule::IfNoneMatchMatchedForRead,
-                ..row("step 1 true then step 3 false", b"GET")
+                ..row("step 1 true then step 3 false", "GET")
             },
             Row {
                 if_none_match: Some(b"\"v1\""),
@@ -1192,7 +1208,7 @@ mod tests {
                 rule: Rule::IfNoneMatchMatchedForWrite,
                 ..row(
                     "methods are case-sensitive: get is not GET, so a match is 412",
-                    b"get",
+                    "get",
                 )
             },
         ];
@@ -1206,7 +1222,7 @@ mod tests {
                 now,
             );
             assert_eq!(
-                evaluate(row.method, &conditions, row.current.as_ref()),
+                evaluate(&row.method, &conditions, row.current.as_ref()),
                 Evaluation {
                     outcome: row.outcome,
                     rule: row.rule,
@@ -1216,6 +1232,38 @@ mod tests {
                 row.rule_text
             );
         }
+    }
+
+    #[test]
+    fn fields_are_read_from_a_header_section() {
+        let mut headers = Headers::new();
+        headers.append("If-None-Match", "\"v0\"").expect("valid");
+        headers.append("if-none-match", "W/\"v1\"").expect("valid");
+        headers.append("If-Modified-Since", SAME).expect("valid");
+        headers.append("If-Unmodified-Since", SAME).expect("valid");
+        headers.append("If-Unmodified-Since", LATER).expect("valid");
+        let conditions = RequestConditions::from_headers(&headers, at(0));
+        assert_eq!(
+            conditions.if_none_match,
+            Some(Ok(EntityTagList::Tags(vec![strong("v0"), weak("v1")])))
+        );
+        assert_eq!(conditions.if_modified_since, Some(Ok(at(MODIFIED))));
+        // Two If-Unmodified-Since lines are a list of dates: invalid, hence ignored (§13.1.4).
+        assert!(matches!(conditions.if_unmodified_since, Some(Err(_))));
+        assert_eq!(conditions.if_match, None);
+        assert_eq!(
+            evaluate(
+                &Method::Get,
+                &conditions,
+                resource(Some(strong("v1"))).as_ref()
+            ),
+            Evaluation {
+                outcome: Outcome::NotModified,
+                rule: Rule::IfNoneMatchMatchedForRead,
+                ignored: vec![Ignored::IfUnmodifiedSinceInvalidDate],
+            }
+        );
+        assert!(RequestConditions::from_headers(&Headers::new(), at(0)).is_empty());
     }
 
     #[test]
@@ -1229,7 +1277,7 @@ mod tests {
         };
         let conditions = RequestConditions::from_field_values(None, None, Some(SAME), None, at(0));
         assert_eq!(
-            evaluate(b"GET", &conditions, Some(&current)).outcome,
+            evaluate(&Method::Get, &conditions, Some(&current)).outcome,
             Outcome::NotModified
         );
     }

@@ -42,6 +42,8 @@ use std::fmt;
 
 use super::conditional::{parse_entity_tag_at, CurrentRepresentation, EntityTag};
 use super::date::HttpDate;
+use super::fields::Headers;
+use super::method::Method;
 
 /// A span of bytes, first and last position included, as `Content-Range` writes it.
 /// Always `first <= last`.
@@ -369,10 +371,9 @@ impl RangeDecision {
 /// 4. Resolve each spec against `length`, drop the unsatisfiable ones; none left is 416.
 /// 5. Coalesce overlapping and nearby ranges as the module doc describes; 206.
 ///
-/// `method` is the request method token (case-sensitive); `now` resolves two-digit years in an
-/// `If-Range` date of the obsolete RFC 850 form.
+/// `now` resolves two-digit years in an `If-Range` date of the obsolete RFC 850 form.
 pub fn decide(
-    method: &[u8],
+    method: &Method,
     range: Option<&[u8]>,
     if_range: Option<&[u8]>,
     current: &CurrentRepresentation,
@@ -380,7 +381,7 @@ pub fn decide(
     policy: &RangePolicy,
     now: HttpDate,
 ) -> RangeDecision {
-    if method != b"GET" {
+    if *method != Method::Get {
         return RangeDecision::Whole(WholeBecause::NotGet);
     }
     let Some(range) = range else {
@@ -397,6 +398,32 @@ pub fn decide(
         Ok(RangeHeader::OtherUnit(unit)) => RangeDecision::Whole(WholeBecause::UnknownUnit(unit)),
         Ok(RangeHeader::Bytes(specs)) => resolve(&specs, length, policy),
     }
+}
+
+/// [`decide`] with `Range` and `If-Range` taken from a request's header section. Several lines
+/// of either are joined with commas, which no valid value survives, so they are ignored.
+pub fn decide_for_request(
+    method: &Method,
+    headers: &Headers,
+    current: &CurrentRepresentation,
+    length: u64,
+    policy: &RangePolicy,
+    now: HttpDate,
+) -> RangeDecision {
+    let joined = |name: &str| -> Option<Vec<u8>> {
+        let mut lines = headers.get_all(name).peekable();
+        lines.peek()?;
+        Some(lines.collect::<Vec<_>>().join(&b", "[..]))
+    };
+    decide(
+        method,
+        joined("range").as_deref(),
+        joined("if-range").as_deref(),
+        current,
+        length,
+        policy,
+        now,
+    )
 }
 
 /// Steps 4 and 5 of [`decide`] for specs already read: drop what lies outside `length`, answer
@@ -787,7 +814,7 @@ mod tests {
 
     fn get(range: &[u8], length: u64) -> RangeDecision {
         decide(
-            b"GET",
+            &Method::Get,
             Some(range),
             None,
             &current(),
@@ -910,7 +937,7 @@ mod tests {
     /// (what the row shows, method, Range, If-Range, expected decision)
     type DecisionRow = (
         &'static str,
-        &'static [u8],
+        Method,
         Option<&'static [u8]>,
         Option<&'static [u8]>,
         RangeDecision,
@@ -923,126 +950,126 @@ mod tests {
         let rows: Vec<DecisionRow> = vec![
             (
                 "§14.2: no Range, whole",
-                b"GET",
+                Method::Get,
                 None,
                 None,
                 RangeDecision::Whole(WholeBecause::NoRange),
             ),
             (
                 "§14.2: Range is for GET only",
-                b"HEAD",
+                Method::Head,
                 Some(b"bytes=0-1"),
                 None,
                 RangeDecision::Whole(WholeBecause::NotGet),
             ),
             (
                 "§14.2: unknown units are ignored",
-                b"GET",
+                Method::Get,
                 Some(b"lines=1-2"),
                 None,
                 RangeDecision::Whole(WholeBecause::UnknownUnit("lines".to_owned())),
             ),
             (
                 "§14.1.1: no spec overlaps the representation, 416",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=1000-,2000-3000"),
                 None,
                 RangeDecision::NotSatisfiable,
             ),
             (
                 "§14.1.1: a zero suffix selects nothing, 416",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=-0"),
                 None,
                 RangeDecision::NotSatisfiable,
             ),
             (
                 "§14.1.1: one satisfiable spec is enough; the rest are dropped",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=5000-,10-19"),
                 None,
                 RangeDecision::Partial(vec![span(10, 19)]),
             ),
             (
                 "§14.1.2: last-pos past the end is cut to the end",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=990-5000"),
                 None,
                 RangeDecision::Partial(vec![span(990, 999)]),
             ),
             (
                 "§14.1.2: a suffix longer than the representation is all of it",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=-5000"),
                 None,
                 RangeDecision::Partial(vec![span(0, 999)]),
             ),
             (
                 "§13.1.5: If-Range with the current strong tag, ranges served",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=0-9"),
                 Some(b"\"v1\""),
                 RangeDecision::Partial(vec![span(0, 9)]),
             ),
             (
                 "§13.1.5: If-Range with an old tag, whole",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=0-9"),
                 Some(b"\"v0\""),
                 RangeDecision::Whole(WholeBecause::IfRangeFalse),
             ),
             (
                 "§13.1.5: If-Range with a weak tag never matches",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=0-9"),
                 Some(b"W/\"v1\""),
                 RangeDecision::Whole(WholeBecause::IfRangeFalse),
             ),
             (
                 "§13.1.5: If-Range date equal to Last-Modified",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=0-9"),
                 Some(b"Sun, 06 Nov 1994 08:49:37 GMT"),
                 RangeDecision::Partial(vec![span(0, 9)]),
             ),
             (
                 "§13.1.5: If-Range date later than Last-Modified is still false",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=0-9"),
                 Some(b"Sun, 06 Nov 1994 08:49:38 GMT"),
                 RangeDecision::Whole(WholeBecause::IfRangeFalse),
             ),
             (
                 "§13.1.5: an unreadable If-Range is false",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=0-9"),
                 Some(b"yesterday"),
                 RangeDecision::Whole(WholeBecause::IfRangeFalse),
             ),
             (
                 "§13.1.5: If-Range without Range is ignored",
-                b"GET",
+                Method::Get,
                 None,
                 Some(b"\"v0\""),
                 RangeDecision::Whole(WholeBecause::NoRange),
             ),
             (
                 "§14.2: disjoint ranges far apart keep the client's order",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=500-599,0-99"),
                 None,
                 RangeDecision::Partial(vec![span(500, 599), span(0, 99)]),
             ),
             (
                 "§14.3 (policy): ranges closer than the gap merge, ascending",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=500-599,0-99,150-199"),
                 None,
                 RangeDecision::Partial(vec![span(0, 199), span(500, 599)]),
             ),
             (
                 "§17.15 (policy): repeated whole-file ranges collapse to one",
-                b"GET",
+                Method::Get,
                 Some(b"bytes=0-,0-,0-,0-,0-,0-,0-,0-"),
                 None,
                 RangeDecision::Partial(vec![span(0, 999)]),
@@ -1050,7 +1077,7 @@ mod tests {
         ];
         for (what, method, range, if_range, expected) in rows {
             assert_eq!(
-                decide(method, range, if_range, &current(), length, &policy, now()),
+                decide(&method, range, if_range, &current(), length, &policy, now()),
                 expected,
                 "{what}"
             );
@@ -1081,6 +1108,36 @@ mod tests {
         assert_eq!(decision.status(), 200);
         let sixteen = &value[..value.iter().rposition(|&b| b == b',').expect("comma")];
         assert_eq!(get(sixteen, 10_000).status(), 206);
+    }
+
+    #[test]
+    fn fields_are_read_from_a_header_section() {
+        let mut headers = Headers::new();
+        headers.append("Range", "bytes=0-9").expect("valid");
+        headers.append("If-Range", "\"v1\"").expect("valid");
+        let decide_now = |headers: &Headers| {
+            decide_for_request(
+                &Method::Get,
+                headers,
+                &current(),
+                100,
+                &RangePolicy::default(),
+                now(),
+            )
+        };
+        assert_eq!(
+            decide_now(&headers),
+            RangeDecision::Partial(vec![span(0, 9)])
+        );
+        headers.append("range", "bytes=20-29").expect("valid");
+        assert!(matches!(
+            decide_now(&headers),
+            RangeDecision::Whole(WholeBecause::Malformed(_))
+        ));
+        assert_eq!(
+            decide_now(&Headers::new()),
+            RangeDecision::Whole(WholeBecause::NoRange)
+        );
     }
 
     #[test]
