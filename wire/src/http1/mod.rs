@@ -50,6 +50,8 @@ pub mod range;
 pub mod request;
 pub mod response;
 pub mod status;
+#[cfg(test)]
+mod strategies;
 pub mod target;
 pub mod testing;
 pub mod version;

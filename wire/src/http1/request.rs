@@ -606,4 +606,19 @@ mod tests {
         assert_eq!(error, E::InvalidFieldName { offset: 28 });
         assert_eq!(error.report(input), "field name is empty or not a token (RFC 9110 §5.1) at byte 28\n  Bad Name: x\\r\\n\n     ^");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_of_write_is_identity(head in crate::http1::strategies::request_head()) {
+            let bytes = head.to_bytes();
+            let parsed = feed_every_way(&bytes, |buf| RequestHead::parse(buf, &ParseOptions::STRICT));
+            proptest::prop_assert_eq!(parsed, Ok(Status::Complete((bytes.len(), head))));
+        }
+
+        #[test]
+        fn any_bytes_give_one_answer_however_split(input in crate::http1::strategies::noise()) {
+            feed_every_way(&input, |buf| RequestHead::parse(buf, &ParseOptions::STRICT)).ok();
+            feed_every_way(&input, |buf| RequestHead::parse(buf, &ParseOptions::LENIENT)).ok();
+        }
+    }
 }

@@ -377,4 +377,19 @@ mod tests {
         assert_eq!(error, E::StatusLineTooLong { limit: 8192 });
         assert_eq!(error.status_hint(), 502);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_of_write_is_identity(head in crate::http1::strategies::response_head()) {
+            let bytes = head.to_bytes();
+            let parsed = feed_every_way(&bytes, |buf| ResponseHead::parse(buf, &ParseOptions::STRICT));
+            proptest::prop_assert_eq!(parsed, Ok(Status::Complete((bytes.len(), head))));
+        }
+
+        #[test]
+        fn any_bytes_give_one_answer_however_split(input in crate::http1::strategies::noise()) {
+            feed_every_way(&input, |buf| ResponseHead::parse(buf, &ParseOptions::STRICT)).ok();
+            feed_every_way(&input, |buf| ResponseHead::parse(buf, &ParseOptions::LENIENT)).ok();
+        }
+    }
 }

@@ -740,4 +740,55 @@ mod tests {
         assert!(root.is_root() && root.has_trailing_slash());
         assert_eq!(root.to_url_path(), "/");
     }
+
+    /// Inputs built from the pieces traversal attacks are made of, plus arbitrary text.
+    fn hostile_path() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just("/"),
+            Just("//"),
+            Just("."),
+            Just(".."),
+            Just("%2e"),
+            Just("%2E"),
+            Just("%2f"),
+            Just("%2F"),
+            Just("%5c"),
+            Just("\\"),
+            Just("%00"),
+            Just("%"),
+            Just("%zz"),
+            Just("a"),
+            Just("etc"),
+            Just("%c3%a9"),
+            Just("%ff"),
+            Just("~"),
+            Just(":"),
+            Just("%252e"),
+        ];
+        prop_oneof![
+            4 => prop::collection::vec(piece, 0..16).prop_map(|p| p.concat()),
+            1 => any::<String>(),
+            1 => any::<String>().prop_map(|s| format!("/{s}")),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_normaliser_never_yields_dot_dot_or_empty_segments(path in hostile_path()) {
+            if let Ok(safe) = SafePath::from_target_path(&path) {
+                for segment in safe.segments() {
+                    let s = segment.as_str();
+                    proptest::prop_assert!(!s.is_empty() && s != "." && s != "..", "{s:?} from {path:?}");
+                    proptest::prop_assert!(!s.contains(['/', '\\', '\0']), "{s:?} from {path:?}");
+                }
+                let root = Path::new("/srv/root");
+                let joined = safe.to_path_under(root);
+                proptest::prop_assert!(joined.starts_with(root));
+                proptest::prop_assert_eq!(joined.components().count(), root.components().count() + safe.segments().len());
+                // Normalising the normalised path changes nothing.
+                proptest::prop_assert_eq!(SafePath::from_target_path(&safe.to_url_path()), Ok(safe));
+            }
+        }
+    }
 }

@@ -14,6 +14,10 @@
 //! assert!(matches!(answer, Ok(Status::Complete((n, _))) if n == input.len()));
 //! ```
 //!
+//! A parser that returns a view borrowing the buffer (`RawRequest<'b>`) is compared across
+//! different buffers, so map the view to an owned value inside the closure (the owned head, or
+//! just the parts under test).
+//!
 //! It is ordinary (not `#[cfg(test)]`) code so that other crates' tests can use it; it panics
 //! with a description of the first inconsistency it finds, which is what a test wants.
 
