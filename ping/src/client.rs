@@ -227,8 +227,8 @@ pub fn run_on(
     })
 }
 
-/// Turns events into iputils' lines (or collects them for JSON).
-struct Report<'o> {
+/// Turns the pinger's events into iputils' lines (or collects them for JSON).
+pub struct Report<'o> {
     options: &'o ClientOptions,
     peer: SocketAddr,
     hinted: bool,
@@ -238,7 +238,8 @@ struct Report<'o> {
 }
 
 impl<'o> Report<'o> {
-    fn new(options: &'o ClientOptions, peer: SocketAddr) -> Self {
+    /// A report for `options.host`, which resolved to `peer`.
+    pub fn new(options: &'o ClientOptions, peer: SocketAddr) -> Self {
         Report {
             options,
             peer,
@@ -253,7 +254,8 @@ impl<'o> Report<'o> {
         self.peer.ip()
     }
 
-    fn banner(&self, probe_len: usize) -> String {
+    /// The first line: `PING host (addr) UDP port P: N bytes of data.`
+    pub fn banner(&self, probe_len: usize) -> String {
         let (host, ip) = (&self.options.host, self.ip());
         match self.options.config.transport {
             Transport::Udp => format!(
@@ -278,7 +280,8 @@ impl<'o> Report<'o> {
         )
     }
 
-    fn event(&mut self, event: &Event, pinger: &Pinger, out: &mut dyn Write) -> io::Result<()> {
+    /// Writes the lines for one event (none for some, or with `-q`, `--json`).
+    pub fn event(&mut self, event: &Event, pinger: &Pinger, out: &mut dyn Write) -> io::Result<()> {
         let paint = self.options.paint;
         let text = !self.options.json;
         let lines = text && !self.options.quiet;
@@ -364,7 +367,8 @@ impl<'o> Report<'o> {
         Ok(())
     }
 
-    fn json(&self, pinger: &Pinger) -> serde_json::Value {
+    /// The whole run as one JSON document.
+    pub fn json(&self, pinger: &Pinger) -> serde_json::Value {
         let summary = pinger.summary();
         let s = &summary.statistics;
         let rtt = s.rtt().map(
