@@ -18,12 +18,58 @@
 pub mod cli;
 pub mod exit;
 pub mod histogram;
+pub mod load;
 pub mod net;
+pub mod oneshot;
 pub mod paint;
 pub mod repl;
 pub mod request;
+pub mod response;
 pub mod target;
 pub mod tls;
 pub mod transcript;
 
 pub use exit::ExitCode;
+
+use std::io::{Read, Write};
+
+/// Runs the program for parsed arguments, with its output going to the given streams (tests
+/// hand in buffers; `main` hands in the process's own).
+pub fn run(
+    cli: cli::Cli,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+    stdin: &mut dyn Read,
+) -> ExitCode {
+    match cli.command {
+        Some(cli::Command::Load(args)) => load::run(&args, stdout, stderr),
+        Some(cli::Command::Repl(args)) => repl::run(&args),
+        None => {
+            let paint = paint::Paint::for_stderr(cli.request.color);
+            let mut io = oneshot::Io {
+                stdout,
+                stderr,
+                stdin,
+                paint,
+            };
+            oneshot::run(&cli.request, &mut io)
+        }
+    }
+}
+
+/// Runs a one-shot request from command-line words (without the program name), capturing
+/// stdout and stderr: what the tests use.
+pub fn run_captured(args: &[&str]) -> (ExitCode, Vec<u8>, Vec<u8>) {
+    use clap::Parser;
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let argv = std::iter::once("client").chain(args.iter().copied());
+    let code = match cli::Cli::try_parse_from(argv) {
+        Ok(cli) => run(cli, &mut out, &mut err, &mut std::io::empty()),
+        Err(e) => {
+            err.extend_from_slice(e.to_string().as_bytes());
+            ExitCode::Usage
+        }
+    };
+    (code, out, err)
+}

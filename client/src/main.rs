@@ -3,6 +3,17 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = client::cli::Cli::parse();
-    let _ = cli;
-    client::ExitCode::Ok.into()
+    let stdout = std::io::stdout();
+    let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut stderr = std::io::stderr();
+    let mut stdin = std::io::stdin();
+    let code = client::run(cli, &mut stdout, &mut stderr, &mut stdin);
+    use std::io::Write;
+    if let Err(e) = stdout.flush() {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("client: cannot write to stdout: {e}");
+            return client::ExitCode::WriteError.into();
+        }
+    }
+    code.into()
 }

@@ -38,8 +38,8 @@ impl Direction {
 }
 
 /// Writes the exchange to a stream as it happens, and keeps it for `--record`.
-pub struct Transcript<'w> {
-    out: Option<&'w mut dyn Write>,
+pub struct Transcript<W: Write> {
+    out: Option<W>,
     /// Show bytes and notes (diagnoses are shown whenever there is an `out`).
     show: bool,
     paint: Paint,
@@ -49,10 +49,10 @@ pub struct Transcript<'w> {
     record: Option<Trace>,
 }
 
-impl<'w> Transcript<'w> {
+impl<W: Write> Transcript<W> {
     /// A transcript written to `out` (None: nothing shown), in trace syntax or, with `hex`, as
     /// hex dumps; `record` keeps a [`Trace`] as well.
-    pub fn new(out: Option<&'w mut dyn Write>, paint: Paint, hex: bool, record: bool) -> Self {
+    pub fn new(out: Option<W>, paint: Paint, hex: bool, record: bool) -> Self {
         Transcript {
             out,
             show: true,
@@ -62,11 +62,6 @@ impl<'w> Transcript<'w> {
             offsets: [0, 0],
             record: record.then(|| Trace::new(Transport::Tcp)),
         }
-    }
-
-    /// A transcript that shows and keeps nothing.
-    pub fn silent() -> Transcript<'static> {
-        Transcript::new(None, Paint::PLAIN, false, false)
     }
 
     /// Shows the exchange (bytes, events, notes) or only diagnoses.
@@ -79,9 +74,9 @@ impl<'w> Transcript<'w> {
         self.out.is_some() && self.show
     }
 
-    fn shown_out(&mut self) -> Option<&mut (dyn Write + 'w)> {
+    fn shown_out(&mut self) -> Option<&mut W> {
         if self.show {
-            self.out.as_deref_mut()
+            self.out.as_mut()
         } else {
             None
         }
@@ -172,13 +167,23 @@ impl<'w> Transcript<'w> {
     pub fn diagnosis(&mut self, text: &str) -> io::Result<()> {
         self.flush()?;
         let paint = self.paint;
-        if let Some(out) = self.out.as_deref_mut() {
+        if let Some(out) = self.out.as_mut() {
             for line in text.lines() {
                 writeln!(out, "{}", paint.diagnosis(&format!("# {line}")))?;
             }
             out.flush()?;
         }
         Ok(())
+    }
+
+    /// Sets hex mode (`:hex on|off`).
+    pub fn set_hex(&mut self, hex: bool) {
+        self.hex = hex;
+    }
+
+    /// Starts (or stops) keeping a recording.
+    pub fn set_recording(&mut self, on: bool) {
+        self.record = on.then(|| Trace::new(Transport::Tcp));
     }
 
     /// Writes any unfinished lines.
@@ -230,7 +235,12 @@ mod tests {
     fn lines_appear_whole_whatever_the_pieces() {
         let mut shown = Vec::new();
         {
-            let mut t = Transcript::new(Some(&mut shown), Paint::PLAIN, false, true);
+            let mut t = Transcript::new(
+                Some(&mut shown as &mut dyn Write),
+                Paint::PLAIN,
+                false,
+                true,
+            );
             t.sent(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
             for piece in [
                 &b"HTTP/1.1 200 O"[..],
@@ -266,7 +276,12 @@ mod tests {
     fn an_unfinished_line_ends_when_the_other_side_speaks() {
         let mut shown = Vec::new();
         {
-            let mut t = Transcript::new(Some(&mut shown), Paint::PLAIN, false, false);
+            let mut t = Transcript::new(
+                Some(&mut shown as &mut dyn Write),
+                Paint::PLAIN,
+                false,
+                false,
+            );
             t.sent(b"GET / HT").unwrap();
             t.received(b"HTTP/1.1 400 Bad Request\n").unwrap();
         }
@@ -280,7 +295,12 @@ mod tests {
     fn hex_mode_dumps_with_running_offsets() {
         let mut shown = Vec::new();
         {
-            let mut t = Transcript::new(Some(&mut shown), Paint::PLAIN, true, false);
+            let mut t = Transcript::new(
+                Some(&mut shown as &mut dyn Write),
+                Paint::PLAIN,
+                true,
+                false,
+            );
             t.received(b"0123456789abcdefXY").unwrap();
             t.received(b"Z").unwrap();
         }

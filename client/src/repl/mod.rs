@@ -1,4 +1,558 @@
-//! `client repl HOST PORT`: a console for typing raw requests (or any line protocol) by hand.
+//! `client repl HOST PORT`: a console for typing raw requests (or any line protocol) by hand,
+//! the way the labs begin ("telnet to your server"), with the response shown as a trace.
+//!
+//! - HTTP mode (the default): typed lines collect into a request head; an empty line sends it,
+//!   CRLF after every line. `:body`/`:file` attach a body with its `Content-Length`.
+//! - Line mode (`--line`): each line is sent as typed, CRLF added; replies print as they arrive.
+//! - On a terminal the line editor is rustyline (history in the data folder, completion, a
+//!   prompt that shows the connection); with piped stdin, lines are read plainly and each request
+//!   waits for its response (up to `--wait`) so a script sees answers in order.
 
 pub mod command;
 pub mod helper;
+pub mod session;
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+
+use rustyline::error::ReadlineError;
+use rustyline::history::FileHistory;
+use rustyline::{Config, Editor, ExternalPrinter};
+
+use crate::cli::ReplArgs;
+use crate::paint::Paint;
+use crate::ExitCode;
+use command::{Command, Input};
+use helper::ReplHelper;
+use session::{wait_for, Connection, Display, Shared};
+
+type Out = Box<dyn Write + Send>;
+
+/// A `Write` that hands whole lines to rustyline's external printer, so output that arrives
+/// while the user types is printed above the prompt instead of through it.
+struct PrinterWriter<P: ExternalPrinter> {
+    printer: P,
+    line: Vec<u8>,
+}
+
+impl<P: ExternalPrinter> Write for PrinterWriter<P> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.line.extend_from_slice(buf);
+        while let Some(at) = self.line.iter().position(|&b| b == b'\n') {
+            let text: Vec<u8> = self.line.drain(..=at).collect();
+            let text = String::from_utf8_lossy(&text[..text.len() - 1]).into_owned();
+            self.printer
+                .print(text)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Where typed lines come from.
+enum Lines {
+    Editor(Box<Editor<ReplHelper, FileHistory>>, Option<PathBuf>),
+    Piped(io::StdinLock<'static>),
+}
+
+impl Lines {
+    /// The next line; None at the end of input.
+    fn next(&mut self, prompt: &str, in_head: bool) -> Option<String> {
+        match self {
+            Lines::Editor(editor, _) => {
+                if let Some(h) = editor.helper_mut() {
+                    h.in_head = in_head;
+                }
+                loop {
+                    match editor.readline(prompt) {
+                        Ok(line) => {
+                            if !line.is_empty() {
+                                let _ = editor.add_history_entry(line.as_str());
+                            }
+                            return Some(line);
+                        }
+                        // Ctrl-C abandons the line being typed, as in a shell.
+                        Err(ReadlineError::Interrupted) => continue,
+                        Err(_) => return None,
+                    }
+                }
+            }
+            Lines::Piped(stdin) => {
+                let mut line = String::new();
+                match stdin.read_line(&mut line) {
+                    Ok(0) | Err(_) => None,
+                    Ok(_) => {
+                        let trimmed = line.trim_end_matches(['\n', '\r']).to_string();
+                        Some(trimmed)
+                    }
+                }
+            }
+        }
+    }
+
+    fn interactive(&self) -> bool {
+        matches!(self, Lines::Editor(..))
+    }
+
+    fn save_history(&mut self) {
+        if let Lines::Editor(editor, Some(path)) = self {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = editor.save_history(path);
+        }
+    }
+}
+
+/// The REPL's state.
+struct Repl {
+    args: ReplArgs,
+    shared: Shared<Out>,
+    conn: Option<Connection>,
+    target: Option<(String, u16)>,
+    head: Vec<String>,
+    body: Option<Vec<u8>>,
+    record_path: Option<PathBuf>,
+    paint: Paint,
+    console: Out,
+}
+
+/// Runs the REPL until `:quit`, Ctrl-D or the end of piped input.
+pub fn run(args: &ReplArgs) -> ExitCode {
+    let interactive = io::stdin().is_terminal();
+    let paint = Paint::for_stdout(args.color);
+    let mut lines;
+    let out: Out;
+    if interactive {
+        let config = Config::builder()
+            .auto_add_history(false)
+            .max_history_size(1000)
+            .map(|b| b.build());
+        let config = config.unwrap_or_default();
+        let mut editor = match Editor::<ReplHelper, FileHistory>::with_config(config) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("client repl: cannot start the line editor: {e}");
+                return ExitCode::Usage;
+            }
+        };
+        editor.set_helper(Some(ReplHelper {
+            in_head: false,
+            line_mode: args.line,
+        }));
+        let history = if args.no_history {
+            None
+        } else {
+            helper::history_path()
+        };
+        if let Some(path) = &history {
+            let _ = editor.load_history(path);
+        }
+        out = match editor.create_external_printer() {
+            Ok(printer) => Box::new(PrinterWriter {
+                printer,
+                line: Vec::new(),
+            }),
+            Err(_) => Box::new(io::stdout()),
+        };
+        lines = Lines::Editor(Box::new(editor), history);
+    } else {
+        out = Box::new(io::stdout());
+        lines = Lines::Piped(io::stdin().lock());
+    }
+    let display = Display::new(out, paint, args.hex, args.line);
+    let mut repl = Repl {
+        args: args.clone(),
+        shared: Arc::new((Mutex::new(display), Condvar::new())),
+        conn: None,
+        target: None,
+        head: Vec::new(),
+        body: None,
+        record_path: None,
+        paint,
+        console: Box::new(io::stdout()),
+    };
+    if let Some(path) = &args.record {
+        repl.start_recording(path.clone());
+    }
+    let mut code = ExitCode::Ok;
+    match (&args.host, args.port) {
+        (Some(host), Some(port)) => {
+            if let Err(e) = repl.connect(host.clone(), port) {
+                repl.say_error(&e);
+                if !lines.interactive() {
+                    return ExitCode::CouldNotConnect;
+                }
+                code = ExitCode::CouldNotConnect;
+            }
+        }
+        (Some(_), None) => {
+            repl.say_error("give the port too: client repl HOST PORT");
+            return ExitCode::Usage;
+        }
+        _ => {
+            if lines.interactive() {
+                repl.say("not connected; :connect HOST PORT (or :help)");
+            }
+        }
+    }
+    if lines.interactive() {
+        repl.say(&format!(
+            "{}; :help for commands, Ctrl-D to leave",
+            if args.line {
+                "line mode: each line is sent with CRLF"
+            } else {
+                "type a request; an empty line sends it"
+            }
+        ));
+    } else if repl.conn.is_some() && args.line {
+        // A line protocol usually greets first (SMTP's 220): show it before the first line.
+        wait_for(&repl.shared, args.wait, |s| s.lines > 0 || s.closed);
+    }
+    loop {
+        let prompt = repl.prompt();
+        let Some(line) = lines.next(&prompt, !repl.head.is_empty()) else {
+            break;
+        };
+        match command::parse(&line) {
+            Err(e) => repl.say_error(&e.to_string()),
+            Ok(Input::Command(Command::Quit)) => break,
+            Ok(input) => {
+                if let Err(e) = repl.handle(input, lines.interactive()) {
+                    repl.say_error(&e);
+                    code = ExitCode::SendError;
+                }
+            }
+        }
+    }
+    // The end: let the last answer arrive (piped), then close.
+    if !lines.interactive() {
+        if !repl.head.is_empty() && !repl.args.line {
+            repl.say_error(
+                "input ended in the middle of a request head (no empty line): it was not sent",
+            );
+        }
+        if let Some(conn) = &repl.conn {
+            if repl.args.line {
+                conn.shutdown_write();
+                wait_for(&repl.shared, repl.args.wait, |s| s.closed);
+            }
+        }
+    }
+    repl.disconnect();
+    repl.stop_recording();
+    lines.save_history();
+    code
+}
+
+impl Repl {
+    fn say(&mut self, text: &str) {
+        let _ = writeln!(self.console, "{}", self.paint.note(text));
+    }
+
+    fn say_error(&mut self, text: &str) {
+        let _ = writeln!(
+            self.console,
+            "{}",
+            self.paint.error(&format!("error: {text}"))
+        );
+    }
+
+    fn prompt(&self) -> String {
+        let state = match (&self.target, &self.conn) {
+            (None, _) => "not connected".to_string(),
+            (Some((h, p)), Some(_)) => {
+                let closed = self.shared.0.lock().map(|d| d.seen.closed).unwrap_or(true);
+                format!(
+                    "{h}:{p} {}",
+                    if closed { "closed by server" } else { "open" }
+                )
+            }
+            (Some((h, p)), None) => format!("{h}:{p} closed"),
+        };
+        let typing = if self.head.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " | {} line{}",
+                self.head.len(),
+                if self.head.len() == 1 { "" } else { "s" }
+            )
+        };
+        let text = format!("[{state}{typing}]> ");
+        // rustyline measures the prompt's width; colour only the brackets' contents when asked.
+        if self.paint.enabled {
+            format!("\x1b[1m{text}\x1b[0m")
+        } else {
+            text
+        }
+    }
+
+    fn connect(&mut self, host: String, port: u16) -> Result<(), String> {
+        self.disconnect();
+        self.target = Some((host.clone(), port));
+        let conn = Connection::open(&host, port, self.shared.clone())?;
+        self.conn = Some(conn);
+        self.with_display(|d| {
+            let _ = d
+                .transcript
+                .note(&format!("connected to {host} port {port}"));
+        });
+        Ok(())
+    }
+
+    fn disconnect(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.close();
+        }
+    }
+
+    fn with_display<T>(&self, f: impl FnOnce(&mut Display<Out>) -> T) -> T {
+        let mut d = self.shared.0.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut d)
+    }
+
+    fn send(
+        &mut self,
+        bytes: &[u8],
+        method: Option<&str>,
+        interactive: bool,
+    ) -> Result<(), String> {
+        if self.conn.is_none() {
+            return Err("not connected; :connect HOST PORT first".into());
+        }
+        let closed = self.shared.0.lock().map(|d| d.seen.closed).unwrap_or(true);
+        if closed {
+            return Err("the server closed the connection; :reconnect to open it again".into());
+        }
+        let before = self.with_display(|d| {
+            let _ = d.transcript.sent(bytes);
+            let _ = d.transcript.flush();
+            if let Some(m) = method {
+                d.expect_response(m);
+            }
+            d.seen
+        });
+        let conn = self.conn.as_mut().expect("checked above");
+        conn.send(bytes)
+            .map_err(|e| format!("sending failed: {e}"))?;
+        if !interactive {
+            let wait = self.args.wait;
+            if method.is_some() {
+                wait_for(&self.shared, wait, |s| {
+                    s.responses > before.responses || s.closed
+                });
+            } else if self.args.line {
+                wait_for(&self.shared, wait, |s| s.lines > before.lines || s.closed);
+            }
+        }
+        Ok(())
+    }
+
+    fn line_ending(&self) -> &'static str {
+        if self.args.lf {
+            "\n"
+        } else {
+            "\r\n"
+        }
+    }
+
+    fn pending_bytes(&self) -> Vec<u8> {
+        let eol = self.line_ending();
+        let mut out = Vec::new();
+        let mut has_length = false;
+        for line in &self.head {
+            has_length |= line
+                .split_once(':')
+                .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"));
+            out.extend_from_slice(line.as_bytes());
+            out.extend_from_slice(eol.as_bytes());
+        }
+        if let Some(body) = &self.body {
+            if !has_length {
+                out.extend_from_slice(format!("Content-Length: {}{eol}", body.len()).as_bytes());
+            }
+        }
+        out.extend_from_slice(eol.as_bytes());
+        if let Some(body) = &self.body {
+            out.extend_from_slice(body);
+        }
+        out
+    }
+
+    fn handle(&mut self, input: Input, interactive: bool) -> Result<(), String> {
+        match input {
+            Input::Line(line) if self.args.line => {
+                let bytes = format!("{line}{}", self.line_ending());
+                self.send(bytes.as_bytes(), None, interactive)
+            }
+            Input::Empty if self.args.line => {
+                let eol = self.line_ending();
+                self.send(eol.as_bytes(), None, interactive)
+            }
+            Input::Line(line) => {
+                self.head.push(line);
+                Ok(())
+            }
+            Input::Empty => {
+                let bytes = self.pending_bytes();
+                let method = self
+                    .head
+                    .first()
+                    .and_then(|l| l.split_whitespace().next())
+                    .unwrap_or("GET")
+                    .to_string();
+                let sent = self.send(&bytes, Some(&method), interactive);
+                if sent.is_ok() {
+                    self.head.clear();
+                    self.body = None;
+                }
+                sent
+            }
+            Input::Command(c) => self.command(c, interactive),
+        }
+    }
+
+    fn command(&mut self, command: Command, interactive: bool) -> Result<(), String> {
+        match command {
+            Command::Help => {
+                let text = command::help(self.args.line);
+                let _ = write!(self.console, "{text}");
+            }
+            Command::Connect { host, port } => self.connect(host, port)?,
+            Command::Close => {
+                if self.conn.is_none() {
+                    return Err("no connection to close".into());
+                }
+                self.disconnect();
+                self.with_display(|d| {
+                    let _ = d.transcript.closed(crate::transcript::Direction::Sent);
+                });
+                self.say("connection closed");
+            }
+            Command::Reconnect => {
+                let Some((host, port)) = self.target.clone() else {
+                    return Err("nothing to reconnect to; :connect HOST PORT".into());
+                };
+                self.connect(host, port)?;
+            }
+            Command::Raw(text) => {
+                let bytes = decode_escapes(&text)?;
+                let method = if self.args.line {
+                    None
+                } else {
+                    let word: String = bytes
+                        .iter()
+                        .take_while(|b| b.is_ascii_alphabetic())
+                        .map(|&b| b as char)
+                        .collect();
+                    (!word.is_empty()).then_some(word)
+                };
+                self.send(&bytes, method.as_deref(), interactive)?;
+            }
+            Command::Body(text) => {
+                self.body = Some(text.into_bytes());
+                self.say("body attached; Content-Length is added when the request is sent");
+            }
+            Command::File(path) => {
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let n = bytes.len();
+                self.body = Some(bytes);
+                self.say(&format!("{n} bytes attached from {}", path.display()));
+            }
+            Command::Show => {
+                if self.head.is_empty() && self.body.is_none() {
+                    self.say("nothing typed yet");
+                } else {
+                    let text = wire::trace::render_payload("C: ", &self.pending_bytes());
+                    for line in text.lines() {
+                        let _ = writeln!(self.console, "{}", self.paint.trace_line(line));
+                    }
+                }
+            }
+            Command::Hex(on) => {
+                self.with_display(|d| d.transcript.set_hex(on));
+                self.say(if on { "hex dumps on" } else { "hex dumps off" });
+            }
+            Command::Record(Some(path)) => self.start_recording(path),
+            Command::Record(None) => self.stop_recording(),
+            Command::Load(path) => {
+                let text = std::fs::read(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let bytes =
+                    crate::oneshot::client_side_of_trace(&text, &path.display().to_string())?;
+                let method = if self.args.line {
+                    None
+                } else {
+                    bytes
+                        .split(|&b| b == b' ')
+                        .next()
+                        .and_then(|m| std::str::from_utf8(m).ok())
+                        .map(str::to_string)
+                };
+                self.send(&bytes, method.as_deref(), interactive)?;
+            }
+            Command::Quit => {}
+        }
+        Ok(())
+    }
+
+    fn start_recording(&mut self, path: PathBuf) {
+        self.stop_recording();
+        self.with_display(|d| d.transcript.set_recording(true));
+        self.say(&format!("recording to {}", path.display()));
+        self.record_path = Some(path);
+    }
+
+    fn stop_recording(&mut self) {
+        let Some(path) = self.record_path.take() else {
+            return;
+        };
+        let trace = self.with_display(|d| {
+            let t = d.transcript.take_recording();
+            d.transcript.set_recording(false);
+            t
+        });
+        if let Some(mut trace) = trace {
+            let _ = trace.set_meta("title", "client repl session");
+            match write_trace(&path, &trace.render()) {
+                Ok(()) => self.say(&format!("saved {}", path.display())),
+                Err(e) => self.say_error(&format!("cannot write {}: {e}", path.display())),
+            }
+        }
+    }
+}
+
+fn write_trace(path: &Path, text: &str) -> io::Result<()> {
+    std::fs::write(path, text)
+}
+
+/// Decodes `:raw` text with the trace escapes (`\r \n \t \\ \xHH`), through the trace parser.
+pub fn decode_escapes(text: &str) -> Result<Vec<u8>, String> {
+    let trace = wire::trace::Trace::parse(&format!("C: {text}\n"))
+        .map_err(|e| format!("cannot read the escapes in {text:?}: {e}"))?;
+    trace
+        .stream(wire::trace::Tag::Client)
+        .map_err(|e| format!("{text:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_escapes_decode_as_the_trace_format_does() {
+        assert_eq!(
+            decode_escapes("GET / HTTP/1.1\\r\\n\\r\\n").unwrap(),
+            b"GET / HTTP/1.1\r\n\r\n"
+        );
+        assert_eq!(decode_escapes("a\\x00b\\n").unwrap(), b"a\x00b\n");
+        assert!(decode_escapes("bad \\q").is_err());
+    }
+}

@@ -1,0 +1,535 @@
+//! Reading responses off a connection: a thin adapter over `wire::http1` that turns received
+//! bytes into heads, body data and ends, and explains what a broken response did wrong.
+//!
+//! The head is parsed by [`ResponseHead::parse`] with every named leniency on (a client shows
+//! what it got rather than refusing it); when a leniency was needed, the head is parsed again
+//! strictly to name the first offending byte and the RFC rule. How long the body is comes from
+//! [`response_body_length`] (RFC 9112 §6.3), and a chunked body is decoded by
+//! [`ChunkedDecoder`]. Whether the connection can carry another request follows RFC 9112 §9.3.
+//! This module only strings those together; it parses nothing itself.
+
+use std::fmt;
+use std::ops::Range;
+
+use wire::http1::chunked::{ChunkedDecoder, ChunkedError, ChunkedOptions};
+use wire::http1::framing::{response_body_length, BodyLength, FramingError};
+use wire::http1::{Headers, Method, ParseError, ParseOptions, ResponseHead, Version};
+use wire::trace::escape_inline;
+use wire::Status;
+
+use crate::ExitCode;
+
+/// A response head, with what the client shows about it.
+#[derive(Debug, Clone)]
+pub struct Head {
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase.
+    pub reason: String,
+    /// The version on the status line.
+    pub version: Version,
+    /// The header fields.
+    pub headers: Headers,
+    /// The head exactly as received (for `-i`).
+    pub raw: Vec<u8>,
+    /// How the body is delimited.
+    pub body: BodyLength,
+    /// One-line explanations of what the head got wrong or what it means for the connection.
+    pub diagnoses: Vec<String>,
+}
+
+impl Head {
+    /// The value of a header field, as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get_str(name)
+    }
+}
+
+/// Something a response brought.
+#[derive(Debug, Clone)]
+pub enum ReadEvent {
+    /// An interim (1xx) response; the final one follows.
+    Interim(Head),
+    /// The final response head.
+    Head(Head),
+    /// Body data, decoded from its framing: this range of the bytes just passed in.
+    Data(Range<usize>),
+    /// The response is complete.
+    End {
+        /// The connection may carry another request.
+        keep_alive: bool,
+        /// Remarks about the end (trailers, the close that ended the body).
+        diagnoses: Vec<String>,
+    },
+}
+
+/// A response that cannot be read on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseError {
+    /// The head is not HTTP, even leniently.
+    Head {
+        error: ParseError,
+        offset_base: usize,
+    },
+    /// The framing fields contradict each other or do not parse.
+    Framing(FramingError),
+    /// The chunked coding is broken.
+    Chunked(ChunkedError),
+    /// The server closed before a single byte of the response.
+    Empty,
+    /// The server closed in the middle of the head.
+    TruncatedHead { received: usize },
+    /// The server closed before the body was complete.
+    TruncatedBody { missing: Option<u64>, got: u64 },
+}
+
+impl ResponseError {
+    /// curl's exit code for this.
+    pub fn exit_code(&self, _received: usize) -> ExitCode {
+        match self {
+            ResponseError::Head { .. } | ResponseError::Framing(_) => ExitCode::WeirdServerReply,
+            ResponseError::Chunked(_) => ExitCode::RecvError,
+            ResponseError::Empty => ExitCode::EmptyReply,
+            ResponseError::TruncatedHead { .. } => ExitCode::RecvError,
+            ResponseError::TruncatedBody { .. } => ExitCode::PartialFile,
+        }
+    }
+
+    /// A short name for counting (the load generator's errors by kind).
+    pub fn kind(&self) -> String {
+        match self {
+            ResponseError::Head { error, .. } => format!("bad response: {error}"),
+            ResponseError::Framing(e) => format!("bad framing: {e}"),
+            ResponseError::Chunked(_) => "bad chunked body".to_string(),
+            ResponseError::Empty => "closed by server without a response".to_string(),
+            ResponseError::TruncatedHead { .. } => {
+                "closed by server in the middle of the head".to_string()
+            }
+            ResponseError::TruncatedBody { .. } => {
+                "closed by server before the body ended".to_string()
+            }
+        }
+    }
+
+    /// One line that names the offending bytes and the RFC rule. `buf` holds the bytes the
+    /// offsets count from.
+    pub fn diagnosis(&self, buf: &[u8]) -> String {
+        match self {
+            ResponseError::Head { error, offset_base } => {
+                let at = buf.get(*offset_base..).unwrap_or(&[]);
+                describe_parse_error(error, at, "the response head is not valid HTTP")
+            }
+            ResponseError::Framing(e) => format!("the response's framing cannot be trusted: {e}"),
+            ResponseError::Chunked(e) => format!("the chunked body is broken: {e}"),
+            ResponseError::Empty => {
+                "empty reply: the server closed the connection without sending a byte (is it an HTTP server? did it crash on the request?)".to_string()
+            }
+            ResponseError::TruncatedHead { received } => format!(
+                "the server closed the connection after {received} bytes, in the middle of the response head (it never sent the empty line, \\r\\n\\r\\n, RFC 9112 §2.1)"
+            ),
+            ResponseError::TruncatedBody { missing: Some(n), got } => format!(
+                "the server closed the connection after {got} body bytes, {n} short of its Content-Length (RFC 9112 §6.3: the message is incomplete)"
+            ),
+            ResponseError::TruncatedBody { missing: None, got } => format!(
+                "the server closed the connection after {got} bytes of a chunked body without the last chunk (0\\r\\n\\r\\n, RFC 9112 §7.1)"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.kind())
+    }
+}
+
+impl std::error::Error for ResponseError {}
+
+fn describe_parse_error(error: &ParseError, buf: &[u8], lead: &str) -> String {
+    let mut text = format!("{lead}: {error} ({})", error.rfc_section());
+    if let Some(offset) = error.offset() {
+        let bytes = error.offending(buf);
+        text.push_str(&format!(" at byte {offset}"));
+        if !bytes.is_empty() {
+            text.push_str(&format!(": `{}`", escape_inline(bytes)));
+        }
+    }
+    text
+}
+
+#[derive(Debug)]
+enum Body {
+    Length { remaining: u64, total: u64 },
+    Chunked(Box<ChunkedDecoder>),
+    UntilClose { got: u64 },
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Waiting for a (final or interim) head.
+    Head,
+    /// Reading the body.
+    Body(Body),
+    /// The body is complete; `End` is owed.
+    Ending,
+    /// The response is complete.
+    Done,
+}
+
+/// Reads one response (and the 1xx before it). Feed it with [`handle_bytes`](Self::handle_bytes)
+/// until it answers `None` (more bytes needed) and [`handle_eof`](Self::handle_eof) when the
+/// server closes.
+#[derive(Debug)]
+pub struct ResponseReader {
+    method: Method,
+    phase: Phase,
+    keep_alive: bool,
+    /// Bytes of this response seen so far (for messages).
+    seen: u64,
+    end_notes: Vec<String>,
+}
+
+impl ResponseReader {
+    /// A reader for the response to a request with this method.
+    pub fn new(method: &str) -> ResponseReader {
+        ResponseReader {
+            method: Method::parse(method).unwrap_or(Method::Get),
+            phase: Phase::Head,
+            keep_alive: true,
+            seen: 0,
+            end_notes: Vec::new(),
+        }
+    }
+
+    /// Gets ready for the next response on the same connection.
+    pub fn reset(&mut self) {
+        self.phase = Phase::Head;
+        self.keep_alive = true;
+        self.seen = 0;
+        self.end_notes.clear();
+    }
+
+    /// True once the response is complete.
+    pub fn is_done(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    /// Reads from `input` (the bytes not yet used). Answers how many bytes were used and what
+    /// they made; `(used, None)` means feed more bytes (after dropping the `used` ones).
+    pub fn handle_bytes(
+        &mut self,
+        input: &[u8],
+    ) -> Result<(usize, Option<ReadEvent>), ResponseError> {
+        match &mut self.phase {
+            Phase::Done => Ok((0, None)),
+            Phase::Ending => {
+                self.phase = Phase::Done;
+                let diagnoses = std::mem::take(&mut self.end_notes);
+                Ok((
+                    0,
+                    Some(ReadEvent::End {
+                        keep_alive: self.keep_alive,
+                        diagnoses,
+                    }),
+                ))
+            }
+            Phase::Head => self.read_head(input),
+            Phase::Body(Body::Length { remaining, .. }) => {
+                if *remaining == 0 {
+                    self.phase = Phase::Ending;
+                    return self.handle_bytes(input);
+                }
+                let take = (*remaining).min(input.len() as u64) as usize;
+                if take == 0 {
+                    return Ok((0, None));
+                }
+                *remaining -= take as u64;
+                if *remaining == 0 {
+                    self.phase = Phase::Ending;
+                }
+                Ok((take, Some(ReadEvent::Data(0..take))))
+            }
+            Phase::Body(Body::UntilClose { got }) => {
+                if input.is_empty() {
+                    return Ok((0, None));
+                }
+                *got += input.len() as u64;
+                Ok((input.len(), Some(ReadEvent::Data(0..input.len()))))
+            }
+            Phase::Body(Body::Chunked(decoder)) => {
+                if input.is_empty() {
+                    return Ok((0, None));
+                }
+                match decoder.decode(input).map_err(ResponseError::Chunked)? {
+                    Status::Partial => Ok((input.len(), None)),
+                    Status::Complete((used, wire::http1::chunked::ChunkedEvent::Data(range))) => {
+                        Ok((used, Some(ReadEvent::Data(range))))
+                    }
+                    Status::Complete((used, wire::http1::chunked::ChunkedEvent::End)) => {
+                        let trailers = decoder.take_trailers();
+                        if !trailers.is_empty() {
+                            let names: Vec<&str> =
+                                trailers.iter().map(|t| t.name.as_str()).collect();
+                            self.end_notes.push(format!(
+                                "trailer fields after the last chunk: {}",
+                                names.join(", ")
+                            ));
+                        }
+                        self.phase = Phase::Ending;
+                        let (more, event) = self.handle_bytes(&input[used..])?;
+                        Ok((used + more, event))
+                    }
+                }
+            }
+        }
+    }
+
+    fn read_head(&mut self, input: &[u8]) -> Result<(usize, Option<ReadEvent>), ResponseError> {
+        let parsed = ResponseHead::parse(input, &ParseOptions::LENIENT).map_err(|error| {
+            ResponseError::Head {
+                error,
+                offset_base: 0,
+            }
+        })?;
+        let Status::Complete((used, head)) = parsed else {
+            return Ok((0, None));
+        };
+        self.seen += used as u64;
+        let raw = input[..used].to_vec();
+        let mut diagnoses = Vec::new();
+        if !head.leniencies_used.is_empty() {
+            let names: Vec<String> = head
+                .leniencies_used
+                .iter()
+                .map(|l| format!("{l} ({})", l.rfc_section()))
+                .collect();
+            let first = match ResponseHead::parse(&raw, &ParseOptions::STRICT) {
+                Err(e) => describe_parse_error(&e, &raw, "the server broke a rule"),
+                Ok(_) => "the server broke a rule".to_string(),
+            };
+            diagnoses.push(format!("{first}; read leniently ({})", names.join(", ")));
+        }
+        let status = head.status.as_u16();
+        let reason = head.reason().to_string();
+        let version = head.version;
+        if (100..200).contains(&status) && status != 101 {
+            let interim = Head {
+                status,
+                reason,
+                version,
+                headers: head.headers,
+                raw,
+                body: BodyLength::Empty,
+                diagnoses,
+            };
+            return Ok((used, Some(ReadEvent::Interim(interim))));
+        }
+        let framing = response_body_length(&self.method, status, version, &head.headers)
+            .map_err(ResponseError::Framing)?;
+        if let Some(suspect) = framing.close_after {
+            diagnoses.push(format!(
+                "suspect framing: {suspect}; the connection cannot be reused"
+            ));
+            self.keep_alive = false;
+        }
+        if !framing.codings.is_empty() {
+            diagnoses.push(format!(
+                "the body is still in the transfer coding {} (shown as sent)",
+                framing.codings.join(", ")
+            ));
+        }
+        self.keep_alive &= persists(version, &head.headers);
+        let body = framing.body;
+        self.phase = match body {
+            BodyLength::Empty => Phase::Ending,
+            BodyLength::ContentLength(n) => Phase::Body(Body::Length {
+                remaining: n,
+                total: n,
+            }),
+            BodyLength::Chunked => {
+                let options = ChunkedOptions {
+                    bare_lf: true,
+                    ..ChunkedOptions::default()
+                };
+                Phase::Body(Body::Chunked(Box::new(ChunkedDecoder::new(options))))
+            }
+            BodyLength::CloseDelimited | BodyLength::Tunnel => {
+                self.keep_alive = false;
+                if body == BodyLength::CloseDelimited {
+                    diagnoses.push(
+                        "no Content-Length and no chunked coding: the body ends when the server closes the connection (RFC 9112 §6.3, rule 8), so it cannot be reused".to_string(),
+                    );
+                }
+                Phase::Body(Body::UntilClose { got: 0 })
+            }
+        };
+        let final_head = Head {
+            status,
+            reason,
+            version,
+            headers: head.headers,
+            raw,
+            body,
+            diagnoses,
+        };
+        Ok((used, Some(ReadEvent::Head(final_head))))
+    }
+
+    /// The server closed its side. `buffered` is how many bytes were fed but not used (an
+    /// unfinished head). Answers the end of a close-delimited body, or why the response is
+    /// incomplete.
+    pub fn handle_eof(&mut self, buffered: usize) -> Result<Option<ReadEvent>, ResponseError> {
+        match &self.phase {
+            Phase::Done => Ok(None),
+            Phase::Ending => {
+                self.phase = Phase::Done;
+                let diagnoses = std::mem::take(&mut self.end_notes);
+                Ok(Some(ReadEvent::End {
+                    keep_alive: false,
+                    diagnoses,
+                }))
+            }
+            Phase::Head if self.seen == 0 && buffered == 0 => Err(ResponseError::Empty),
+            Phase::Head => Err(ResponseError::TruncatedHead {
+                received: self.seen as usize + buffered,
+            }),
+            Phase::Body(Body::UntilClose { .. }) => {
+                self.phase = Phase::Done;
+                Ok(Some(ReadEvent::End {
+                    keep_alive: false,
+                    diagnoses: std::mem::take(&mut self.end_notes),
+                }))
+            }
+            Phase::Body(Body::Length { remaining, total }) => Err(ResponseError::TruncatedBody {
+                missing: Some(*remaining),
+                got: total - remaining,
+            }),
+            Phase::Body(Body::Chunked(d)) => Err(ResponseError::TruncatedBody {
+                missing: None,
+                got: d.consumed(),
+            }),
+        }
+    }
+}
+
+/// Whether the connection persists after a response (RFC 9112 §9.3): not with `close`; in
+/// HTTP/1.1 by default; in HTTP/1.0 only with `keep-alive`.
+fn persists(version: Version, headers: &Headers) -> bool {
+    if headers.contains_token("connection", "close") {
+        return false;
+    }
+    match version {
+        Version::Http11 => true,
+        _ => headers.contains_token("connection", "keep-alive"),
+    }
+}
+
+/// The load generator's view: is the response complete, and how did it end.
+#[derive(Debug)]
+pub struct ResponseTracker {
+    reader: ResponseReader,
+    status: u16,
+    head_request: bool,
+    /// An unfinished head, kept until the rest arrives.
+    pending: Vec<u8>,
+}
+
+/// A finished response, as the load generator counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Done {
+    /// The final status.
+    pub status: u16,
+    /// The connection may carry another request.
+    pub keep_alive: bool,
+    /// Bytes of the last input used (anything after is not part of this response).
+    pub used: usize,
+}
+
+/// Where a response stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Feed more bytes.
+    NeedMore,
+    /// Complete.
+    Done(Done),
+}
+
+impl ResponseTracker {
+    /// A tracker for responses to GET (or HEAD).
+    pub fn new(head_request: bool) -> ResponseTracker {
+        ResponseTracker {
+            reader: ResponseReader::new(if head_request { "HEAD" } else { "GET" }),
+            status: 0,
+            head_request,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Gets ready for the next response.
+    pub fn reset(&mut self) {
+        self.reader.reset();
+        self.status = 0;
+        self.pending.clear();
+    }
+
+    /// Feeds bytes. An unfinished head is kept inside until it completes.
+    pub fn handle_bytes(&mut self, input: &[u8]) -> Result<Progress, ResponseError> {
+        if self.pending.is_empty() {
+            return self.feed(input, input.len());
+        }
+        // The head arrived in pieces: parse the kept piece and the new bytes together.
+        let kept = self.pending.len();
+        let mut joined = std::mem::take(&mut self.pending);
+        joined.extend_from_slice(input);
+        let progress = self.feed(&joined, joined.len());
+        match progress {
+            Ok(Progress::Done(mut done)) => {
+                done.used = done.used.saturating_sub(kept);
+                Ok(Progress::Done(done))
+            }
+            other => other,
+        }
+    }
+
+    fn feed(&mut self, input: &[u8], len: usize) -> Result<Progress, ResponseError> {
+        let mut at = 0;
+        loop {
+            let (used, event) = self.reader.handle_bytes(&input[at..])?;
+            at += used;
+            match event {
+                Some(ReadEvent::Head(h)) => self.status = h.status,
+                Some(ReadEvent::End { keep_alive, .. }) => {
+                    return Ok(Progress::Done(Done {
+                        status: self.status,
+                        keep_alive,
+                        used: at,
+                    }));
+                }
+                Some(_) => {}
+                None => {
+                    if at < len {
+                        self.pending.extend_from_slice(&input[at..]);
+                    }
+                    return Ok(Progress::NeedMore);
+                }
+            }
+        }
+    }
+
+    /// The server closed.
+    pub fn handle_eof(&mut self) -> Result<Option<Done>, ResponseError> {
+        match self.reader.handle_eof(self.pending.len())? {
+            Some(ReadEvent::End { .. }) => Ok(Some(Done {
+                status: self.status,
+                keep_alive: false,
+                used: 0,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    /// True for a HEAD tracker.
+    pub fn is_head(&self) -> bool {
+        self.head_request
+    }
+}
