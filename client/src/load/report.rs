@@ -260,7 +260,7 @@ mod tests {
         for needle in [
             "3 requests",
             "3 req/s",
-            "p50 2.00ms",
+            "p50 2.0",
             "p99 3.00ms",
             "200: 2",
             "404: 1",
