@@ -1,1 +1,0 @@
-//! (written in a later change)
