@@ -58,6 +58,41 @@ pub const fn is_pchar_literal(b: u8) -> bool {
         | b':' | b'@')
 }
 
+/// Width of the blocks the scanning helpers check without branching, which lets the compiler
+/// use vector instructions; the exact position is then found inside the block.
+const BLOCK: usize = 32;
+
+/// Position of the first `needle` in `haystack` (used to find line ends).
+pub fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
+    let mut offset = 0;
+    for block in haystack.chunks(BLOCK) {
+        if block.iter().fold(false, |found, &b| found | (b == needle)) {
+            return block.iter().position(|&b| b == needle).map(|p| offset + p);
+        }
+        offset += block.len();
+    }
+    None
+}
+
+/// Position of the first byte that may not appear in a field value (see
+/// [`is_field_value_byte`]).
+pub fn find_invalid_field_value_byte(value: &[u8]) -> Option<usize> {
+    let mut offset = 0;
+    for block in value.chunks(BLOCK) {
+        if block
+            .iter()
+            .fold(false, |bad, &b| bad | !is_field_value_byte(b))
+        {
+            return block
+                .iter()
+                .position(|&b| !is_field_value_byte(b))
+                .map(|p| offset + p);
+        }
+        offset += block.len();
+    }
+    None
+}
+
 /// Trims `OWS` from both ends.
 pub fn trim_ows(mut s: &[u8]) -> &[u8] {
     while let [first, rest @ ..] = s {
@@ -88,6 +123,24 @@ mod tests {
             assert!(!is_tchar(*b), "{:?} is a delimiter", *b as char);
         }
         assert!(!is_token(b""));
+    }
+
+    #[test]
+    fn block_scans_find_the_first_match_anywhere() {
+        for len in [0, 1, 31, 32, 33, 64, 100] {
+            for at in 0..len {
+                let mut v = vec![b'a'; len];
+                v[at] = b'\n';
+                if at + 1 < len {
+                    v[len - 1] = b'\n';
+                }
+                assert_eq!(find_byte(&v, b'\n'), Some(at));
+                v[at] = 0x7f;
+                assert_eq!(find_invalid_field_value_byte(&v), Some(at));
+            }
+            assert_eq!(find_byte(&vec![b'a'; len], b'\n'), None);
+            assert_eq!(find_invalid_field_value_byte(&vec![b'\t'; len]), None);
+        }
     }
 
     #[test]

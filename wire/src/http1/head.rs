@@ -13,7 +13,9 @@
 
 use std::borrow::Cow;
 
-use super::abnf::{is_field_value_byte, is_ows, is_tchar};
+use super::abnf::{
+    find_byte, find_invalid_field_value_byte, is_field_value_byte, is_ows, is_tchar,
+};
 use super::error::ParseError;
 use super::fields::{Field, Headers};
 use super::options::{Leniencies, ParseOptions};
@@ -57,11 +59,7 @@ pub(crate) fn find_line(
     leniencies: Leniencies,
     used: &mut Leniencies,
 ) -> Result<Option<Line>, ParseError> {
-    let Some(lf) = buf[start..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|p| start + p)
-    else {
+    let Some(lf) = find_byte(&buf[start..], b'\n').map(|p| start + p) else {
         return Ok(None);
     };
     if lf > start && buf[lf - 1] == b'\r' {
@@ -123,10 +121,7 @@ pub(crate) fn start_line(
     leniencies: Leniencies,
     used: &mut Leniencies,
 ) -> StartLine {
-    let lf = buf[start..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|p| start + p);
+    let lf = find_byte(&buf[start..], b'\n').map(|p| start + p);
     let (content_end, outcome) = match lf {
         None => (unfinished_content_end(buf), Ok(None)),
         Some(lf) if lf > start && buf[lf - 1] == b'\r' => (
@@ -306,8 +301,11 @@ fn parse_field_value<'b>(
         .rposition(|&b| !is_ows(b))
         .map_or(lead, |p| p + 1);
     let value = &raw[lead..trail];
+    let Some(first_bad) = find_invalid_field_value_byte(value) else {
+        return Ok(Cow::Borrowed(value));
+    };
     let mut repaired: Option<Vec<u8>> = None;
-    for (i, &b) in value.iter().enumerate() {
+    for (i, &b) in value.iter().enumerate().skip(first_bad) {
         if is_field_value_byte(b) {
             continue;
         }
