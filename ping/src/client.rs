@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 use wire::ping::pinger::{Config, EndReason, Event, Pinger, Transport};
-use wire::ping::stats::{Millis, ReplyTime};
+use wire::ping::stats::ReplyTime;
 use wire::ping::Clock;
 
 use crate::icmp_socket::{self, IcmpSocketError};
@@ -306,7 +306,8 @@ impl<'o> Report<'o> {
             Event::Late { seq, rtt, bytes } => {
                 self.replies.push(json!({"seq": seq, "bytes": bytes, "time_ms": ms(rtt), "duplicate": false, "late": true}));
                 if lines {
-                    let timeout = Millis(pinger.config().timeout);
+                    let timeout =
+                        wire::ping::stats::format_g(pinger.config().timeout.as_secs_f64() * 1000.0);
                     let note = paint.note(&format!(
                         " (late: after the {timeout} ms timeout, still counted as lost)"
                     ));

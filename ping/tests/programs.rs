@@ -150,7 +150,7 @@ fn a_late_reply_is_reported_late_and_not_counted() {
         .find(|l| l.contains("seq=1 time="))
         .unwrap_or_else(|| panic!("no late line: {out}"));
     assert!(
-        late.ends_with("(late: after the 50.000 ms timeout, still counted as lost)"),
+        late.ends_with("(late: after the 50 ms timeout, still counted as lost)"),
         "{late}"
     );
     assert!(
