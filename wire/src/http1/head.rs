@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 
 use super::abnf::{
-    find_byte, find_invalid_field_value_byte, is_field_value_byte, is_ows, is_tchar,
+    find_byte, find_invalid_field_value_byte, is_field_value_byte, is_ows, is_tchar, trim_ows,
 };
 use super::error::ParseError;
 use super::fields::{Field, Headers};
@@ -288,7 +288,8 @@ fn parse_field_line<'b>(
 }
 
 /// Trims OWS and checks each byte of a field value (RFC 9110 §5.5). With
-/// `invalid_field_bytes`, CTLs and DEL are kept and NUL and bare CR become SP.
+/// `invalid_field_bytes`, each invalid byte (CTL, DEL, NUL, bare CR) becomes SP, so that a
+/// repaired value is valid to send on (RFC 9110 §5.5 allows that replacement).
 fn parse_field_value<'b>(
     raw: &'b [u8],
     offset: usize,
@@ -321,12 +322,10 @@ fn parse_field_value<'b>(
             });
         }
         used.invalid_field_bytes = true;
-        if b == 0 || b == b'\r' {
-            repaired.get_or_insert_with(|| value.to_vec())[i] = b' ';
-        }
+        repaired.get_or_insert_with(|| value.to_vec())[i] = b' ';
     }
     Ok(match repaired {
-        Some(bytes) => Cow::Owned(bytes),
+        Some(bytes) => Cow::Owned(trim_ows(&bytes).to_vec()),
         None => Cow::Borrowed(value),
     })
 }
@@ -417,7 +416,7 @@ mod tests {
     fn leniencies_repair_and_are_recorded() {
         let lenient = ParseOptions::LENIENT;
         let mut used = Leniencies::NONE;
-        let buf = b" skipped\r\nA : b\x00c\r\n  folded \r\n\tagain\nB: \x01\r\n\r\n";
+        let buf = b" skipped\r\nA : b\x00c\r\n  folded \r\n\tagain\nB: x\x01y\x7f\r\n\r\n";
         let Status::Complete((n, fields)) =
             parse_field_section(buf, 0, &lenient, &mut used).unwrap()
         else {
@@ -426,7 +425,7 @@ mod tests {
         assert_eq!(n, buf.len());
         assert_eq!(fields[0].name, "A");
         assert_eq!(&*fields[0].value, b"b c folded again");
-        assert_eq!(&*fields[1].value, b"\x01");
+        assert_eq!(&*fields[1].value, b"x y");
         assert_eq!(used, Leniencies::ALL);
     }
 }

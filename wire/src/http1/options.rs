@@ -47,7 +47,8 @@ pub struct Leniencies {
     pub obs_fold: bool,
     /// Whitespace between a field name and its colon, removed (RFC 9112 §5.1).
     pub space_before_colon: bool,
-    /// CTL and DEL bytes in field values kept, NUL and bare CR replaced by SP (RFC 9110 §5.5).
+    /// CTL, DEL, NUL and bare CR bytes in field values, each replaced by SP (RFC 9110 §5.5), so
+    /// that the repaired head is valid to send on.
     pub invalid_field_bytes: bool,
 }
 
