@@ -329,11 +329,15 @@ fn request_corpus() -> Vec<Case> {
     ]
 }
 
-#[test]
-fn request_corpus_matches_expectations() {
-    for case in request_corpus() {
-        let theirs = httparse_request(case.input);
-        let ours = ours_request_seen(case.input);
+/// Runs a corpus: `theirs` is httparse, `ours` our strict parser fed every way.
+fn check_corpus<S: std::fmt::Debug + PartialEq>(
+    corpus: Vec<Case>,
+    theirs: impl Fn(&[u8]) -> Result<Option<S>, httparse::Error>,
+    ours: impl Fn(&[u8]) -> Result<Option<S>, ParseError>,
+) {
+    for case in corpus {
+        let theirs = theirs(case.input);
+        let ours = ours(case.input);
         match &case.expect {
             Expect::Agree => {
                 let theirs =
@@ -360,6 +364,11 @@ fn request_corpus_matches_expectations() {
             }
         }
     }
+}
+
+#[test]
+fn request_corpus_matches_expectations() {
+    check_corpus(request_corpus(), httparse_request, ours_request_seen);
 }
 
 #[test]
@@ -406,6 +415,154 @@ fn host_rules_are_beyond_httparse() {
             error: TargetError::AsteriskNotOptions
         })
     );
+}
+
+/// What a parser saw in a complete response head: length, status, reason, fields.
+type SeenResponse = (usize, u16, Vec<u8>, Vec<(String, Vec<u8>)>);
+
+fn httparse_response(buf: &[u8]) -> Result<Option<SeenResponse>, httparse::Error> {
+    let mut headers = [httparse::EMPTY_HEADER; 128];
+    let mut response = httparse::Response::new(&mut headers);
+    Ok(match response.parse(buf)? {
+        httparse::Status::Partial => None,
+        httparse::Status::Complete(len) => Some((
+            len,
+            response.code.unwrap_or_default(),
+            response.reason.unwrap_or_default().as_bytes().to_vec(),
+            response
+                .headers
+                .iter()
+                .map(|h| (h.name.to_owned(), h.value.to_vec()))
+                .collect(),
+        )),
+    })
+}
+
+fn ours_response(buf: &[u8]) -> Result<Option<SeenResponse>, ParseError> {
+    let answer = feed_every_way(buf, |b| {
+        RawResponse::parse(b, &ParseOptions::STRICT).map(|s| {
+            s.map(|(n, raw)| {
+                let fields = raw
+                    .fields
+                    .iter()
+                    .map(|f| (f.name.to_owned(), f.value.to_vec()))
+                    .collect();
+                (n, (n, raw.status, raw.reason.to_vec(), fields))
+            })
+        })
+    })?;
+    Ok(match answer {
+        Status::Partial => None,
+        Status::Complete((_, seen)) => Some(seen),
+    })
+}
+
+fn response_corpus() -> Vec<Case> {
+    use Expect::*;
+    use ParseError as E;
+    vec![
+        Case {
+            name: "a plain 200",
+            input: b"\
+                HTTP/1.1 200 OK\r\n\
+                Content-Type: text/html\r\n\
+                Content-Length: 12\r\n\
+                \r\n",
+            expect: Agree,
+        },
+        Case {
+            name: "no reason phrase and no SP before it",
+            input: b"\
+                HTTP/1.1 204\r\n\
+                \r\n",
+            expect: Agree,
+        },
+        Case {
+            name: "an empty reason phrase",
+            input: b"\
+                HTTP/1.0 404 \r\n\
+                \r\n",
+            expect: Agree,
+        },
+        Case {
+            name: "a reason phrase with tabs and spaces",
+            input: b"\
+                HTTP/1.1 500 Internal\tServer  Error\r\n\
+                \r\n",
+            expect: Agree,
+        },
+        Case {
+            name: "bare LF line endings",
+            input: b"\
+                HTTP/1.1 200 OK\n\
+                Server: x\n\
+                \n",
+            // Accepted only with `Leniencies::bare_lf`, so that the client can tell the user.
+            expect: Stricter(E::BareLf { offset: 15 }, "bare LF is a named leniency"),
+        },
+        Case {
+            name: "a status code below 100",
+            input: b"\
+                HTTP/1.1 099 Odd\r\n\
+                \r\n",
+            // RFC 9110 §15: every valid status code is within 100..=599.
+            expect: Stricter(
+                E::InvalidStatusCode { offset: 9 },
+                "status codes are 100..=599",
+            ),
+        },
+        Case {
+            name: "a status code above 599",
+            input: b"\
+                HTTP/1.1 600 Odd\r\n\
+                \r\n",
+            expect: Stricter(
+                E::InvalidStatusCode { offset: 9 },
+                "status codes are 100..=599",
+            ),
+        },
+        Case {
+            name: "obs-fold in a response",
+            input: b"\
+                HTTP/1.1 200 OK\r\n\
+                X-Folded: one\r\n\
+                \ttwo\r\n\
+                \r\n",
+            expect: BothRefuse(E::ObsFold { offset: 32 }),
+        },
+        Case {
+            name: "whitespace before a colon in a response",
+            input: b"\
+                HTTP/1.1 200 OK\r\n\
+                Server : x\r\n\
+                \r\n",
+            expect: BothRefuse(E::SpaceBeforeColon { offset: 23 }),
+        },
+        Case {
+            name: "a two-digit status code",
+            input: b"\
+                HTTP/1.1 20 OK\r\n\
+                \r\n",
+            expect: BothRefuse(E::InvalidStatusCode { offset: 11 }),
+        },
+        Case {
+            name: "not HTTP at all",
+            input: b"SSH-2.0-OpenSSH_9.2p1\r\n",
+            expect: BothRefuse(E::MalformedVersion { offset: 0 }),
+        },
+        Case {
+            name: "HTTP/2 preface-like version",
+            input: b"\
+                HTTP/2 200\r\n\
+                \r\n",
+            expect: BothRefuse(E::MalformedVersion { offset: 6 }),
+        },
+    ]
+}
+
+#[test]
+fn response_corpus_matches_expectations() {
+    check_corpus(response_corpus(), httparse_response, ours_response);
 }
 
 /// A valid request head as bytes, built field by field.
