@@ -1,1 +1,21 @@
-//! The `labs` program's shell (filled in by its own change).
+//! `labs`: step-by-step protocol exercises that check a learner's own program over the wire.
+//!
+//! A learner writes a server, a pinger, a mail client or a proxy in any language. `labs` says
+//! what to build next ([`catalog`]), reaches the program the way it asks ([`check::Reach`]:
+//! connect to it, wait for it, or start it), runs each step's check while recording every byte
+//! ([`exchange`]), and reports a failure with the bytes that were wrong and why ([`report`]).
+//!
+//! Scope: the checks speak real protocols over real sockets on loopback; they never trust the
+//! learner's program to behave: every read has a deadline and a byte cap, and a program `labs`
+//! started is always stopped.
+
+pub mod catalog;
+pub mod check;
+pub mod cli;
+pub mod exchange;
+pub mod http;
+pub mod learner;
+pub mod progress;
+pub mod report;
+pub mod runner;
+pub mod tracks;

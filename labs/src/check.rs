@@ -1,0 +1,362 @@
+//! What a step's check is given (a [`Ctx`]) and what it answers (`Ok(())` or a [`Failure`]).
+//!
+//! A check reaches the learner's program through the context, never on its own: the context
+//! knows whether the program is a server to connect to, a client to wait for, or a command to
+//! start, and it keeps every exchange for the report.
+
+use crate::exchange::{Exchange, ExchangeLog, Peer};
+use crate::learner::LearnerProcess;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How `labs check` reaches the learner's program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// `--target HOST:PORT`: the program is a server that is already running.
+    Target(String),
+    /// `--listen HOST:PORT`: the program is a client the learner starts by hand; labs listens.
+    Listen(String),
+    /// `--run 'CMD'`: labs starts the program itself with `{host}`, `{port}` and `{dir}` filled in.
+    Run(String),
+}
+
+/// A failed check: what rule was broken, what happened, and how to put it right.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Failure {
+    /// The rule the step checks, with its RFC section where there is one.
+    pub rule: String,
+    /// What went wrong, in one sentence.
+    pub problem: String,
+    /// What was expected, in wire bytes (`<any>` where any value will do), for the caret.
+    pub expected: Option<Vec<u8>>,
+    /// What arrived instead.
+    pub got: Option<Vec<u8>>,
+    /// The strict-versus-lenient diagnosis (what a lenient reader would accept, and why strict
+    /// HTTP does not).
+    pub diagnosis: Option<String>,
+    /// What to try next.
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    /// A failure with its rule and problem.
+    pub fn new(rule: impl Into<String>, problem: impl Into<String>) -> Failure {
+        Failure { rule: rule.into(), problem: problem.into(), ..Failure::default() }
+    }
+
+    /// Adds the expected and received bytes.
+    pub fn bytes(mut self, expected: impl Into<Vec<u8>>, got: impl Into<Vec<u8>>) -> Failure {
+        self.expected = Some(expected.into());
+        self.got = Some(got.into());
+        self
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Failure {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds a diagnosis.
+    pub fn diagnosis(mut self, diagnosis: impl Into<String>) -> Failure {
+        self.diagnosis = Some(diagnosis.into());
+        self
+    }
+}
+
+/// What a check may use.
+#[derive(Debug)]
+pub struct Ctx {
+    reach: Reach,
+    /// The time allowed for each read.
+    pub timeout: Duration,
+    /// Where the learner's program reads and writes its files (`--files-dir`, or a temporary
+    /// folder that labs made for `--run`).
+    pub files_dir: Option<PathBuf>,
+    /// The folder `--run` programs start in (`{dir}`).
+    run_dir: Option<tempfile::TempDir>,
+    log: ExchangeLog,
+    learner: Option<LearnerProcess>,
+    learner_addr: Option<SocketAddr>,
+    /// Notes for the report (e.g. "started your program: python3 server.py 41234").
+    pub notes: Vec<String>,
+}
+
+/// The rule every check that connects relies on.
+pub const RULE_REACHABLE: &str = "Your program must be reachable where labs was told to find it";
+
+impl Ctx {
+    /// A context for one `labs check` run.
+    pub fn new(reach: Reach, timeout: Duration, files_dir: Option<PathBuf>) -> Ctx {
+        Ctx {
+            reach,
+            timeout,
+            files_dir,
+            run_dir: None,
+            log: ExchangeLog::default(),
+            learner: None,
+            learner_addr: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// How the program is reached.
+    pub fn reach(&self) -> &Reach {
+        &self.reach
+    }
+
+    /// Takes the exchanges recorded since the last call.
+    pub fn take_exchanges(&mut self) -> Vec<Exchange> {
+        self.log.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
+    }
+
+    /// The learner's program, when labs started it.
+    pub fn learner(&mut self) -> Option<&mut LearnerProcess> {
+        self.learner.as_mut()
+    }
+
+    /// The folder files live in for file steps: `--files-dir`, else the `--run` folder.
+    pub fn files_dir(&mut self) -> Result<PathBuf, Failure> {
+        if let Some(dir) = &self.files_dir {
+            return Ok(dir.clone());
+        }
+        if let Reach::Run(_) = self.reach {
+            return Ok(self.run_dir()?.join("files"));
+        }
+        Err(Failure::new(
+            "This step needs to know where your program keeps its files",
+            "no --files-dir was given",
+        )
+        .hint("pass --files-dir DIR (the folder your server serves /files/ from), or use --run 'CMD' so labs makes one and passes it as {dir}/files"))
+    }
+
+    /// The folder a lab server serves from its working folder: `--files-dir`, else the `--run`
+    /// folder itself (`{dir}`, where the program starts).
+    pub fn server_folder(&mut self) -> Result<PathBuf, Failure> {
+        if let Some(dir) = &self.files_dir {
+            return Ok(dir.clone());
+        }
+        if let Reach::Run(_) = self.reach {
+            return self.run_dir();
+        }
+        Err(Failure::new("This step needs to know which folder your server serves", "no --files-dir was given")
+            .hint("pass --files-dir DIR (the folder your server runs in), or use --run 'CMD' so labs starts it in a folder of its own"))
+    }
+
+    fn run_dir(&mut self) -> Result<PathBuf, Failure> {
+        if self.run_dir.is_none() {
+            let dir = tempfile::Builder::new().prefix("labs-run-").tempdir().map_err(|e| {
+                Failure::new("labs needs a temporary folder", format!("could not make one: {e}"))
+            })?;
+            std::fs::create_dir_all(dir.path().join("files")).ok();
+            self.run_dir = Some(dir);
+        }
+        Ok(self.run_dir.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default())
+    }
+
+    /// The address of the learner's server, starting it first for `--run` (once, and again if
+    /// it has exited since).
+    pub fn server_addr(&mut self) -> Result<SocketAddr, Failure> {
+        match self.reach.clone() {
+            Reach::Target(target) => resolve(&target),
+            Reach::Listen(_) => Err(Failure::new(
+                "This step checks a server",
+                "labs was told to listen for a client (--listen)",
+            )
+            .hint("use --target HOST:PORT with your server running, or --run 'CMD' to let labs start it")),
+            Reach::Run(template) => {
+                if let (Some(p), Some(addr)) = (self.learner.as_mut(), self.learner_addr) {
+                    if p.is_running() {
+                        return Ok(addr);
+                    }
+                    self.notes.push("your program had exited; labs started it again".into());
+                }
+                let addr = free_port()?;
+                let dir = self.run_dir()?;
+                let command = crate::learner::expand(&template, "127.0.0.1", addr.port(), &dir);
+                let mut process = LearnerProcess::start(&command, &dir).map_err(|e| {
+                    Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}"))
+                })?;
+                self.notes.push(format!("started your program: {command}"));
+                process
+                    .wait_listening(addr, Duration::from_secs(10).max(self.timeout))
+                    .map_err(|why| Failure::new(RULE_REACHABLE, why).hint(
+                        "make your program take the port from its arguments and listen on it before doing anything else",
+                    ))?;
+                self.learner = Some(process);
+                self.learner_addr = Some(addr);
+                Ok(addr)
+            }
+        }
+    }
+
+    /// Opens a recorded connection to the learner's server.
+    pub fn connect(&mut self) -> Result<Peer, Failure> {
+        let addr = self.server_addr()?;
+        let peer = Peer::connect(addr, self.timeout).map_err(|e| {
+            Failure::new(RULE_REACHABLE, format!("could not connect to {addr}: {e}")).hint(
+                "is your server running and listening on that address? Start it, or use --run 'CMD' so labs starts it",
+            )
+        })?;
+        Ok(peer.with_log(&self.log))
+    }
+
+    /// A listener for the learner's client, and for `--run` the client program started with
+    /// `{port}` set to it. The caller accepts on the listener.
+    pub fn client_listener(&mut self) -> Result<TcpListener, Failure> {
+        match self.reach.clone() {
+            Reach::Target(_) => Err(Failure::new(
+                "This step checks a client",
+                "labs was told to connect to a server (--target)",
+            )
+            .hint("use --listen HOST:PORT and start your client against it, or --run 'CMD' with {port} in it")),
+            Reach::Listen(addr) => {
+                let addr = resolve(&addr)?;
+                TcpListener::bind(addr).map_err(|e| {
+                    Failure::new("labs must listen where your client connects", format!("cannot listen on {addr}: {e}"))
+                        .hint("pick another port with --listen 127.0.0.1:PORT")
+                })
+            }
+            Reach::Run(template) => {
+                let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| {
+                    Failure::new("labs must listen for your client", format!("cannot listen: {e}"))
+                })?;
+                let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+                let dir = self.run_dir()?;
+                let command = crate::learner::expand(&template, "127.0.0.1", port, &dir);
+                let process = LearnerProcess::start(&command, &dir).map_err(|e| {
+                    Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}"))
+                })?;
+                self.notes.push(format!("started your program: {command}"));
+                self.learner = Some(process);
+                Ok(listener)
+            }
+        }
+    }
+
+    /// Waits for the learner's client to connect, up to `within`.
+    pub fn accept(&mut self, listener: &TcpListener, within: Duration) -> Result<Peer, Failure> {
+        listener.set_nonblocking(true).ok();
+        let deadline = Instant::now() + within;
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    stream.set_nonblocking(false).ok();
+                    return Ok(Peer::from_stream(stream, false, self.timeout).with_log(&self.log));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(Failure::new(RULE_REACHABLE, format!("accept failed: {e}"))),
+            }
+            if let Some(p) = self.learner.as_mut() {
+                if !p.is_running() {
+                    let status = p.wait_exit(Duration::ZERO);
+                    let how = status.map(crate::learner::describe_exit).unwrap_or_default();
+                    return Err(Failure::new(
+                        "Your client must connect to the server it is given",
+                        format!("your program ended ({how}) without connecting"),
+                    )
+                    .hint("check that it connects to the host and port from its arguments"));
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(Failure::new(
+                    "Your client must connect to the server it is given",
+                    format!("no connection arrived within {} s", within.as_secs()),
+                )
+                .hint("start your client against the address labs listens on"));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The learner's UDP server: `--target` as a UDP address, or `--run` started with `{port}`
+    /// and probed until it answers (a UDP server gives no other sign that it is ready).
+    pub fn udp_server(&mut self) -> Result<(std::net::UdpSocket, SocketAddr), Failure> {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0")
+            .map_err(|e| Failure::new("labs needs a UDP socket", e.to_string()))?;
+        match self.reach.clone() {
+            Reach::Target(target) => Ok((socket, resolve(&target)?)),
+            Reach::Listen(_) => Err(Failure::new("This step checks a server", "labs was told to listen for a client (--listen)")
+                .hint("use --target HOST:PORT with your UDP server running, or --run 'CMD {port}'")),
+            Reach::Run(template) => {
+                let addr = free_udp_port()?;
+                let dir = self.run_dir()?;
+                let command = crate::learner::expand(&template, "127.0.0.1", addr.port(), &dir);
+                let process = LearnerProcess::start(&command, &dir)
+                    .map_err(|e| Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}")))?;
+                self.notes.push(format!("started your program: {command}"));
+                self.learner = Some(process);
+                self.learner_addr = Some(addr);
+                Ok((socket, addr))
+            }
+        }
+    }
+
+    /// A UDP socket for the learner's client: bound where `--listen` says, or on a free port
+    /// with the client started by `--run`.
+    pub fn udp_client_socket(&mut self) -> Result<std::net::UdpSocket, Failure> {
+        match self.reach.clone() {
+            Reach::Target(_) => Err(Failure::new("This step checks a client", "labs was told to connect to a server (--target)")
+                .hint("use --run 'CMD {host} {port}' so labs plays the server, or --listen HOST:PORT")),
+            Reach::Listen(addr) => {
+                let addr = resolve(&addr)?;
+                std::net::UdpSocket::bind(addr).map_err(|e| {
+                    Failure::new("labs must listen where your client sends", format!("cannot bind UDP {addr}: {e}"))
+                        .hint("pick another port with --listen 127.0.0.1:PORT")
+                })
+            }
+            Reach::Run(template) => {
+                let socket = std::net::UdpSocket::bind("127.0.0.1:0")
+                    .map_err(|e| Failure::new("labs needs a UDP socket", e.to_string()))?;
+                let port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
+                let dir = self.run_dir()?;
+                let command = crate::learner::expand(&template, "127.0.0.1", port, &dir);
+                let process = LearnerProcess::start(&command, &dir)
+                    .map_err(|e| Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}")))?;
+                self.notes.push(format!("started your program: {command}"));
+                self.learner = Some(process);
+                Ok(socket)
+            }
+        }
+    }
+
+    /// Stops the learner's program if labs started it.
+    pub fn stop_learner(&mut self) {
+        if let Some(mut p) = self.learner.take() {
+            p.stop();
+        }
+        self.learner_addr = None;
+    }
+}
+
+/// Resolves `host:port` to one address, preferring IPv4.
+pub fn resolve(target: &str) -> Result<SocketAddr, Failure> {
+    let addrs: Vec<SocketAddr> = target
+        .to_socket_addrs()
+        .map_err(|e| {
+            Failure::new(RULE_REACHABLE, format!("cannot resolve {target}: {e}"))
+                .hint("give the address as HOST:PORT, for example 127.0.0.1:8080")
+        })?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .ok_or_else(|| Failure::new(RULE_REACHABLE, format!("{target} has no address")))
+}
+
+/// A UDP port that was free a moment ago on 127.0.0.1.
+pub fn free_udp_port() -> Result<SocketAddr, Failure> {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0")
+        .map_err(|e| Failure::new("labs needs a free port", e.to_string()))?;
+    socket.local_addr().map_err(|e| Failure::new("labs needs a free port", e.to_string()))
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> Result<SocketAddr, Failure> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| Failure::new("labs needs a free port", e.to_string()))?;
+    listener.local_addr().map_err(|e| Failure::new("labs needs a free port", e.to_string()))
+}

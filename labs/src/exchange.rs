@@ -1,0 +1,331 @@
+//! Talking to a learner's program over TCP with deadlines and byte caps, recording every byte.
+//!
+//! Whatever the learner's program does (refuse, accept and say nothing, send garbage, close
+//! early, send forever, exit), each read here ends by a deadline or a cap with a reason that a
+//! report can state. Every byte sent and received is kept in an [`Exchange`], in order, so the
+//! report can show the conversation in trace syntax.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// Who sent a piece of the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// `labs` itself (playing the client, the server, or the origin).
+    Labs,
+    /// The learner's program.
+    Learner,
+}
+
+/// One event of a recorded exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Bytes one party sent.
+    Bytes(Party, Vec<u8>),
+    /// The party closed its side of the connection.
+    Closed(Party),
+    /// `labs` paused deliberately (to see whether the learner waits or answers early).
+    Pause(Duration),
+}
+
+/// Everything that went over one connection, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exchange {
+    /// Whether the learner's program is the server here (its bytes are `S:`) or the client.
+    pub learner_is_server: bool,
+    /// The events in order; consecutive bytes of one party are merged.
+    pub events: Vec<Event>,
+}
+
+impl Exchange {
+    /// A new, empty exchange.
+    pub fn new(learner_is_server: bool) -> Exchange {
+        Exchange { learner_is_server, events: Vec::new() }
+    }
+
+    fn push_bytes(&mut self, party: Party, bytes: &[u8]) {
+        if let Some(Event::Bytes(p, last)) = self.events.last_mut() {
+            if *p == party {
+                last.extend_from_slice(bytes);
+                return;
+            }
+        }
+        self.events.push(Event::Bytes(party, bytes.to_vec()));
+    }
+
+    /// All bytes the learner sent, concatenated.
+    pub fn learner_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for event in &self.events {
+            if let Event::Bytes(Party::Learner, b) = event {
+                out.extend_from_slice(b);
+            }
+        }
+        out
+    }
+}
+
+/// Why a read ended without what was asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// The peer closed the connection (after `got` bytes of what was being read).
+    Closed,
+    /// Nothing complete arrived before the deadline.
+    TimedOut(Duration),
+    /// More than the cap arrived without completing.
+    TooLarge(usize),
+    /// The connection failed (reset and the like).
+    Failed(String),
+}
+
+impl std::fmt::Display for ReadEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadEnd::Closed => f.write_str("the connection was closed"),
+            ReadEnd::TimedOut(d) => write!(f, "nothing complete arrived within {:.1} s", d.as_secs_f64()),
+            ReadEnd::TooLarge(cap) => write!(f, "more than {cap} bytes arrived without an end"),
+            ReadEnd::Failed(e) => write!(f, "the connection failed: {e}"),
+        }
+    }
+}
+
+/// A TCP connection with the learner's program, recorded.
+#[derive(Debug)]
+pub struct Peer {
+    stream: TcpStream,
+    /// What went over this connection so far.
+    pub exchange: Exchange,
+    /// Bytes received and not yet consumed by a `read_until`.
+    pending: Vec<u8>,
+    /// The time allowed for each read.
+    pub timeout: Duration,
+    /// The most bytes one read may gather.
+    pub cap: usize,
+    peer_closed: bool,
+    log: Option<ExchangeLog>,
+}
+
+/// Where finished exchanges go: every [`Peer`] hands its exchange to the log when dropped, so a
+/// check that fails half-way still has its conversation in the report.
+pub type ExchangeLog = std::sync::Arc<std::sync::Mutex<Vec<Exchange>>>;
+
+/// The default cap on one read: far more than any lab response, far less than "endless".
+pub const DEFAULT_CAP: usize = 4 * 1024 * 1024;
+
+impl Peer {
+    /// Connects to the learner's server.
+    pub fn connect(addr: SocketAddr, timeout: Duration) -> std::io::Result<Peer> {
+        let stream = TcpStream::connect_timeout(&addr, timeout)?;
+        Ok(Peer::from_stream(stream, true, timeout))
+    }
+
+    /// Wraps an accepted or connected stream.
+    pub fn from_stream(stream: TcpStream, learner_is_server: bool, timeout: Duration) -> Peer {
+        let _ = stream.set_nodelay(true);
+        Peer {
+            stream,
+            exchange: Exchange::new(learner_is_server),
+            pending: Vec::new(),
+            timeout,
+            cap: DEFAULT_CAP,
+            peer_closed: false,
+            log: None,
+        }
+    }
+
+    /// Hands the exchange to `log` when this connection is dropped.
+    pub fn with_log(mut self, log: &ExchangeLog) -> Peer {
+        self.log = Some(log.clone());
+        self
+    }
+
+    /// The learner's address.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.stream.peer_addr().ok()
+    }
+
+    /// Sends bytes, recording them.
+    pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.exchange.push_bytes(Party::Labs, bytes);
+        self.stream.write_all(bytes)
+    }
+
+    /// Sends bytes in pieces with a pause between them (to check that the learner's program
+    /// reads until a message is complete rather than answering the first read).
+    pub fn send_in_pieces(&mut self, pieces: &[&[u8]], pause: Duration) -> std::io::Result<()> {
+        for (i, piece) in pieces.iter().enumerate() {
+            if i > 0 {
+                self.pause(pause);
+            }
+            self.send(piece)?;
+        }
+        Ok(())
+    }
+
+    /// Waits deliberately, recording the pause.
+    pub fn pause(&mut self, pause: Duration) {
+        self.exchange.events.push(Event::Pause(pause));
+        std::thread::sleep(pause);
+    }
+
+    /// Closes our side for writing (the learner sees end of input).
+    pub fn shutdown_write(&mut self) {
+        self.exchange.events.push(Event::Closed(Party::Labs));
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+    }
+
+    /// Reads until `complete(buffer)` says how many bytes make a complete item, and returns
+    /// those bytes (the rest stays for the next read). Ends with a reason on close, deadline or cap.
+    pub fn read_until(
+        &mut self,
+        mut complete: impl FnMut(&[u8]) -> Option<usize>,
+    ) -> Result<Vec<u8>, ReadEnd> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            if let Some(n) = complete(&self.pending) {
+                let rest = self.pending.split_off(n);
+                return Ok(std::mem::replace(&mut self.pending, rest));
+            }
+            if self.peer_closed {
+                return Err(ReadEnd::Closed);
+            }
+            if self.pending.len() > self.cap {
+                return Err(ReadEnd::TooLarge(self.cap));
+            }
+            self.fill(deadline)?;
+        }
+    }
+
+    /// Everything received but not yet consumed (for reports after a failed read).
+    pub fn unconsumed(&self) -> &[u8] {
+        &self.pending
+    }
+
+    /// Waits until the learner closes the connection, or the deadline. Any bytes that arrive
+    /// meanwhile are recorded and returned.
+    pub fn read_to_close(&mut self) -> Result<Vec<u8>, ReadEnd> {
+        let deadline = Instant::now() + self.timeout;
+        while !self.peer_closed {
+            if self.pending.len() > self.cap {
+                return Err(ReadEnd::TooLarge(self.cap));
+            }
+            self.fill(deadline)?;
+        }
+        Ok(std::mem::take(&mut self.pending))
+    }
+
+    /// True when the learner sends nothing within `quiet` (and has not closed).
+    pub fn stays_quiet(&mut self, quiet: Duration) -> Result<bool, ReadEnd> {
+        let deadline = Instant::now() + quiet;
+        let before = self.pending.len();
+        match self.fill(deadline) {
+            Ok(()) => Ok(self.pending.len() == before && !self.peer_closed),
+            Err(ReadEnd::TimedOut(_)) => Ok(true),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// One read (or a close) before the deadline.
+    fn fill(&mut self, deadline: Instant) -> Result<(), ReadEnd> {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(ReadEnd::TimedOut(self.timeout));
+        }
+        let _ = self.stream.set_read_timeout(Some(deadline - now));
+        let mut buf = [0u8; 16 * 1024];
+        match self.stream.read(&mut buf) {
+            Ok(0) => {
+                self.peer_closed = true;
+                self.exchange.events.push(Event::Closed(Party::Learner));
+                Ok(())
+            }
+            Ok(n) => {
+                self.exchange.push_bytes(Party::Learner, &buf[..n]);
+                self.pending.extend_from_slice(&buf[..n]);
+                Ok(())
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                Err(ReadEnd::TimedOut(self.timeout))
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => {
+                self.peer_closed = true;
+                self.exchange.events.push(Event::Closed(Party::Learner));
+                Ok(())
+            }
+            Err(e) => Err(ReadEnd::Failed(e.to_string())),
+        }
+    }
+
+    /// True once the learner has closed its side.
+    pub fn peer_closed(&self) -> bool {
+        self.peer_closed
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if let Some(log) = &self.log {
+            if let Ok(mut log) = log.lock() {
+                log.push(std::mem::take(&mut self.exchange));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    fn pair() -> (Peer, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = Peer::connect(addr, Duration::from_millis(300)).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (peer, server)
+    }
+
+    fn line(buf: &[u8]) -> Option<usize> {
+        buf.windows(2).position(|w| w == b"\r\n").map(|i| i + 2)
+    }
+
+    #[test]
+    fn reads_one_item_and_keeps_the_rest_and_records_both_sides() {
+        let (mut peer, mut server) = pair();
+        peer.send(b"PING\r\n").unwrap();
+        server.write_all(b"one\r\ntwo\r\n").unwrap();
+        assert_eq!(peer.read_until(line).unwrap(), b"one\r\n");
+        assert_eq!(peer.read_until(line).unwrap(), b"two\r\n");
+        assert_eq!(
+            peer.exchange.events,
+            vec![
+                Event::Bytes(Party::Labs, b"PING\r\n".to_vec()),
+                Event::Bytes(Party::Learner, b"one\r\ntwo\r\n".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_silent_peer_times_out_and_a_closing_one_is_seen() {
+        let (mut peer, server) = pair();
+        assert_eq!(peer.read_until(line), Err(ReadEnd::TimedOut(Duration::from_millis(300))));
+        drop(server);
+        assert_eq!(peer.read_until(line), Err(ReadEnd::Closed));
+        assert!(peer.peer_closed());
+    }
+
+    #[test]
+    fn an_endless_peer_hits_the_cap() {
+        let (mut peer, mut server) = pair();
+        peer.cap = 64 * 1024;
+        let writer = std::thread::spawn(move || {
+            let junk = [b'x'; 4096];
+            while server.write_all(&junk).is_ok() {}
+        });
+        assert_eq!(peer.read_until(line), Err(ReadEnd::TooLarge(64 * 1024)));
+        drop(peer);
+        writer.join().unwrap();
+    }
+}

@@ -1,0 +1,268 @@
+//! HTTP as labs speaks it to a learner's server: requests built byte by byte, responses read
+//! strictly with `wire::http1`, and expectations that explain themselves.
+
+use crate::check::Failure;
+use crate::exchange::{Peer, ReadEnd};
+use std::io::Read as _;
+use std::path::Path;
+
+/// The Host labs sends.
+pub const HOST: &str = "127.0.0.1";
+
+/// A response as labs read it.
+#[derive(Debug, Clone, Default)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The head's bytes exactly as received.
+    pub head: Vec<u8>,
+    /// Header fields in order, names as sent.
+    pub fields: Vec<(String, Vec<u8>)>,
+    /// The body after removing the transfer coding.
+    pub body: Vec<u8>,
+    /// How many chunks the body came in (0 when not chunked).
+    pub chunks: usize,
+}
+
+impl Response {
+    /// The first value of a field, by case-insensitive name.
+    pub fn field(&self, name: &str) -> Option<&[u8]> {
+        self.fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+    }
+}
+
+/// A request with a Host field, the given extra fields and body, CRLF everywhere.
+pub fn request(method: &str, target: &str, fields: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("{method} {target} HTTP/1.1\r\nHost: {HOST}\r\n");
+    for (name, value) in fields {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() && !fields.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-length")) {
+        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// `GET target` with only a Host field.
+pub fn get(target: &str) -> Vec<u8> {
+    request("GET", target, &[], b"")
+}
+
+/// A send that failed: the learner's program closed or reset the connection.
+pub fn send_failed(e: std::io::Error) -> Failure {
+    Failure::new(
+        "A server reads the request it is sent",
+        format!("sending the request failed: {e} (your program closed the connection before reading it)"),
+    )
+    .hint("read the request before answering and closing")
+}
+
+/// A read that ended without a complete response.
+pub fn read_failed(end: &ReadEnd, peer: &Peer) -> Failure {
+    let got = peer.unconsumed().to_vec();
+    let (problem, hint) = match end {
+        ReadEnd::Closed if got.is_empty() => (
+            "your server closed the connection without sending anything".to_string(),
+            "write the response before closing; check your program's output for an error",
+        ),
+        ReadEnd::Closed => (
+            "your server closed the connection before the response was complete".to_string(),
+            "send the whole head, ending in an empty line (\\r\\n\\r\\n), and then exactly Content-Length bytes of body",
+        ),
+        ReadEnd::TimedOut(_) if got.is_empty() => (
+            format!("{end}: your server sent nothing"),
+            "is your server stuck reading? It must answer once it has seen \\r\\n\\r\\n",
+        ),
+        ReadEnd::TimedOut(_) => (
+            format!("{end}: the response stopped part-way"),
+            "a response head ends with an empty line (\\r\\n\\r\\n); a body needs Content-Length, chunked coding, or a close",
+        ),
+        ReadEnd::TooLarge(_) => (end.to_string(), "a response must end: check your loop that writes the body"),
+        ReadEnd::Failed(_) => (end.to_string(), "the connection broke; check your program's output for an error"),
+    };
+    Failure::new("A server answers each request with a complete HTTP response (RFC 9112 §2.1)", problem).hint(hint)
+}
+
+/// Requires a status code; `line` is the status line a correct server would send.
+pub fn expect_status(response: &Response, status: u16, line: &str) -> Result<(), Failure> {
+    if response.status == status {
+        return Ok(());
+    }
+    let got_line_end = response.head.iter().position(|&b| b == b'\n').map_or(response.head.len(), |p| p + 1);
+    Err(Failure::new(
+        format!("This request is answered with status {status}"),
+        format!("the status was {}", response.status),
+    )
+    .bytes(line.as_bytes().to_vec(), response.head[..got_line_end].to_vec()))
+}
+
+/// Requires a body, byte for byte.
+pub fn expect_body(response: &Response, body: &[u8]) -> Result<(), Failure> {
+    if response.body == body {
+        return Ok(());
+    }
+    let problem = if response.body.len() != body.len() {
+        format!("the body was {} bytes, {} were expected", response.body.len(), body.len())
+    } else {
+        "the body's bytes differ from what was expected".to_string()
+    };
+    Err(Failure::new("The body is exactly the expected bytes", problem).bytes(body.to_vec(), response.body.clone()))
+}
+
+/// Requires Content-Type to name `media_type` (parameters such as charset allowed).
+pub fn expect_media_type(response: &Response, media_type: &str) -> Result<(), Failure> {
+    let Some(value) = response.field("Content-Type") else {
+        return Err(Failure::new(
+            "A response with a body says what it is in Content-Type (RFC 9110 §8.3)",
+            "there was no Content-Type field",
+        )
+        .hint(format!("add Content-Type: {media_type}")));
+    };
+    let essence = value.split(|&b| b == b';').next().unwrap_or(b"");
+    if essence.trim_ascii().eq_ignore_ascii_case(media_type.as_bytes()) {
+        return Ok(());
+    }
+    Err(Failure::new(
+        format!("Content-Type is {media_type} here"),
+        format!("Content-Type was {}", String::from_utf8_lossy(value)),
+    )
+    .bytes(format!("Content-Type: {media_type}").into_bytes(), [b"Content-Type: ".as_slice(), value].concat()))
+}
+
+/// Requires a field with exactly `value`.
+pub fn expect_field(response: &Response, name: &str, value: &str) -> Result<(), Failure> {
+    match response.field(name) {
+        Some(v) if v == value.as_bytes() => Ok(()),
+        Some(v) => Err(Failure::new(format!("{name} is `{value}` here"), format!("{name} was `{}`", String::from_utf8_lossy(v)))
+            .bytes(format!("{name}: {value}").into_bytes(), [name.as_bytes(), b": ", v].concat())),
+        None => Err(Failure::new(format!("The response carries {name}: {value}"), format!("there was no {name} field"))),
+    }
+}
+
+/// Requires a field to be present; `example` shows a correct one.
+pub fn expect_field_present(response: &Response, name: &str, example: &str) -> Result<(), Failure> {
+    if response.field(name).is_some() {
+        return Ok(());
+    }
+    Err(Failure::new(format!("Every response carries {name}"), format!("there was no {name} field"))
+        .hint(format!("add a line like {}", example.trim_end())))
+}
+
+/// Requires a comma-separated field to contain `token` (case-insensitive).
+pub fn expect_token(response: &Response, name: &str, token: &str) -> Result<(), Failure> {
+    let has = response
+        .fields
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .flat_map(|(_, v)| v.split(|&b| b == b','))
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()));
+    if has {
+        return Ok(());
+    }
+    Err(Failure::new(
+        format!("The response carries {name}: {token}"),
+        match response.field(name) {
+            Some(v) => format!("{name} was `{}`", String::from_utf8_lossy(v)),
+            None => format!("there was no {name} field"),
+        },
+    ))
+}
+
+/// Requires a valid IMF-fixdate `Date` field (RFC 9110 §6.6.1).
+pub fn expect_date(response: &Response) -> Result<(), Failure> {
+    let Some(value) = response.field("Date") else {
+        return Err(Failure::new("An origin server sends Date (RFC 9110 §6.6.1)", "there was no Date field")
+            .hint("add Date: Sun, 06 Nov 1994 08:49:37 GMT, with the current time in GMT"));
+    };
+    match wire::http1::date::HttpDate::parse_imf_fixdate(value).ok() {
+        Some(_) => Ok(()),
+        None => Err(Failure::new(
+            "Date is an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7)",
+            format!("Date was `{}`", String::from_utf8_lossy(value)),
+        )
+        .bytes(b"Date: <any>, <any> <any> <any> <any>:<any>:<any> GMT".to_vec(), [b"Date: ".as_slice(), value].concat())
+        .hint("use the English day and month names, two-digit day, 24-hour time, and the letters GMT")),
+    }
+}
+
+/// Requires the learner to close the connection now (any bytes first are a failure).
+pub fn expect_close(peer: &mut Peer, why: &str) -> Result<(), Failure> {
+    match peer.read_to_close() {
+        Ok(extra) if extra.is_empty() => Ok(()),
+        Ok(extra) => Err(Failure::new("After the response, the connection closes", format!("{} more bytes came before the close", extra.len()))
+            .bytes(Vec::new(), extra)),
+        Err(end) => Err(Failure::new("The server closes the connection here", format!("it stayed open: {end}")).hint(why.to_string())),
+    }
+}
+
+/// Writes a fixture file into the learner's files folder.
+pub fn put_file(dir: &Path, name: &str, content: &[u8]) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(dir.join(name), content))
+        .map_err(|e| Failure::new("labs puts test files in your files folder", format!("cannot write {}: {e}", dir.join(name).display())))
+}
+
+/// Requires a file in the learner's folder to hold exactly `content`.
+pub fn expect_file(dir: &Path, name: &str, content: &[u8]) -> Result<(), Failure> {
+    match std::fs::read(dir.join(name)) {
+        Ok(found) if found == content => Ok(()),
+        Ok(found) => Err(Failure::new("The uploaded file holds exactly the request's body", "the file on disk differs from the body sent")
+            .bytes(content.to_vec(), found)),
+        Err(e) => Err(Failure::new(
+            "POST /files/NAME writes the body to NAME in your files folder",
+            format!("{} could not be read: {e}", dir.join(name).display()),
+        )
+        .hint("read exactly Content-Length bytes of body (or the chunks), then write them to the file")),
+    }
+}
+
+/// True for a folder labs made itself, where it may put files beside the learner's folder.
+pub fn is_labs_scratch(dir: &Path) -> bool {
+    dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("labs-run-"))
+}
+
+/// Decompresses a gzip body.
+pub fn gunzip(body: &[u8]) -> Result<Vec<u8>, Failure> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body).take(16 * 1024 * 1024).read_to_end(&mut out).map_err(|e| {
+        Failure::new("Content-Encoding: gzip means the body is a gzip stream (RFC 1952)", format!("it did not decompress: {e}"))
+            .hint("compress the whole body once, then set Content-Length to the compressed size")
+    })?;
+    Ok(out)
+}
+
+/// True when `needle` occurs in `hay`.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Requires a request head (from a learner's client) to start with exactly `line`.
+pub fn expect_request_line(head: &[u8], line: &str) -> Result<(), Failure> {
+    let end = head.iter().position(|&b| b == b'\n').map_or(head.len(), |p| p + 1);
+    if &head[..end] == line.as_bytes() {
+        return Ok(());
+    }
+    Err(Failure::new(
+        "The request line is METHOD SP TARGET SP HTTP-VERSION CRLF (RFC 9112 §3)",
+        "the request line differs from what was expected",
+    )
+    .bytes(line.as_bytes().to_vec(), head[..end].to_vec())
+    .hint("one space between the parts, a target starting with /, and \\r\\n at the end"))
+}
+
+/// Requires a request head to carry a field.
+pub fn expect_request_field(head: &[u8], name: &str) -> Result<(), Failure> {
+    let found = head
+        .split(|&b| b == b'\n')
+        .skip(1)
+        .filter_map(|line| line.split(|&b| b == b':').next())
+        .any(|n| n.eq_ignore_ascii_case(name.as_bytes()));
+    if found {
+        return Ok(());
+    }
+    Err(Failure::new(format!("The request carries {name} (RFC 9112 §3.2)"), format!("there was no {name} field"))
+        .hint(format!("add a line `{name}: ...\\r\\n` after the request line")))
+}

@@ -1,0 +1,333 @@
+//! What a learner reads: track overviews, step texts, and check results.
+//!
+//! A passing check is one line. A failing one shows the rule, what happened, the conversation in
+//! trace syntax (`C:`/`S:` lines with `\r\n` visible), a caret under the first byte that differs
+//! from what was expected, the strict-versus-lenient diagnosis, a hint, and a command that
+//! repeats the request by hand. Colour only on a terminal, and never with NO_COLOR.
+
+use crate::catalog::{Step, Track};
+use crate::exchange::{Event, Exchange, Party};
+use crate::progress::Progress;
+use crate::runner::StepResult;
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use wire::trace::{self, Tag, Trace, Transport};
+
+/// Terminal styling: ANSI colours or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    colour: bool,
+}
+
+impl Style {
+    /// Colour when stdout is a terminal, `NO_COLOR` is unset and `--no-color` was not given.
+    pub fn detect(no_color_flag: bool) -> Style {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Style { colour: !no_color_flag && !no_color && std::io::stdout().is_terminal() }
+    }
+
+    /// No colour at all (tests, JSON, files).
+    pub fn plain() -> Style {
+        Style { colour: false }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn pass(&self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    fn fail(&self, t: &str) -> String {
+        self.paint("31;1", t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
+    fn bold(&self, t: &str) -> String {
+        self.paint("1", t)
+    }
+}
+
+/// `labs` with no arguments: every track and how far the learner is.
+pub fn tracks_overview(tracks: &[&Track], progress: &Progress, style: &Style) -> String {
+    let mut out = String::from("protolab labs: build it yourself, check it over the wire\n\n");
+    for track in tracks {
+        let required = track.steps.iter().filter(|s| !s.optional).count();
+        let done = track
+            .steps
+            .iter()
+            .filter(|s| !s.optional && progress.has_passed(&track.step_id(s)))
+            .count();
+        let _ = writeln!(
+            out,
+            "  {:<10} {:<52} {}",
+            style.bold(track.id),
+            track.title,
+            style.dim(&format!("{done}/{required} steps"))
+        );
+    }
+    out.push_str("\nlabs list TRACK shows its steps; labs next shows what to build next.\n");
+    out
+}
+
+/// `labs list TRACK`: the steps with a mark for each passed one.
+pub fn track_steps(track: &Track, progress: &Progress, style: &Style) -> String {
+    let mut out = format!("{} — {}\n", style.bold(track.id), track.title);
+    for (i, step) in track.steps.iter().enumerate() {
+        let id = track.step_id(step);
+        let mark = if progress.has_passed(&id) { style.pass("✓") } else { " ".to_string() };
+        let optional = if step.optional { style.dim(" (optional)") } else { String::new() };
+        let _ = writeln!(out, "  {mark} {:>2}. {:<28} {}{optional}", i + 1, id, step.title);
+    }
+    out
+}
+
+/// `labs show STEP`: the step's instructions.
+pub fn step_text(track: &Track, index: usize, step: &Step, style: &Style) -> String {
+    let id = track.step_id(step);
+    let mut out = format!(
+        "{} {}\n{}\n\n",
+        style.bold(&format!("{id} (step {} of {}):", index + 1, track.steps.len())),
+        style.bold(step.title),
+        if step.optional { "This step is optional." } else { "" }
+    );
+    out.push_str(step.text.trim_end());
+    let _ = write!(out, "\n\nCheck it: labs check {id} {}\n", step.role.how_to_check());
+    out
+}
+
+/// The result of one step: one line when it passed, the whole story when it did not.
+pub fn step_result(result: &StepResult, style: &Style) -> String {
+    let name = format!("{:<24} {}", result.id, result.title);
+    let failure = match &result.outcome {
+        Ok(()) => return format!("{} {name}\n", style.pass("PASS")),
+        Err(failure) => failure,
+    };
+    let mut out = format!("{} {name}\n", style.fail("FAIL"));
+    let _ = writeln!(out, "  rule:    {}", failure.rule);
+    let _ = writeln!(out, "  problem: {}", failure.problem);
+    for note in &result.notes {
+        let _ = writeln!(out, "  note:    {note}");
+    }
+    for exchange in &result.exchanges {
+        out.push('\n');
+        for line in exchange_lines(exchange) {
+            let _ = writeln!(out, "    {}", style.dim(&line));
+        }
+    }
+    if let (Some(expected), Some(got)) = (&failure.expected, &failure.got) {
+        out.push('\n');
+        out.push_str(&caret_diff(expected, got));
+    }
+    if let Some(diagnosis) = &failure.diagnosis {
+        let _ = writeln!(out, "\n  diagnosis: {diagnosis}");
+    }
+    if let Some(hint) = &failure.hint {
+        let _ = writeln!(out, "  hint:      {hint}");
+    }
+    if let Some((stdout, stderr)) = &result.learner_output {
+        for (name, bytes) in [("stdout", stdout), ("stderr", stderr)] {
+            if !bytes.is_empty() {
+                let text = String::from_utf8_lossy(bytes);
+                let tail: Vec<&str> = text.lines().rev().take(8).collect();
+                let _ = writeln!(out, "  your program's {name} (last lines):");
+                for line in tail.iter().rev() {
+                    let _ = writeln!(out, "    | {line}");
+                }
+            }
+        }
+    }
+    if let Some(cmd) = &result.reproduce {
+        let _ = writeln!(out, "  try it:    {cmd}");
+    }
+    out.push('\n');
+    out
+}
+
+fn tag_of(exchange: &Exchange, party: Party) -> Tag {
+    match (party, exchange.learner_is_server) {
+        (Party::Labs, true) | (Party::Learner, false) => Tag::Client,
+        (Party::Labs, false) | (Party::Learner, true) => Tag::Server,
+    }
+}
+
+fn exchange_to_trace(exchange: &Exchange) -> Trace {
+    let mut t = Trace::new(Transport::Tcp);
+    for event in &exchange.events {
+        match event {
+            Event::Bytes(party, bytes) => t.push_bytes(tag_of(exchange, *party), bytes),
+            Event::Closed(party) => t.push_event(tag_of(exchange, *party), trace::Event::Close),
+            Event::Pause(d) => t.push_event(
+                tag_of(exchange, Party::Labs),
+                trace::Event::Wait { millis: d.as_millis() as u64 },
+            ),
+        }
+    }
+    t
+}
+
+/// The exchange in trace syntax, one line per wire line, without metadata.
+pub fn exchange_lines(exchange: &Exchange) -> Vec<String> {
+    exchange_to_trace(exchange)
+        .render()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The exchange as a complete `.trace` file with a title.
+pub fn exchange_trace(exchange: &Exchange, title: &str) -> String {
+    let mut t = exchange_to_trace(exchange);
+    let _ = t.set_meta("title", title);
+    t.render()
+}
+
+/// The byte offset in `got` where it stops matching `expected`, where `<any>` in `expected`
+/// matches any run of bytes on one line. `None` when it matches.
+pub fn first_difference(expected: &[u8], got: &[u8]) -> Option<usize> {
+    const ANY: &[u8] = b"<any>";
+    let mut e = 0;
+    let mut g = 0;
+    while e < expected.len() {
+        if expected[e..].starts_with(ANY) {
+            e += ANY.len();
+            // The literal after the wildcard, up to the next wildcard or the end.
+            let rest = &expected[e..];
+            let lit_end = find(rest, ANY).unwrap_or(rest.len());
+            let literal = &rest[..lit_end];
+            if literal.is_empty() {
+                // Trailing <any>: the rest of the line.
+                while g < got.len() && got[g] != b'\r' && got[g] != b'\n' {
+                    g += 1;
+                }
+                continue;
+            }
+            let line_end = got[g..].iter().position(|&b| b == b'\n').map_or(got.len(), |p| g + p + 1);
+            match find(&got[g..line_end.max(g)], literal).or_else(|| find(&got[g..], literal).filter(|_| literal.contains(&b'\n'))) {
+                Some(p) => g += p,
+                None => {
+                    // Point at the end of the run the wildcard took.
+                    let stop = got[g..].iter().position(|&b| b == b'\r' || b == b'\n').map_or(got.len(), |p| g + p);
+                    return Some(stop);
+                }
+            }
+            continue;
+        }
+        if g >= got.len() || got[g] != expected[e] {
+            return Some(g);
+        }
+        e += 1;
+        g += 1;
+    }
+    if g < got.len() {
+        return Some(g);
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// "expected / got / caret" lines, escaped the way traces escape bytes, around the first line
+/// that differs.
+pub fn caret_diff(expected: &[u8], got: &[u8]) -> String {
+    let Some(at) = first_difference(expected, got) else {
+        return String::new();
+    };
+    // Show the wire line the difference is on.
+    let line_start = got[..at].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let line_end = got[at..].iter().position(|&b| b == b'\n').map_or(got.len(), |p| at + p + 1);
+    let shown = &got[line_start..line_end.max(line_start)];
+    let before = trace::escape_inline(&got[line_start..at]);
+    // The expected line with the same index among lines.
+    let line_no = got[..line_start].iter().filter(|&&b| b == b'\n').count();
+    let expected_line: &[u8] = expected.split_inclusive(|&b| b == b'\n').nth(line_no).unwrap_or(b"");
+    let what = match got.get(at) {
+        Some(&b) => format!("byte {at} (0x{b:02x})"),
+        None => format!("byte {at}: the response ended here"),
+    };
+    format!(
+        "  expected: {}\n  got:      {}\n            {}^ first difference at {what}\n",
+        trace::escape_inline(expected_line),
+        trace::escape_inline(shown),
+        " ".repeat(before.chars().count()),
+    )
+}
+
+/// The results as JSON: `{"passed": N, "failed": M, "steps": [...]}`.
+pub fn json(results: &[StepResult]) -> String {
+    let steps: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            let mut step = serde_json::json!({
+                "id": r.id,
+                "title": r.title,
+                "passed": r.passed(),
+                "exchanges": r.exchanges.iter().map(|e| exchange_lines(e).join("\n")).collect::<Vec<_>>(),
+            });
+            if let Err(f) = &r.outcome {
+                step["rule"] = f.rule.clone().into();
+                step["problem"] = f.problem.clone().into();
+                if let Some(d) = &f.diagnosis {
+                    step["diagnosis"] = d.clone().into();
+                }
+                if let Some(h) = &f.hint {
+                    step["hint"] = h.clone().into();
+                }
+                if let (Some(e), Some(g)) = (&f.expected, &f.got) {
+                    step["first_difference"] = first_difference(e, g).into();
+                }
+            }
+            step
+        })
+        .collect();
+    let passed = results.iter().filter(|r| r.passed()).count();
+    serde_json::json!({"passed": passed, "failed": results.len() - passed, "steps": steps}).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn wildcards_match_within_a_line() {
+        assert_eq!(first_difference(b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\r\n"), None);
+        assert_eq!(first_difference(b"HTTP/1.1 200 <any>\r\n", b"HTTP/1.1 200 Fine\r\n"), None);
+        assert_eq!(first_difference(b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\n"), Some(15));
+        assert_eq!(first_difference(b"Date: <any>\r\n", b"Date: Sun\n"), Some(9));
+        assert_eq!(first_difference(b"abc", b"abcd"), Some(3));
+        assert_eq!(first_difference(b"abcd", b"abc"), Some(3));
+        assert_eq!(first_difference(b"HTTP/1.1 <any>", b"HTTP/1.1 404 Not Found"), None);
+    }
+
+    #[test]
+    fn the_caret_sits_under_the_bare_lf() {
+        let diff = caret_diff(b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\n");
+        assert_eq!(
+            diff,
+            "  expected: HTTP/1.1 200 OK\\r\\n\n  got:      HTTP/1.1 200 OK\\n\n                           ^ first difference at byte 15 (0x0a)\n"
+        );
+    }
+
+    #[test]
+    fn exchanges_render_as_traces_with_the_learner_as_server() {
+        let mut e = Exchange::new(true);
+        e.events.push(Event::Bytes(Party::Labs, b"GET / HTTP/1.1\r\n\r\n".to_vec()));
+        e.events.push(Event::Bytes(Party::Learner, b"HTTP/1.1 200 OK\n\n".to_vec()));
+        e.events.push(Event::Closed(Party::Learner));
+        assert_eq!(
+            exchange_lines(&e),
+            vec!["C: GET / HTTP/1.1\\r\\n", "C: \\r\\n", "S: HTTP/1.1 200 OK\\n", "S: \\n", "S: <close>"]
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! Running one step's check and keeping what a report needs.
+
+use crate::catalog::{Step, Track};
+use crate::check::{Ctx, Failure, Reach};
+use crate::exchange::Exchange;
+use std::path::Path;
+
+/// The outcome of one step, with everything the report shows.
+#[derive(Debug, Clone)]
+pub struct StepResult {
+    /// `track/slug`.
+    pub id: String,
+    /// The step number within its track (1-based) and its title.
+    pub number: usize,
+    /// The step's title.
+    pub title: &'static str,
+    /// Passed, or why not.
+    pub outcome: Result<(), Failure>,
+    /// The conversations the check had with the learner's program.
+    pub exchanges: Vec<Exchange>,
+    /// Notes (a program started or restarted).
+    pub notes: Vec<String>,
+    /// What the learner's program printed, when labs started it and the step failed.
+    pub learner_output: Option<(Vec<u8>, Vec<u8>)>,
+    /// A command that repeats the check's first request by hand.
+    pub reproduce: Option<String>,
+}
+
+impl StepResult {
+    /// True when the check passed.
+    pub fn passed(&self) -> bool {
+        self.outcome.is_ok()
+    }
+}
+
+/// Runs a step's check. A panic inside a check (a bug in labs, never the learner's fault) is
+/// caught and reported as such rather than ending the run.
+pub fn run_step(ctx: &mut Ctx, track: &Track, index: usize, step: &Step) -> StepResult {
+    ctx.take_exchanges();
+    ctx.notes.clear();
+    let check = step.check;
+    let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(ctx))) {
+        Ok(outcome) => outcome,
+        Err(_) => Err(Failure::new(
+            "labs itself must not fail",
+            "this check stopped on an internal error; please report it with the command you ran",
+        )),
+    };
+    let exchanges = ctx.take_exchanges();
+    let learner_output = match (&outcome, ctx.learner()) {
+        (Err(_), Some(p)) => Some((p.stdout(), p.stderr())),
+        _ => None,
+    };
+    let reproduce = reproduce_command(ctx.reach(), exchanges.first());
+    StepResult {
+        id: track.step_id(step),
+        number: index + 1,
+        title: step.title,
+        outcome,
+        exchanges,
+        notes: ctx.notes.clone(),
+        learner_output,
+        reproduce,
+    }
+}
+
+/// `client --raw - HOST PORT` with the bytes labs sent, for server steps reached by address.
+fn reproduce_command(reach: &Reach, first: Option<&Exchange>) -> Option<String> {
+    let Reach::Target(target) = reach else { return None };
+    let exchange = first?;
+    if !exchange.learner_is_server {
+        return None;
+    }
+    let sent: Vec<u8> = exchange
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            crate::exchange::Event::Bytes(crate::exchange::Party::Labs, b) => Some(b.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if sent.is_empty() {
+        return None;
+    }
+    let (host, port) = target.rsplit_once(':')?;
+    Some(format!("printf '{}' | client --raw - {host} {port}", printf_escape(&sent)))
+}
+
+/// Escapes bytes for a single-quoted `printf` format.
+fn printf_escape(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for &b in bytes {
+        match b {
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            b'\\' => out.push_str("\\\\"),
+            b'%' => out.push_str("%%"),
+            b'\'' => out.push_str("'\\''"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    out
+}
+
+/// Saves each exchange of a result as `DIR/<track>-<slug>-<n>.trace`.
+pub fn record(dir: &Path, result: &StepResult) -> std::io::Result<()> {
+    for (n, exchange) in result.exchanges.iter().enumerate() {
+        let name = format!("{}-{}.trace", result.id.replace('/', "-"), n + 1);
+        let text = crate::report::exchange_trace(exchange, &format!("{} ({})", result.title, result.id));
+        std::fs::write(dir.join(name), text)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printf_escapes_survive_the_shell() {
+        assert_eq!(printf_escape(b"GET / HTTP/1.1\r\n\r\n"), "GET / HTTP/1.1\\r\\n\\r\\n");
+        assert_eq!(printf_escape(b"100%'\x00"), "100%%'\\''\\000");
+    }
+}
