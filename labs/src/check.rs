@@ -106,6 +106,11 @@ impl Ctx {
         &self.reach
     }
 
+    /// The log exchanges go to (for servers labs runs itself, such as an origin).
+    pub fn log(&self) -> ExchangeLog {
+        self.log.clone()
+    }
+
     /// Takes the exchanges recorded since the last call.
     pub fn take_exchanges(&mut self) -> Vec<Exchange> {
         self.log.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()

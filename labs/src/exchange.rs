@@ -27,6 +27,20 @@ pub enum Event {
     Closed(Party),
     /// `labs` paused deliberately (to see whether the learner waits or answers early).
     Pause(Duration),
+    /// TLS started here (after STARTTLS): what follows was encrypted on the wire.
+    TlsStarted,
+}
+
+/// Which hop of a proxied exchange a connection is, for the proxy tags of the trace format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Hop {
+    /// A plain two-party connection (`C:` and `S:`).
+    #[default]
+    Direct,
+    /// labs as the client, the learner's proxy as the server (`C>P:` and `P>C:`).
+    ClientToProxy,
+    /// The learner's proxy as the client, labs as the origin (`P>O:` and `O>P:`).
+    ProxyToOrigin,
 }
 
 /// Everything that went over one connection, in order.
@@ -34,6 +48,8 @@ pub enum Event {
 pub struct Exchange {
     /// Whether the learner's program is the server here (its bytes are `S:`) or the client.
     pub learner_is_server: bool,
+    /// Which hop this is when a proxy is involved.
+    pub hop: Hop,
     /// The events in order; consecutive bytes of one party are merged.
     pub events: Vec<Event>,
 }
@@ -41,7 +57,7 @@ pub struct Exchange {
 impl Exchange {
     /// A new, empty exchange.
     pub fn new(learner_is_server: bool) -> Exchange {
-        Exchange { learner_is_server, events: Vec::new() }
+        Exchange { learner_is_server, hop: Hop::Direct, events: Vec::new() }
     }
 
     fn push_bytes(&mut self, party: Party, bytes: &[u8]) {
@@ -90,10 +106,58 @@ impl std::fmt::Display for ReadEnd {
     }
 }
 
+/// The byte stream under a [`Peer`]: plain TCP, or TLS over it after STARTTLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(t) => &t.sock,
+        }
+    }
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stream::Plain(s) => write!(f, "Plain({s:?})"),
+            Stream::Tls(t) => write!(f, "Tls({:?})", t.sock),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(t) => t.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(t) => t.flush(),
+        }
+    }
+}
+
 /// A TCP connection with the learner's program, recorded.
 #[derive(Debug)]
 pub struct Peer {
-    stream: TcpStream,
+    stream: Stream,
     /// What went over this connection so far.
     pub exchange: Exchange,
     /// Bytes received and not yet consumed by a `read_until`.
@@ -124,7 +188,7 @@ impl Peer {
     pub fn from_stream(stream: TcpStream, learner_is_server: bool, timeout: Duration) -> Peer {
         let _ = stream.set_nodelay(true);
         Peer {
-            stream,
+            stream: Stream::Plain(stream),
             exchange: Exchange::new(learner_is_server),
             pending: Vec::new(),
             timeout,
@@ -132,6 +196,12 @@ impl Peer {
             peer_closed: false,
             log: None,
         }
+    }
+
+    /// Marks this connection as one hop of a proxied exchange.
+    pub fn with_hop(mut self, hop: Hop) -> Peer {
+        self.exchange.hop = hop;
+        self
     }
 
     /// Hands the exchange to `log` when this connection is dropped.
@@ -142,7 +212,7 @@ impl Peer {
 
     /// The learner's address.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.stream.peer_addr().ok()
+        self.stream.tcp().peer_addr().ok()
     }
 
     /// Sends bytes, recording them.
@@ -172,7 +242,7 @@ impl Peer {
     /// Closes our side for writing (the learner sees end of input).
     pub fn shutdown_write(&mut self) {
         self.exchange.events.push(Event::Closed(Party::Labs));
-        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        let _ = self.stream.tcp().shutdown(std::net::Shutdown::Write);
     }
 
     /// Reads until `complete(buffer)` says how many bytes make a complete item, and returns
@@ -232,7 +302,7 @@ impl Peer {
         if now >= deadline {
             return Err(ReadEnd::TimedOut(self.timeout));
         }
-        let _ = self.stream.set_read_timeout(Some(deadline - now));
+        let _ = self.stream.tcp().set_read_timeout(Some(deadline - now));
         let mut buf = [0u8; 16 * 1024];
         match self.stream.read(&mut buf) {
             Ok(0) => {
@@ -256,6 +326,28 @@ impl Peer {
             }
             Err(e) => Err(ReadEnd::Failed(e.to_string())),
         }
+    }
+
+    /// Turns this connection into the server side of TLS (after STARTTLS) and completes the
+    /// handshake. What follows is recorded as plaintext, with a note that it is encrypted.
+    pub fn start_tls_server(&mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Result<(), String> {
+        if !self.pending.is_empty() {
+            return Err(format!(
+                "{} bytes arrived after STARTTLS and before the TLS handshake (RFC 3207 §4 forbids pipelining past STARTTLS)",
+                self.pending.len()
+            ));
+        }
+        let Stream::Plain(tcp) = &self.stream else { return Err("TLS is already on".into()) };
+        let tcp = tcp.try_clone().map_err(|e| e.to_string())?;
+        let conn = rustls::ServerConnection::new(config).map_err(|e| e.to_string())?;
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        let _ = tls.sock.set_read_timeout(Some(self.timeout));
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock).map_err(|e| format!("the TLS handshake failed: {e}"))?;
+        }
+        self.exchange.events.push(Event::TlsStarted);
+        self.stream = Stream::Tls(Box::new(tls));
+        Ok(())
     }
 
     /// True once the learner has closed its side.

@@ -15,6 +15,8 @@ pub mod cli;
 pub mod exchange;
 pub mod http;
 pub mod learner;
+pub mod mime;
+pub mod origin;
 pub mod progress;
 pub mod report;
 pub mod runner;

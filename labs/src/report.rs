@@ -6,7 +6,7 @@
 //! repeats the request by hand. Colour only on a terminal, and never with NO_COLOR.
 
 use crate::catalog::{Step, Track};
-use crate::exchange::{Event, Exchange, Party};
+use crate::exchange::{Event, Exchange, Hop, Party};
 use crate::progress::Progress;
 use crate::runner::StepResult;
 use std::fmt::Write as _;
@@ -149,6 +149,13 @@ pub fn step_result(result: &StepResult, style: &Style) -> String {
 }
 
 fn tag_of(exchange: &Exchange, party: Party) -> Tag {
+    match (exchange.hop, party) {
+        (Hop::ClientToProxy, Party::Labs) => return Tag::ClientToProxy,
+        (Hop::ClientToProxy, Party::Learner) => return Tag::ProxyToClient,
+        (Hop::ProxyToOrigin, Party::Learner) => return Tag::ProxyToOrigin,
+        (Hop::ProxyToOrigin, Party::Labs) => return Tag::OriginToProxy,
+        (Hop::Direct, _) => {}
+    }
     match (party, exchange.learner_is_server) {
         (Party::Labs, true) | (Party::Learner, false) => Tag::Client,
         (Party::Labs, false) | (Party::Learner, true) => Tag::Server,
@@ -156,8 +163,12 @@ fn tag_of(exchange: &Exchange, party: Party) -> Tag {
 }
 
 fn exchange_to_trace(exchange: &Exchange) -> Trace {
+    exchange_part_to_trace(exchange, &exchange.events)
+}
+
+fn exchange_part_to_trace(exchange: &Exchange, events: &[Event]) -> Trace {
     let mut t = Trace::new(Transport::Tcp);
-    for event in &exchange.events {
+    for event in events {
         match event {
             Event::Bytes(party, bytes) => t.push_bytes(tag_of(exchange, *party), bytes),
             Event::Closed(party) => t.push_event(tag_of(exchange, *party), trace::Event::Close),
@@ -165,19 +176,25 @@ fn exchange_to_trace(exchange: &Exchange) -> Trace {
                 tag_of(exchange, Party::Labs),
                 trace::Event::Wait { millis: d.as_millis() as u64 },
             ),
+            Event::TlsStarted => {}
         }
     }
     t
 }
 
-/// The exchange in trace syntax, one line per wire line, without metadata.
+/// The exchange in trace syntax, one line per wire line, without metadata. Where TLS started,
+/// a line says so: what follows was encrypted on the wire and is shown as plaintext.
 pub fn exchange_lines(exchange: &Exchange) -> Vec<String> {
-    exchange_to_trace(exchange)
-        .render()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
+    let mut lines = Vec::new();
+    for (i, part) in exchange.events.split(|e| *e == Event::TlsStarted).enumerate() {
+        if i > 0 {
+            lines.push("# (TLS from here on: shown decrypted)".to_string());
+        }
+        lines.extend(
+            exchange_part_to_trace(exchange, part).render().lines().filter(|l| !l.starts_with('#')).map(str::to_string),
+        );
+    }
+    lines
 }
 
 /// The exchange as a complete `.trace` file with a title.

@@ -1,0 +1,145 @@
+//! Just enough MIME (RFC 2045, RFC 2046) to find a part in a learner's message and decode it.
+//!
+//! In scope: header fields with folded lines, `multipart/*` with a boundary (nested too),
+//! `Content-Transfer-Encoding: base64` and identity encodings. Out of scope: building messages
+//! (that is `wire::smtp`), quoted-printable, encoded words.
+
+/// Splits a message (or a part) into its header section and body at the first empty line.
+fn split_head(part: &[u8]) -> (&[u8], &[u8]) {
+    if let Some(p) = part.windows(4).position(|w| w == b"\r\n\r\n") {
+        return (&part[..p + 2], &part[p + 4..]);
+    }
+    if let Some(p) = part.windows(2).position(|w| w == b"\n\n") {
+        return (&part[..p + 1], &part[p + 2..]);
+    }
+    (part, b"")
+}
+
+/// The value of a header field, unfolded, by case-insensitive name.
+fn field(head: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(head);
+    let mut value: Option<String> = None;
+    for line in text.split('\n') {
+        let line = line.trim_end_matches('\r');
+        if line.starts_with([' ', '\t']) {
+            if let Some(v) = value.as_mut() {
+                v.push(' ');
+                v.push_str(line.trim());
+            }
+            continue;
+        }
+        if value.is_some() {
+            break;
+        }
+        if let Some((n, v)) = line.split_once(':') {
+            if n.trim().eq_ignore_ascii_case(name) {
+                value = Some(v.trim().to_string());
+            }
+        }
+    }
+    value
+}
+
+/// A parameter of a structured field value (`boundary="abc"`).
+fn parameter(value: &str, name: &str) -> Option<String> {
+    value.split(';').skip(1).find_map(|p| {
+        let (n, v) = p.split_once('=')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+/// Finds the first part whose Content-Type starts with `prefix` and returns its decoded body.
+pub fn find_part(message: &[u8], prefix: &str) -> Result<Vec<u8>, String> {
+    let (head, body) = split_head(message);
+    let content_type = field(head, "Content-Type").unwrap_or_else(|| "text/plain".into());
+    let lower = content_type.to_ascii_lowercase();
+    if lower.starts_with(prefix) {
+        return decode(head, body);
+    }
+    if !lower.starts_with("multipart/") {
+        return Err(format!("a part of type `{content_type}` holds no {prefix}* part"));
+    }
+    let boundary = parameter(&content_type, "boundary").ok_or_else(|| format!("`Content-Type: {content_type}` has no boundary parameter"))?;
+    let delimiter = format!("--{boundary}");
+    let mut found_any = false;
+    for chunk in split_on_delimiter(body, delimiter.as_bytes()) {
+        found_any = true;
+        if let Ok(part) = find_part(chunk, prefix) {
+            return Ok(part);
+        }
+    }
+    if !found_any {
+        return Err(format!("no `{delimiter}` line separates the parts"));
+    }
+    Err(format!("no part has a Content-Type starting with {prefix}"))
+}
+
+/// The parts between delimiter lines (the preamble and epilogue dropped).
+fn split_on_delimiter<'a>(body: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
+    let mut parts = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut offset = 0;
+    for line in body.split_inclusive(|&b| b == b'\n') {
+        if line.starts_with(delimiter) {
+            if let Some(s) = start {
+                // The CRLF before a delimiter belongs to the delimiter (RFC 2046 §5.1.1).
+                let mut end = offset;
+                if body[..end].ends_with(b"\r\n") {
+                    end -= 2;
+                } else if body[..end].ends_with(b"\n") {
+                    end -= 1;
+                }
+                parts.push(&body[s..end.max(s)]);
+            }
+            if line[delimiter.len()..].starts_with(b"--") {
+                return parts;
+            }
+            start = Some(offset + line.len());
+        }
+        offset += line.len();
+    }
+    parts
+}
+
+fn decode(head: &[u8], body: &[u8]) -> Result<Vec<u8>, String> {
+    let encoding = field(head, "Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
+    match encoding.as_str() {
+        "base64" => {
+            let compact: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+            wire::base64::decode(&compact).map_err(|e| format!("the base64 body does not decode: {e}"))
+        }
+        "" | "7bit" | "8bit" | "binary" => Ok(body.to_vec()),
+        other => Err(format!("Content-Transfer-Encoding `{other}` is not one labs reads; use base64")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MESSAGE: &[u8] = b"\
+From: a@example.com\r\n\
+Content-Type: multipart/mixed;\r\n\
+ boundary=\"XYZ\"\r\n\
+\r\n\
+preamble\r\n\
+--XYZ\r\n\
+Content-Type: text/plain\r\n\
+\r\n\
+hello\r\n\
+--XYZ\r\n\
+Content-Type: image/png\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+iVBORw0K\r\n\
+Gg==\r\n\
+--XYZ--\r\n";
+
+    #[test]
+    fn finds_and_decodes_the_image_part() {
+        assert_eq!(find_part(MESSAGE, "image/").unwrap(), b"\x89PNG\r\n\x1a\n");
+        assert_eq!(find_part(MESSAGE, "text/plain").unwrap(), b"hello");
+        assert!(find_part(MESSAGE, "audio/").unwrap_err().contains("no part"));
+        assert!(find_part(b"Content-Type: multipart/mixed\r\n\r\nx", "image/").unwrap_err().contains("no boundary"));
+    }
+}
