@@ -266,3 +266,163 @@ pub fn expect_request_field(head: &[u8], name: &str) -> Result<(), Failure> {
     Err(Failure::new(format!("The request carries {name} (RFC 9112 §3.2)"), format!("there was no {name} field"))
         .hint(format!("add a line `{name}: ...\\r\\n` after the request line")))
 }
+
+use wire::http1::chunked::{ChunkedDecoder, ChunkedEvent, ChunkedOptions};
+use wire::http1::framing::{request_body_length, response_body_length, BodyLength};
+use wire::http1::request::RequestHead;
+use wire::http1::response::ResponseHead;
+use wire::http1::{Method, ParseOptions};
+use wire::Status;
+
+/// Reads one response strictly: the head with `wire::http1`'s strict parser, then the body as
+/// RFC 9112 §6.3 frames it. A head that strict HTTP refuses is reported with the offending byte
+/// and whether a lenient client would have taken it.
+pub fn read_response(peer: &mut Peer, method: &str) -> Result<Response, Failure> {
+    let mut strict_error = None;
+    let head_bytes = peer
+        .read_until(|buf| match ResponseHead::parse(buf, &ParseOptions::STRICT) {
+            Ok(Status::Complete((n, _))) => Some(n),
+            Ok(Status::Partial) => None,
+            Err(e) => {
+                strict_error = Some(e);
+                Some(buf.len())
+            }
+        })
+        .map_err(|end| read_failed(&end, peer))?;
+    if let Some(error) = strict_error {
+        return Err(head_failure(&head_bytes, &error));
+    }
+    let Ok(Status::Complete((_, head))) = ResponseHead::parse(&head_bytes, &ParseOptions::STRICT) else {
+        return Err(Failure::new("A response head parses", "labs could not re-read the head it accepted"));
+    };
+    let method = Method::parse(method).unwrap_or(Method::Get);
+    let status = head.status.as_u16();
+    let framing = response_body_length(&method, status, head.version, &head.headers).map_err(|e| {
+        Failure::new("The response says where its body ends (RFC 9112 §6.3)", e.to_string()).bytes(Vec::new(), head_bytes.clone())
+    })?;
+    let (body, chunks) = read_body(peer, framing.body, true)?;
+    let fields = head.headers.iter().map(|f| (f.name().to_string(), f.value().to_vec())).collect();
+    Ok(Response { status, head: head_bytes, fields, body, chunks })
+}
+
+/// Reads one request strictly (for the servers labs runs itself, such as the proxy track's origin).
+pub fn read_request(peer: &mut Peer) -> Result<crate::origin::Seen, Failure> {
+    let mut strict_error = None;
+    let head_bytes = peer
+        .read_until(|buf| match RequestHead::parse(buf, &ParseOptions::STRICT) {
+            Ok(Status::Complete((n, _))) => Some(n),
+            Ok(Status::Partial) => None,
+            Err(e) => {
+                strict_error = Some(e);
+                Some(buf.len())
+            }
+        })
+        .map_err(|end| read_failed(&end, peer))?;
+    if let Some(error) = strict_error {
+        return Err(head_failure(&head_bytes, &error));
+    }
+    let Ok(Status::Complete((_, head))) = RequestHead::parse(&head_bytes, &ParseOptions::STRICT) else {
+        return Err(Failure::new("A request head parses", "labs could not re-read the head it accepted"));
+    };
+    let framing = request_body_length(head.version, &head.headers)
+        .map_err(|e| Failure::new("The request says where its body ends (RFC 9112 §6.3)", e.to_string()))?;
+    let (body, _) = read_body(peer, framing.body, false)?;
+    Ok(crate::origin::Seen {
+        method: head.method.to_string(),
+        target: head.target.to_string(),
+        fields: head.headers.iter().map(|f| (f.name().to_string(), f.value().to_vec())).collect(),
+        body,
+    })
+}
+
+/// Reads a body framed as `length`; returns it and the number of chunks it came in.
+fn read_body(peer: &mut Peer, length: BodyLength, from_server: bool) -> Result<(Vec<u8>, usize), Failure> {
+    let rule = "The body is exactly as long as its framing says (RFC 9112 §6)";
+    match length {
+        BodyLength::Empty | BodyLength::Tunnel => Ok((Vec::new(), 0)),
+        BodyLength::ContentLength(n) => {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if n > peer.cap {
+                return Err(Failure::new(rule, format!("Content-Length: {n} is more than labs reads ({} bytes)", peer.cap)));
+            }
+            let body = peer.read_until(|buf| (buf.len() >= n).then_some(n)).map_err(|end| {
+                let got = peer.unconsumed().len();
+                Failure::new(rule, format!("Content-Length said {n} bytes, {got} arrived and then {end}"))
+                    .hint("Content-Length counts the body's bytes exactly; send them all")
+            })?;
+            Ok((body, 0))
+        }
+        BodyLength::Chunked => {
+            let mut error = None;
+            let raw = peer
+                .read_until(|buf| match decode_chunked(buf) {
+                    Ok(Some((used, _, _))) => Some(used),
+                    Ok(None) => None,
+                    Err(e) => {
+                        error = Some(e);
+                        Some(buf.len())
+                    }
+                })
+                .map_err(|end| Failure::new(rule, format!("the chunked body never ended with a 0 chunk: {end}")).hint("end a chunked body with 0\\r\\n\\r\\n"))?;
+            if let Some(e) = error {
+                return Err(Failure::new("A chunked body follows RFC 9112 §7.1", e).bytes(Vec::new(), raw));
+            }
+            match decode_chunked(&raw) {
+                Ok(Some((_, body, chunks))) => Ok((body, chunks)),
+                _ => Err(Failure::new("A chunked body follows RFC 9112 §7.1", "labs could not re-read the chunked body")),
+            }
+        }
+        BodyLength::CloseDelimited if from_server => {
+            let body = peer.read_to_close().map_err(|end| {
+                Failure::new(
+                    "A response without Content-Length or chunked coding ends when the server closes (RFC 9112 §6.3)",
+                    format!("the connection stayed open: {end}"),
+                )
+                .hint("send Content-Length with every response that has a body")
+            })?;
+            Ok((body, 0))
+        }
+        BodyLength::CloseDelimited => Ok((Vec::new(), 0)),
+    }
+}
+
+/// Decodes a whole chunked body at the start of `buf`: `Some((used, body, chunks))` when complete.
+fn decode_chunked(buf: &[u8]) -> Result<Option<(usize, Vec<u8>, usize)>, String> {
+    let mut decoder = ChunkedDecoder::new(ChunkedOptions::default());
+    let mut at = 0;
+    let mut body = Vec::new();
+    let mut chunks = 0;
+    loop {
+        match decoder.decode(&buf[at..]).map_err(|e| e.to_string())? {
+            Status::Partial => return Ok(None),
+            Status::Complete((used, ChunkedEvent::Data(range))) => {
+                body.extend_from_slice(&buf[at..][range]);
+                chunks += 1;
+                at += used;
+            }
+            Status::Complete((used, ChunkedEvent::End)) => return Ok(Some((at + used, body, chunks))),
+        }
+    }
+}
+
+/// A failure for a head that strict parsing refused, with the caret on the offending byte and a
+/// word on whether a lenient reader would have taken it.
+fn head_failure(head: &[u8], error: &wire::http1::ParseError) -> Failure {
+    let offset = error.offset().unwrap_or(head.len()).min(head.len());
+    let mut expected = head[..offset].to_vec();
+    if matches!(error, wire::http1::ParseError::BareLf { .. }) {
+        expected.extend_from_slice(b"\r\n");
+    } else {
+        expected.extend_from_slice(b"<any>");
+    }
+    let lenient = ResponseHead::parse(head, &ParseOptions::LENIENT).ok().filter(Status::is_complete).is_some()
+        || RequestHead::parse(head, &ParseOptions::LENIENT).ok().filter(Status::is_complete).is_some();
+    let diagnosis = if lenient {
+        "a lenient reader (a browser, curl) would accept this, which is why it may seem to work; strict HTTP/1.1 refuses it, and so do many proxies and security filters"
+    } else {
+        "no HTTP/1.1 reader can make sense of this"
+    };
+    Failure::new(format!("A message head follows RFC 9112 ({})", error.rfc_section()), error.to_string())
+        .bytes(expected, head.to_vec())
+        .diagnosis(diagnosis)
+}
