@@ -1,0 +1,116 @@
+//! Deliberately broken learner programs fail exactly the steps they should, and the reports say
+//! why. Each program is a short Python script of the kind a learner writes (tests/fakes/).
+
+use labs::catalog::find_step;
+use labs::check::{Ctx, Reach};
+use labs::report::{step_result, Style};
+use labs::runner::{run_step, StepResult};
+use std::time::Duration;
+
+fn fakes() -> String {
+    format!("{}/tests/fakes", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs one step against a program that labs starts with `command`.
+fn check(step: &str, command: &str, timeout_ms: u64) -> StepResult {
+    let (track, index, step) = find_step(step).expect("the step exists");
+    let mut ctx = Ctx::new(Reach::Run(command.replace("FAKES", &fakes())), Duration::from_millis(timeout_ms), None);
+    let result = run_step(&mut ctx, track, index, step);
+    ctx.stop_learner();
+    result
+}
+
+/// The report with what changes from run to run (ports, folders) left out.
+fn report(result: &StepResult) -> String {
+    step_result(result, &Style::plain())
+        .lines()
+        .filter(|l| !l.contains("started your program"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_bare_lf_status_line_fails_respond_with_the_caret_on_the_lf() {
+    let result = check("http/respond", "python3 FAKES/http_broken.py bare-lf {port} {dir}/files", 1000);
+    assert!(!result.passed());
+    insta::assert_snapshot!(report(&result));
+}
+
+#[test]
+fn a_content_length_that_overstates_the_body_fails_echo() {
+    let result = check("http/echo", "python3 FAKES/http_broken.py wrong-length {port} {dir}/files", 500);
+    assert!(!result.passed());
+    let failure = result.outcome.as_ref().unwrap_err();
+    assert!(failure.problem.contains("Content-Length said 5 bytes, 3 arrived"), "{}", failure.problem);
+    insta::assert_snapshot!(report(&result));
+}
+
+#[test]
+fn a_server_that_closes_every_connection_passes_echo_but_fails_keep_alive() {
+    let command = "python3 FAKES/http_broken.py no-keep-alive {port} {dir}/files";
+    assert!(check("http/echo", command, 1000).passed());
+    let result = check("http/keep-alive", command, 1000);
+    assert!(!result.passed());
+    insta::assert_snapshot!(report(&result));
+}
+
+#[test]
+fn a_server_without_a_host_check_fails_malformed() {
+    let result = check("http/malformed", "python3 FAKES/http_broken.py no-host-check {port} {dir}/files", 1000);
+    assert!(!result.passed());
+    let failure = result.outcome.as_ref().unwrap_err();
+    assert_eq!(failure.problem, "the status was 200");
+    insta::assert_snapshot!(report(&result));
+}
+
+#[test]
+fn a_pinger_that_never_times_out_fails_the_client_step() {
+    let result = check("pinger/client", "python3 FAKES/pinger_no_timeout.py {host} {port}", 1000);
+    assert!(!result.passed());
+    let failure = result.outcome.as_ref().unwrap_err();
+    assert_eq!(failure.problem, "labs received 3 ping(s)");
+    insta::assert_snapshot!(report(&result));
+}
+
+#[test]
+fn a_mail_client_that_skips_the_greeting_fails_greeting_only() {
+    let command = "python3 FAKES/mail_no_greeting.py {host} {port}";
+    let result = check("mail/greeting", command, 1000);
+    assert!(!result.passed());
+    insta::assert_snapshot!(report(&result));
+    assert!(check("mail/envelope", command, 1000).passed());
+}
+
+#[test]
+fn a_proxy_that_never_caches_forwards_but_fails_cache() {
+    let command = "python3 FAKES/proxy_no_cache.py {port}";
+    assert!(check("proxy/forward", command, 1000).passed());
+    let result = check("proxy/cache", command, 1000);
+    assert!(!result.passed());
+    let failure = result.outcome.as_ref().unwrap_err();
+    assert!(failure.problem.contains("asked for /cached.html 2 times"), "{}", failure.problem);
+}
+
+#[test]
+fn a_program_that_refuses_to_start_is_explained_without_hanging() {
+    let result = check("http/connect", "exit 3", 1000);
+    let failure = result.outcome.as_ref().unwrap_err();
+    assert!(failure.problem.contains("exited (exit code 3)"), "{}", failure.problem);
+}
+
+#[test]
+fn a_server_that_accepts_and_never_answers_times_out() {
+    // `sleep` never listens, so use a Python one-liner that listens and then ignores everyone.
+    let command = "python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\", int(sys.argv[1]))); s.listen(); c=[]\nwhile True: c.append(s.accept())' {port}";
+    let result = check("http/respond", command, 300);
+    let failure = result.outcome.as_ref().unwrap_err();
+    assert!(failure.problem.contains("your server sent nothing"), "{}", failure.problem);
+}
+
+#[test]
+fn a_server_that_sends_endless_garbage_is_cut_off() {
+    let command = "python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\", int(sys.argv[1]))); s.listen(); c,_=s.accept()\nwhile True: c.sendall(b\"HTTP/1.1 200 OK\\r\\nX: \" + b\"a\" * 65536)' {port}";
+    let result = check("http/respond", command, 2000);
+    let failure = result.outcome.as_ref().unwrap_err();
+    assert!(failure.problem.contains("header section") || failure.problem.contains("larger"), "{}", failure.problem);
+}
