@@ -23,8 +23,12 @@ impl Role {
     /// How to point `labs check` at a program in this role.
     pub fn how_to_check(self) -> &'static str {
         match self {
-            Role::Server | Role::UdpServer => "--target HOST:PORT (your server running) or --run 'CMD {port}'",
-            Role::Client | Role::UdpClient => "--run 'CMD {host} {port}' (labs plays the server) or --listen HOST:PORT",
+            Role::Server | Role::UdpServer => {
+                "--target HOST:PORT (your server running) or --run 'CMD {port}'"
+            }
+            Role::Client | Role::UdpClient => {
+                "--run 'CMD {host} {port}' (labs plays the server) or --listen HOST:PORT"
+            }
         }
     }
 }
@@ -73,7 +77,10 @@ pub fn tracks() -> &'static [&'static Track] {
 
 /// Finds a track by id.
 pub fn find_track(id: &str) -> Option<&'static Track> {
-    tracks().iter().find(|t| t.id.eq_ignore_ascii_case(id))
+    tracks()
+        .iter()
+        .copied()
+        .find(|t| t.id.eq_ignore_ascii_case(id))
 }
 
 /// Finds a step by `track/slug` or `track/N` (1-based), as learners type them.
@@ -81,7 +88,10 @@ pub fn find_step(id: &str) -> Option<(&'static Track, usize, &'static Step)> {
     let (track, rest) = id.split_once(['/', '.', ':'])?;
     let track = find_track(track)?;
     if let Ok(n) = rest.parse::<usize>() {
-        return track.steps.get(n.checked_sub(1)?).map(|s| (track, n - 1, s));
+        return track
+            .steps
+            .get(n.checked_sub(1)?)
+            .map(|s| (track, n - 1, s));
     }
     track
         .steps

@@ -42,7 +42,11 @@ pub struct Failure {
 impl Failure {
     /// A failure with its rule and problem.
     pub fn new(rule: impl Into<String>, problem: impl Into<String>) -> Failure {
-        Failure { rule: rule.into(), problem: problem.into(), ..Failure::default() }
+        Failure {
+            rule: rule.into(),
+            problem: problem.into(),
+            ..Failure::default()
+        }
     }
 
     /// Adds the expected and received bytes.
@@ -113,7 +117,10 @@ impl Ctx {
 
     /// Takes the exchanges recorded since the last call.
     pub fn take_exchanges(&mut self) -> Vec<Exchange> {
-        self.log.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
+        self.log
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
     }
 
     /// The learner's program, when labs started it.
@@ -151,13 +158,23 @@ impl Ctx {
 
     fn run_dir(&mut self) -> Result<PathBuf, Failure> {
         if self.run_dir.is_none() {
-            let dir = tempfile::Builder::new().prefix("labs-run-").tempdir().map_err(|e| {
-                Failure::new("labs needs a temporary folder", format!("could not make one: {e}"))
-            })?;
+            let dir = tempfile::Builder::new()
+                .prefix("labs-run-")
+                .tempdir()
+                .map_err(|e| {
+                    Failure::new(
+                        "labs needs a temporary folder",
+                        format!("could not make one: {e}"),
+                    )
+                })?;
             std::fs::create_dir_all(dir.path().join("files")).ok();
             self.run_dir = Some(dir);
         }
-        Ok(self.run_dir.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default())
+        Ok(self
+            .run_dir
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default())
     }
 
     /// The address of the learner's server, starting it first for `--run` (once, and again if
@@ -256,7 +273,9 @@ impl Ctx {
             if let Some(p) = self.learner.as_mut() {
                 if !p.is_running() {
                     let status = p.wait_exit(Duration::ZERO);
-                    let how = status.map(crate::learner::describe_exit).unwrap_or_default();
+                    let how = status
+                        .map(crate::learner::describe_exit)
+                        .unwrap_or_default();
                     return Err(Failure::new(
                         "Your client must connect to the server it is given",
                         format!("your program ended ({how}) without connecting"),
@@ -282,14 +301,18 @@ impl Ctx {
             .map_err(|e| Failure::new("labs needs a UDP socket", e.to_string()))?;
         match self.reach.clone() {
             Reach::Target(target) => Ok((socket, resolve(&target)?)),
-            Reach::Listen(_) => Err(Failure::new("This step checks a server", "labs was told to listen for a client (--listen)")
-                .hint("use --target HOST:PORT with your UDP server running, or --run 'CMD {port}'")),
+            Reach::Listen(_) => Err(Failure::new(
+                "This step checks a server",
+                "labs was told to listen for a client (--listen)",
+            )
+            .hint("use --target HOST:PORT with your UDP server running, or --run 'CMD {port}'")),
             Reach::Run(template) => {
                 let addr = free_udp_port()?;
                 let dir = self.run_dir()?;
                 let command = crate::learner::expand(&template, "127.0.0.1", addr.port(), &dir);
-                let process = LearnerProcess::start(&command, &dir)
-                    .map_err(|e| Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}")))?;
+                let process = LearnerProcess::start(&command, &dir).map_err(|e| {
+                    Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}"))
+                })?;
                 self.notes.push(format!("started your program: {command}"));
                 self.learner = Some(process);
                 self.learner_addr = Some(addr);
@@ -302,13 +325,19 @@ impl Ctx {
     /// with the client started by `--run`.
     pub fn udp_client_socket(&mut self) -> Result<std::net::UdpSocket, Failure> {
         match self.reach.clone() {
-            Reach::Target(_) => Err(Failure::new("This step checks a client", "labs was told to connect to a server (--target)")
-                .hint("use --run 'CMD {host} {port}' so labs plays the server, or --listen HOST:PORT")),
+            Reach::Target(_) => Err(Failure::new(
+                "This step checks a client",
+                "labs was told to connect to a server (--target)",
+            )
+            .hint("use --run 'CMD {host} {port}' so labs plays the server, or --listen HOST:PORT")),
             Reach::Listen(addr) => {
                 let addr = resolve(&addr)?;
                 std::net::UdpSocket::bind(addr).map_err(|e| {
-                    Failure::new("labs must listen where your client sends", format!("cannot bind UDP {addr}: {e}"))
-                        .hint("pick another port with --listen 127.0.0.1:PORT")
+                    Failure::new(
+                        "labs must listen where your client sends",
+                        format!("cannot bind UDP {addr}: {e}"),
+                    )
+                    .hint("pick another port with --listen 127.0.0.1:PORT")
                 })
             }
             Reach::Run(template) => {
@@ -317,8 +346,9 @@ impl Ctx {
                 let port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
                 let dir = self.run_dir()?;
                 let command = crate::learner::expand(&template, "127.0.0.1", port, &dir);
-                let process = LearnerProcess::start(&command, &dir)
-                    .map_err(|e| Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}")))?;
+                let process = LearnerProcess::start(&command, &dir).map_err(|e| {
+                    Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}"))
+                })?;
                 self.notes.push(format!("started your program: {command}"));
                 self.learner = Some(process);
                 Ok(socket)
@@ -356,12 +386,16 @@ pub fn resolve(target: &str) -> Result<SocketAddr, Failure> {
 pub fn free_udp_port() -> Result<SocketAddr, Failure> {
     let socket = std::net::UdpSocket::bind("127.0.0.1:0")
         .map_err(|e| Failure::new("labs needs a free port", e.to_string()))?;
-    socket.local_addr().map_err(|e| Failure::new("labs needs a free port", e.to_string()))
+    socket
+        .local_addr()
+        .map_err(|e| Failure::new("labs needs a free port", e.to_string()))
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> Result<SocketAddr, Failure> {
     let listener = TcpListener::bind("127.0.0.1:0")
         .map_err(|e| Failure::new("labs needs a free port", e.to_string()))?;
-    listener.local_addr().map_err(|e| Failure::new("labs needs a free port", e.to_string()))
+    listener
+        .local_addr()
+        .map_err(|e| Failure::new("labs needs a free port", e.to_string()))
 }

@@ -112,8 +112,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         (text, 1.0)
     };
     match number.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v * scale <= 3600.0 => Ok(Duration::from_secs_f64(v * scale)),
-        _ => Err(format!("`{text}` is not a duration; write it like 2s or 500ms (at most an hour)")),
+        Ok(v) if v.is_finite() && v > 0.0 && v * scale <= 3600.0 => {
+            Ok(Duration::from_secs_f64(v * scale))
+        }
+        _ => Err(format!(
+            "`{text}` is not a duration; write it like 2s or 500ms (at most an hour)"
+        )),
     }
 }
 
@@ -129,7 +133,10 @@ pub fn run(cli: Cli) -> i32 {
     };
     match cli.command.unwrap_or(Command::Tracks) {
         Command::Tracks => {
-            print!("{}", report::tracks_overview(catalog::tracks(), &progress, &style));
+            print!(
+                "{}",
+                report::tracks_overview(catalog::tracks(), &progress, &style)
+            );
             0
         }
         Command::List { track } => match catalog::find_track(&track) {
@@ -187,7 +194,10 @@ pub fn run(cli: Cli) -> i32 {
 
 fn unknown_track(name: &str) -> i32 {
     let names: Vec<&str> = catalog::tracks().iter().map(|t| t.id).collect();
-    eprintln!("labs: there is no track `{name}`; the tracks are {}", names.join(", "));
+    eprintln!(
+        "labs: there is no track `{name}`; the tracks are {}",
+        names.join(", ")
+    );
     2
 }
 
@@ -221,7 +231,11 @@ fn check(args: CheckArgs, progress: &mut Progress, style: &Style) -> i32 {
                 "labs: tell labs where your program is: {}\n      for example: labs check {} {}",
                 role.how_to_check(),
                 args.what,
-                if matches!(role, Role::Server | Role::UdpServer) { "--target 127.0.0.1:8080" } else { "--run 'python3 client.py {host} {port}'" }
+                if matches!(role, Role::Server | Role::UdpServer) {
+                    "--target 127.0.0.1:8080"
+                } else {
+                    "--run 'python3 client.py {host} {port}'"
+                }
             );
             return 2;
         }

@@ -57,7 +57,11 @@ pub struct Exchange {
 impl Exchange {
     /// A new, empty exchange.
     pub fn new(learner_is_server: bool) -> Exchange {
-        Exchange { learner_is_server, hop: Hop::Direct, events: Vec::new() }
+        Exchange {
+            learner_is_server,
+            hop: Hop::Direct,
+            events: Vec::new(),
+        }
     }
 
     fn push_bytes(&mut self, party: Party, bytes: &[u8]) {
@@ -99,7 +103,11 @@ impl std::fmt::Display for ReadEnd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReadEnd::Closed => f.write_str("the connection was closed"),
-            ReadEnd::TimedOut(d) => write!(f, "nothing complete arrived within {:.1} s", d.as_secs_f64()),
+            ReadEnd::TimedOut(d) => write!(
+                f,
+                "nothing complete arrived within {:.1} s",
+                d.as_secs_f64()
+            ),
             ReadEnd::TooLarge(cap) => write!(f, "more than {cap} bytes arrived without an end"),
             ReadEnd::Failed(e) => write!(f, "the connection failed: {e}"),
         }
@@ -330,20 +338,27 @@ impl Peer {
 
     /// Turns this connection into the server side of TLS (after STARTTLS) and completes the
     /// handshake. What follows is recorded as plaintext, with a note that it is encrypted.
-    pub fn start_tls_server(&mut self, config: std::sync::Arc<rustls::ServerConfig>) -> Result<(), String> {
+    pub fn start_tls_server(
+        &mut self,
+        config: std::sync::Arc<rustls::ServerConfig>,
+    ) -> Result<(), String> {
         if !self.pending.is_empty() {
             return Err(format!(
                 "{} bytes arrived after STARTTLS and before the TLS handshake (RFC 3207 §4 forbids pipelining past STARTTLS)",
                 self.pending.len()
             ));
         }
-        let Stream::Plain(tcp) = &self.stream else { return Err("TLS is already on".into()) };
+        let Stream::Plain(tcp) = &self.stream else {
+            return Err("TLS is already on".into());
+        };
         let tcp = tcp.try_clone().map_err(|e| e.to_string())?;
         let conn = rustls::ServerConnection::new(config).map_err(|e| e.to_string())?;
         let mut tls = rustls::StreamOwned::new(conn, tcp);
         let _ = tls.sock.set_read_timeout(Some(self.timeout));
         while tls.conn.is_handshaking() {
-            tls.conn.complete_io(&mut tls.sock).map_err(|e| format!("the TLS handshake failed: {e}"))?;
+            tls.conn
+                .complete_io(&mut tls.sock)
+                .map_err(|e| format!("the TLS handshake failed: {e}"))?;
         }
         self.exchange.events.push(Event::TlsStarted);
         self.stream = Stream::Tls(Box::new(tls));
@@ -402,7 +417,10 @@ mod tests {
     #[test]
     fn a_silent_peer_times_out_and_a_closing_one_is_seen() {
         let (mut peer, server) = pair();
-        assert_eq!(peer.read_until(line), Err(ReadEnd::TimedOut(Duration::from_millis(300))));
+        assert_eq!(
+            peer.read_until(line),
+            Err(ReadEnd::TimedOut(Duration::from_millis(300)))
+        );
         drop(server);
         assert_eq!(peer.read_until(line), Err(ReadEnd::Closed));
         assert!(peer.peer_closed());

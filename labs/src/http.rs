@@ -27,7 +27,10 @@ pub struct Response {
 impl Response {
     /// The first value of a field, by case-insensitive name.
     pub fn field(&self, name: &str) -> Option<&[u8]> {
-        self.fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
     }
 }
 
@@ -37,7 +40,11 @@ pub fn request(method: &str, target: &str, fields: &[(&str, &str)], body: &[u8])
     for (name, value) in fields {
         out.push_str(&format!("{name}: {value}\r\n"));
     }
-    if !body.is_empty() && !fields.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-length")) {
+    if !body.is_empty()
+        && !fields
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+    {
         out.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     out.push_str("\r\n");
@@ -83,7 +90,11 @@ pub fn read_failed(end: &ReadEnd, peer: &Peer) -> Failure {
         ReadEnd::TooLarge(_) => (end.to_string(), "a response must end: check your loop that writes the body"),
         ReadEnd::Failed(_) => (end.to_string(), "the connection broke; check your program's output for an error"),
     };
-    Failure::new("A server answers each request with a complete HTTP response (RFC 9112 §2.1)", problem).hint(hint)
+    Failure::new(
+        "A server answers each request with a complete HTTP response (RFC 9112 §2.1)",
+        problem,
+    )
+    .hint(hint)
 }
 
 /// Requires a status code; `line` is the status line a correct server would send.
@@ -91,12 +102,19 @@ pub fn expect_status(response: &Response, status: u16, line: &str) -> Result<(),
     if response.status == status {
         return Ok(());
     }
-    let got_line_end = response.head.iter().position(|&b| b == b'\n').map_or(response.head.len(), |p| p + 1);
+    let got_line_end = response
+        .head
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(response.head.len(), |p| p + 1);
     Err(Failure::new(
         format!("This request is answered with status {status}"),
         format!("the status was {}", response.status),
     )
-    .bytes(line.as_bytes().to_vec(), response.head[..got_line_end].to_vec()))
+    .bytes(
+        line.as_bytes().to_vec(),
+        response.head[..got_line_end].to_vec(),
+    ))
 }
 
 /// Requires a body, byte for byte.
@@ -105,11 +123,18 @@ pub fn expect_body(response: &Response, body: &[u8]) -> Result<(), Failure> {
         return Ok(());
     }
     let problem = if response.body.len() != body.len() {
-        format!("the body was {} bytes, {} were expected", response.body.len(), body.len())
+        format!(
+            "the body was {} bytes, {} were expected",
+            response.body.len(),
+            body.len()
+        )
     } else {
         "the body's bytes differ from what was expected".to_string()
     };
-    Err(Failure::new("The body is exactly the expected bytes", problem).bytes(body.to_vec(), response.body.clone()))
+    Err(
+        Failure::new("The body is exactly the expected bytes", problem)
+            .bytes(body.to_vec(), response.body.clone()),
+    )
 }
 
 /// Requires Content-Type to name `media_type` (parameters such as charset allowed).
@@ -122,23 +147,38 @@ pub fn expect_media_type(response: &Response, media_type: &str) -> Result<(), Fa
         .hint(format!("add Content-Type: {media_type}")));
     };
     let essence = value.split(|&b| b == b';').next().unwrap_or(b"");
-    if essence.trim_ascii().eq_ignore_ascii_case(media_type.as_bytes()) {
+    if essence
+        .trim_ascii()
+        .eq_ignore_ascii_case(media_type.as_bytes())
+    {
         return Ok(());
     }
     Err(Failure::new(
         format!("Content-Type is {media_type} here"),
         format!("Content-Type was {}", String::from_utf8_lossy(value)),
     )
-    .bytes(format!("Content-Type: {media_type}").into_bytes(), [b"Content-Type: ".as_slice(), value].concat()))
+    .bytes(
+        format!("Content-Type: {media_type}").into_bytes(),
+        [b"Content-Type: ".as_slice(), value].concat(),
+    ))
 }
 
 /// Requires a field with exactly `value`.
 pub fn expect_field(response: &Response, name: &str, value: &str) -> Result<(), Failure> {
     match response.field(name) {
         Some(v) if v == value.as_bytes() => Ok(()),
-        Some(v) => Err(Failure::new(format!("{name} is `{value}` here"), format!("{name} was `{}`", String::from_utf8_lossy(v)))
-            .bytes(format!("{name}: {value}").into_bytes(), [name.as_bytes(), b": ", v].concat())),
-        None => Err(Failure::new(format!("The response carries {name}: {value}"), format!("there was no {name} field"))),
+        Some(v) => Err(Failure::new(
+            format!("{name} is `{value}` here"),
+            format!("{name} was `{}`", String::from_utf8_lossy(v)),
+        )
+        .bytes(
+            format!("{name}: {value}").into_bytes(),
+            [name.as_bytes(), b": ", v].concat(),
+        )),
+        None => Err(Failure::new(
+            format!("The response carries {name}: {value}"),
+            format!("there was no {name} field"),
+        )),
     }
 }
 
@@ -147,8 +187,11 @@ pub fn expect_field_present(response: &Response, name: &str, example: &str) -> R
     if response.field(name).is_some() {
         return Ok(());
     }
-    Err(Failure::new(format!("Every response carries {name}"), format!("there was no {name} field"))
-        .hint(format!("add a line like {}", example.trim_end())))
+    Err(Failure::new(
+        format!("Every response carries {name}"),
+        format!("there was no {name} field"),
+    )
+    .hint(format!("add a line like {}", example.trim_end())))
 }
 
 /// Requires a comma-separated field to contain `token` (case-insensitive).
@@ -174,8 +217,11 @@ pub fn expect_token(response: &Response, name: &str, token: &str) -> Result<(), 
 /// Requires a valid IMF-fixdate `Date` field (RFC 9110 §6.6.1).
 pub fn expect_date(response: &Response) -> Result<(), Failure> {
     let Some(value) = response.field("Date") else {
-        return Err(Failure::new("An origin server sends Date (RFC 9110 §6.6.1)", "there was no Date field")
-            .hint("add Date: Sun, 06 Nov 1994 08:49:37 GMT, with the current time in GMT"));
+        return Err(Failure::new(
+            "An origin server sends Date (RFC 9110 §6.6.1)",
+            "there was no Date field",
+        )
+        .hint("add Date: Sun, 06 Nov 1994 08:49:37 GMT, with the current time in GMT"));
     };
     match wire::http1::date::HttpDate::parse_imf_fixdate(value).ok() {
         Some(_) => Ok(()),
@@ -183,8 +229,13 @@ pub fn expect_date(response: &Response) -> Result<(), Failure> {
             "Date is an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7)",
             format!("Date was `{}`", String::from_utf8_lossy(value)),
         )
-        .bytes(b"Date: <any>, <any> <any> <any> <any>:<any>:<any> GMT".to_vec(), [b"Date: ".as_slice(), value].concat())
-        .hint("use the English day and month names, two-digit day, 24-hour time, and the letters GMT")),
+        .bytes(
+            b"Date: <any>, <any> <any> <any> <any>:<any>:<any> GMT".to_vec(),
+            [b"Date: ".as_slice(), value].concat(),
+        )
+        .hint(
+            "use the English day and month names, two-digit day, 24-hour time, and the letters GMT",
+        )),
     }
 }
 
@@ -192,9 +243,16 @@ pub fn expect_date(response: &Response) -> Result<(), Failure> {
 pub fn expect_close(peer: &mut Peer, why: &str) -> Result<(), Failure> {
     match peer.read_to_close() {
         Ok(extra) if extra.is_empty() => Ok(()),
-        Ok(extra) => Err(Failure::new("After the response, the connection closes", format!("{} more bytes came before the close", extra.len()))
-            .bytes(Vec::new(), extra)),
-        Err(end) => Err(Failure::new("The server closes the connection here", format!("it stayed open: {end}")).hint(why.to_string())),
+        Ok(extra) => Err(Failure::new(
+            "After the response, the connection closes",
+            format!("{} more bytes came before the close", extra.len()),
+        )
+        .bytes(Vec::new(), extra)),
+        Err(end) => Err(Failure::new(
+            "The server closes the connection here",
+            format!("it stayed open: {end}"),
+        )
+        .hint(why.to_string())),
     }
 }
 
@@ -202,7 +260,12 @@ pub fn expect_close(peer: &mut Peer, why: &str) -> Result<(), Failure> {
 pub fn put_file(dir: &Path, name: &str, content: &[u8]) -> Result<(), Failure> {
     std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(dir.join(name), content))
-        .map_err(|e| Failure::new("labs puts test files in your files folder", format!("cannot write {}: {e}", dir.join(name).display())))
+        .map_err(|e| {
+            Failure::new(
+                "labs puts test files in your files folder",
+                format!("cannot write {}: {e}", dir.join(name).display()),
+            )
+        })
 }
 
 /// Requires a file in the learner's folder to hold exactly `content`.
@@ -221,16 +284,24 @@ pub fn expect_file(dir: &Path, name: &str, content: &[u8]) -> Result<(), Failure
 
 /// True for a folder labs made itself, where it may put files beside the learner's folder.
 pub fn is_labs_scratch(dir: &Path) -> bool {
-    dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("labs-run-"))
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("labs-run-"))
 }
 
 /// Decompresses a gzip body.
 pub fn gunzip(body: &[u8]) -> Result<Vec<u8>, Failure> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(body).take(16 * 1024 * 1024).read_to_end(&mut out).map_err(|e| {
-        Failure::new("Content-Encoding: gzip means the body is a gzip stream (RFC 1952)", format!("it did not decompress: {e}"))
+    flate2::read::GzDecoder::new(body)
+        .take(16 * 1024 * 1024)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            Failure::new(
+                "Content-Encoding: gzip means the body is a gzip stream (RFC 1952)",
+                format!("it did not decompress: {e}"),
+            )
             .hint("compress the whole body once, then set Content-Length to the compressed size")
-    })?;
+        })?;
     Ok(out)
 }
 
@@ -241,7 +312,10 @@ pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 /// Requires a request head (from a learner's client) to start with exactly `line`.
 pub fn expect_request_line(head: &[u8], line: &str) -> Result<(), Failure> {
-    let end = head.iter().position(|&b| b == b'\n').map_or(head.len(), |p| p + 1);
+    let end = head
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(head.len(), |p| p + 1);
     if &head[..end] == line.as_bytes() {
         return Ok(());
     }
@@ -263,8 +337,13 @@ pub fn expect_request_field(head: &[u8], name: &str) -> Result<(), Failure> {
     if found {
         return Ok(());
     }
-    Err(Failure::new(format!("The request carries {name} (RFC 9112 §3.2)"), format!("there was no {name} field"))
-        .hint(format!("add a line `{name}: ...\\r\\n` after the request line")))
+    Err(Failure::new(
+        format!("The request carries {name} (RFC 9112 §3.2)"),
+        format!("there was no {name} field"),
+    )
+    .hint(format!(
+        "add a line `{name}: ...\\r\\n` after the request line"
+    )))
 }
 
 use wire::http1::chunked::{ChunkedDecoder, ChunkedEvent, ChunkedOptions};
@@ -280,29 +359,50 @@ use wire::Status;
 pub fn read_response(peer: &mut Peer, method: &str) -> Result<Response, Failure> {
     let mut strict_error = None;
     let head_bytes = peer
-        .read_until(|buf| match ResponseHead::parse(buf, &ParseOptions::STRICT) {
-            Ok(Status::Complete((n, _))) => Some(n),
-            Ok(Status::Partial) => None,
-            Err(e) => {
-                strict_error = Some(e);
-                Some(buf.len())
-            }
-        })
+        .read_until(
+            |buf| match ResponseHead::parse(buf, &ParseOptions::STRICT) {
+                Ok(Status::Complete((n, _))) => Some(n),
+                Ok(Status::Partial) => None,
+                Err(e) => {
+                    strict_error = Some(e);
+                    Some(buf.len())
+                }
+            },
+        )
         .map_err(|end| read_failed(&end, peer))?;
     if let Some(error) = strict_error {
         return Err(head_failure(&head_bytes, &error));
     }
-    let Ok(Status::Complete((_, head))) = ResponseHead::parse(&head_bytes, &ParseOptions::STRICT) else {
-        return Err(Failure::new("A response head parses", "labs could not re-read the head it accepted"));
+    let Ok(Status::Complete((_, head))) = ResponseHead::parse(&head_bytes, &ParseOptions::STRICT)
+    else {
+        return Err(Failure::new(
+            "A response head parses",
+            "labs could not re-read the head it accepted",
+        ));
     };
     let method = Method::parse(method).unwrap_or(Method::Get);
     let status = head.status.as_u16();
-    let framing = response_body_length(&method, status, head.version, &head.headers).map_err(|e| {
-        Failure::new("The response says where its body ends (RFC 9112 §6.3)", e.to_string()).bytes(Vec::new(), head_bytes.clone())
-    })?;
+    let framing =
+        response_body_length(&method, status, head.version, &head.headers).map_err(|e| {
+            Failure::new(
+                "The response says where its body ends (RFC 9112 §6.3)",
+                e.to_string(),
+            )
+            .bytes(Vec::new(), head_bytes.clone())
+        })?;
     let (body, chunks) = read_body(peer, framing.body, true)?;
-    let fields = head.headers.iter().map(|f| (f.name().to_string(), f.value().to_vec())).collect();
-    Ok(Response { status, head: head_bytes, fields, body, chunks })
+    let fields = head
+        .headers
+        .iter()
+        .map(|f| (f.name().to_string(), f.value().to_vec()))
+        .collect();
+    Ok(Response {
+        status,
+        head: head_bytes,
+        fields,
+        body,
+        chunks,
+    })
 }
 
 /// Reads one request strictly (for the servers labs runs itself, such as the proxy track's origin).
@@ -321,35 +421,62 @@ pub fn read_request(peer: &mut Peer) -> Result<crate::origin::Seen, Failure> {
     if let Some(error) = strict_error {
         return Err(head_failure(&head_bytes, &error));
     }
-    let Ok(Status::Complete((_, head))) = RequestHead::parse(&head_bytes, &ParseOptions::STRICT) else {
-        return Err(Failure::new("A request head parses", "labs could not re-read the head it accepted"));
+    let Ok(Status::Complete((_, head))) = RequestHead::parse(&head_bytes, &ParseOptions::STRICT)
+    else {
+        return Err(Failure::new(
+            "A request head parses",
+            "labs could not re-read the head it accepted",
+        ));
     };
-    let framing = request_body_length(head.version, &head.headers)
-        .map_err(|e| Failure::new("The request says where its body ends (RFC 9112 §6.3)", e.to_string()))?;
+    let framing = request_body_length(head.version, &head.headers).map_err(|e| {
+        Failure::new(
+            "The request says where its body ends (RFC 9112 §6.3)",
+            e.to_string(),
+        )
+    })?;
     let (body, _) = read_body(peer, framing.body, false)?;
     Ok(crate::origin::Seen {
         method: head.method.to_string(),
         target: head.target.to_string(),
-        fields: head.headers.iter().map(|f| (f.name().to_string(), f.value().to_vec())).collect(),
+        fields: head
+            .headers
+            .iter()
+            .map(|f| (f.name().to_string(), f.value().to_vec()))
+            .collect(),
         body,
     })
 }
 
 /// Reads a body framed as `length`; returns it and the number of chunks it came in.
-fn read_body(peer: &mut Peer, length: BodyLength, from_server: bool) -> Result<(Vec<u8>, usize), Failure> {
+fn read_body(
+    peer: &mut Peer,
+    length: BodyLength,
+    from_server: bool,
+) -> Result<(Vec<u8>, usize), Failure> {
     let rule = "The body is exactly as long as its framing says (RFC 9112 §6)";
     match length {
         BodyLength::Empty | BodyLength::Tunnel => Ok((Vec::new(), 0)),
         BodyLength::ContentLength(n) => {
             let n = usize::try_from(n).unwrap_or(usize::MAX);
             if n > peer.cap {
-                return Err(Failure::new(rule, format!("Content-Length: {n} is more than labs reads ({} bytes)", peer.cap)));
+                return Err(Failure::new(
+                    rule,
+                    format!(
+                        "Content-Length: {n} is more than labs reads ({} bytes)",
+                        peer.cap
+                    ),
+                ));
             }
-            let body = peer.read_until(|buf| (buf.len() >= n).then_some(n)).map_err(|end| {
-                let got = peer.unconsumed().len();
-                Failure::new(rule, format!("Content-Length said {n} bytes, {got} arrived and then {end}"))
+            let body = peer
+                .read_until(|buf| (buf.len() >= n).then_some(n))
+                .map_err(|end| {
+                    let got = peer.unconsumed().len();
+                    Failure::new(
+                        rule,
+                        format!("Content-Length said {n} bytes, {got} arrived and then {end}"),
+                    )
                     .hint("Content-Length counts the body's bytes exactly; send them all")
-            })?;
+                })?;
             Ok((body, 0))
         }
         BodyLength::Chunked => {
@@ -363,13 +490,24 @@ fn read_body(peer: &mut Peer, length: BodyLength, from_server: bool) -> Result<(
                         Some(buf.len())
                     }
                 })
-                .map_err(|end| Failure::new(rule, format!("the chunked body never ended with a 0 chunk: {end}")).hint("end a chunked body with 0\\r\\n\\r\\n"))?;
+                .map_err(|end| {
+                    Failure::new(
+                        rule,
+                        format!("the chunked body never ended with a 0 chunk: {end}"),
+                    )
+                    .hint("end a chunked body with 0\\r\\n\\r\\n")
+                })?;
             if let Some(e) = error {
-                return Err(Failure::new("A chunked body follows RFC 9112 §7.1", e).bytes(Vec::new(), raw));
+                return Err(
+                    Failure::new("A chunked body follows RFC 9112 §7.1", e).bytes(Vec::new(), raw)
+                );
             }
             match decode_chunked(&raw) {
                 Ok(Some((_, body, chunks))) => Ok((body, chunks)),
-                _ => Err(Failure::new("A chunked body follows RFC 9112 §7.1", "labs could not re-read the chunked body")),
+                _ => Err(Failure::new(
+                    "A chunked body follows RFC 9112 §7.1",
+                    "labs could not re-read the chunked body",
+                )),
             }
         }
         BodyLength::CloseDelimited if from_server => {
@@ -400,7 +538,9 @@ fn decode_chunked(buf: &[u8]) -> Result<Option<(usize, Vec<u8>, usize)>, String>
                 chunks += 1;
                 at += used;
             }
-            Status::Complete((used, ChunkedEvent::End)) => return Ok(Some((at + used, body, chunks))),
+            Status::Complete((used, ChunkedEvent::End)) => {
+                return Ok(Some((at + used, body, chunks)))
+            }
         }
     }
 }
@@ -415,14 +555,26 @@ fn head_failure(head: &[u8], error: &wire::http1::ParseError) -> Failure {
     } else {
         expected.extend_from_slice(b"<any>");
     }
-    let lenient = ResponseHead::parse(head, &ParseOptions::LENIENT).ok().filter(Status::is_complete).is_some()
-        || RequestHead::parse(head, &ParseOptions::LENIENT).ok().filter(Status::is_complete).is_some();
+    let lenient = ResponseHead::parse(head, &ParseOptions::LENIENT)
+        .ok()
+        .filter(Status::is_complete)
+        .is_some()
+        || RequestHead::parse(head, &ParseOptions::LENIENT)
+            .ok()
+            .filter(Status::is_complete)
+            .is_some();
     let diagnosis = if lenient {
         "a lenient reader (a browser, curl) would accept this, which is why it may seem to work; strict HTTP/1.1 refuses it, and so do many proxies and security filters"
     } else {
         "no HTTP/1.1 reader can make sense of this"
     };
-    Failure::new(format!("A message head follows RFC 9112 ({})", error.rfc_section()), error.to_string())
-        .bytes(expected, head.to_vec())
-        .diagnosis(diagnosis)
+    Failure::new(
+        format!(
+            "A message head follows the syntax of {}",
+            error.rfc_section()
+        ),
+        error.to_string(),
+    )
+    .bytes(expected, head.to_vec())
+    .diagnosis(diagnosis)
 }

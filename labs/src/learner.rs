@@ -36,7 +36,9 @@ pub fn expand(template: &str, host: &str, port: u16, dir: &Path) -> String {
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b)) {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -64,7 +66,13 @@ impl LearnerProcess {
         if let Some(err) = child.stderr.take() {
             readers.push(collect(err, Arc::clone(&stderr)));
         }
-        Ok(LearnerProcess { child, command: command.to_string(), stdout, stderr, readers })
+        Ok(LearnerProcess {
+            child,
+            command: command.to_string(),
+            stdout,
+            stderr,
+            readers,
+        })
     }
 
     /// The command line as it was run.
@@ -184,7 +192,9 @@ fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> J
 /// Sends `signal` to the process group led by `pid`.
 #[allow(unsafe_code)]
 fn signal_group(pid: u32, signal: libc::c_int) {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return };
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
     // SAFETY: kill(2) takes plain integers and touches no memory of ours. A negative pid names
     // the process group that `process_group(0)` created for the child, whose id is the child's
     // pid; the child has not been reaped while we hold its `Child`, so the id is not reused.
@@ -199,7 +209,12 @@ mod tests {
 
     #[test]
     fn expands_placeholders_and_quotes_the_folder() {
-        let cmd = expand("python3 server.py {host} {port} {dir}", "127.0.0.1", 8081, Path::new("/tmp/a b"));
+        let cmd = expand(
+            "python3 server.py {host} {port} {dir}",
+            "127.0.0.1",
+            8081,
+            Path::new("/tmp/a b"),
+        );
         assert_eq!(cmd, "python3 server.py 127.0.0.1 8081 '/tmp/a b'");
     }
 
@@ -222,8 +237,34 @@ mod tests {
         let pgid = p.child.id();
         p.stop();
         assert!(!p.is_running());
-        let alive = Command::new("pgrep").arg("-g").arg(pgid.to_string()).output().unwrap();
-        assert!(alive.stdout.is_empty(), "left behind: {:?}", String::from_utf8_lossy(&alive.stdout));
+        assert_eq!(
+            living_members(pgid),
+            Vec::<u32>::new(),
+            "processes left in the group"
+        );
+    }
+
+    /// Processes of a process group that are still running (zombies waiting for init to reap
+    /// them are dead already), read from /proc.
+    fn living_members(pgid: u32) -> Vec<u32> {
+        let mut living = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid pgrp ...; comm may hold spaces, so split after the last ')'.
+            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+                continue;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            if fields.get(2) == Some(&pgid.to_string().as_str()) && fields.first() != Some(&"Z") {
+                living.push(pid);
+            }
+        }
+        living
     }
 
     #[test]

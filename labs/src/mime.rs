@@ -44,7 +44,9 @@ fn field(head: &[u8], name: &str) -> Option<String> {
 fn parameter(value: &str, name: &str) -> Option<String> {
     value.split(';').skip(1).find_map(|p| {
         let (n, v) = p.split_once('=')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().trim_matches('"').to_string())
+        n.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().trim_matches('"').to_string())
     })
 }
 
@@ -57,9 +59,12 @@ pub fn find_part(message: &[u8], prefix: &str) -> Result<Vec<u8>, String> {
         return decode(head, body);
     }
     if !lower.starts_with("multipart/") {
-        return Err(format!("a part of type `{content_type}` holds no {prefix}* part"));
+        return Err(format!(
+            "a part of type `{content_type}` holds no {prefix}* part"
+        ));
     }
-    let boundary = parameter(&content_type, "boundary").ok_or_else(|| format!("`Content-Type: {content_type}` has no boundary parameter"))?;
+    let boundary = parameter(&content_type, "boundary")
+        .ok_or_else(|| format!("`Content-Type: {content_type}` has no boundary parameter"))?;
     let delimiter = format!("--{boundary}");
     let mut found_any = false;
     for chunk in split_on_delimiter(body, delimiter.as_bytes()) {
@@ -102,14 +107,23 @@ fn split_on_delimiter<'a>(body: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
 }
 
 fn decode(head: &[u8], body: &[u8]) -> Result<Vec<u8>, String> {
-    let encoding = field(head, "Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
+    let encoding = field(head, "Content-Transfer-Encoding")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     match encoding.as_str() {
         "base64" => {
-            let compact: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
-            wire::base64::decode(&compact).map_err(|e| format!("the base64 body does not decode: {e}"))
+            let compact: Vec<u8> = body
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect();
+            wire::base64::decode(&compact)
+                .map_err(|e| format!("the base64 body does not decode: {e}"))
         }
         "" | "7bit" | "8bit" | "binary" => Ok(body.to_vec()),
-        other => Err(format!("Content-Transfer-Encoding `{other}` is not one labs reads; use base64")),
+        other => Err(format!(
+            "Content-Transfer-Encoding `{other}` is not one labs reads; use base64"
+        )),
     }
 }
 
@@ -120,7 +134,7 @@ mod tests {
     const MESSAGE: &[u8] = b"\
 From: a@example.com\r\n\
 Content-Type: multipart/mixed;\r\n\
- boundary=\"XYZ\"\r\n\
+\x20boundary=\"XYZ\"\r\n\
 \r\n\
 preamble\r\n\
 --XYZ\r\n\
@@ -132,14 +146,20 @@ Content-Type: image/png\r\n\
 Content-Transfer-Encoding: base64\r\n\
 \r\n\
 iVBORw0K\r\n\
-Gg==\r\n\
+Ggo=\r\n\
 --XYZ--\r\n";
 
     #[test]
     fn finds_and_decodes_the_image_part() {
         assert_eq!(find_part(MESSAGE, "image/").unwrap(), b"\x89PNG\r\n\x1a\n");
         assert_eq!(find_part(MESSAGE, "text/plain").unwrap(), b"hello");
-        assert!(find_part(MESSAGE, "audio/").unwrap_err().contains("no part"));
-        assert!(find_part(b"Content-Type: multipart/mixed\r\n\r\nx", "image/").unwrap_err().contains("no boundary"));
+        assert!(find_part(MESSAGE, "audio/")
+            .unwrap_err()
+            .contains("no part"));
+        assert!(
+            find_part(b"Content-Type: multipart/mixed\r\n\r\nx", "image/")
+                .unwrap_err()
+                .contains("no boundary")
+        );
     }
 }

@@ -25,7 +25,10 @@ pub struct Seen {
 impl Seen {
     /// The first value of a field.
     pub fn field(&self, name: &str) -> Option<&[u8]> {
-        self.fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
     }
 }
 
@@ -83,7 +86,12 @@ impl Origin {
                 }
             })
         };
-        Ok(Origin { addr, seen, stop, acceptor: Some(acceptor) })
+        Ok(Origin {
+            addr,
+            seen,
+            stop,
+            acceptor: Some(acceptor),
+        })
     }
 
     /// Where it listens.
@@ -117,8 +125,16 @@ impl Drop for Origin {
     }
 }
 
-fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, routes: &Routes, log: &ExchangeLog, timeout: Duration) {
-    let mut peer = Peer::from_stream(stream, false, timeout).with_hop(Hop::ProxyToOrigin).with_log(log);
+fn serve(
+    stream: TcpStream,
+    seen: &Mutex<Vec<Seen>>,
+    routes: &Routes,
+    log: &ExchangeLog,
+    timeout: Duration,
+) {
+    let mut peer = Peer::from_stream(stream, false, timeout)
+        .with_hop(Hop::ProxyToOrigin)
+        .with_log(log);
     while let Ok(request) = crate::http::read_request(&mut peer) {
         if let Ok(mut s) = seen.lock() {
             s.push(request.clone());
@@ -127,13 +143,15 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, routes: &Routes, log: &Exch
         if !answer.delay.is_zero() {
             std::thread::sleep(answer.delay);
         }
-        let mut bytes = format!("HTTP/1.1 {} {}\r\n", answer.status.0, answer.status.1).into_bytes();
+        let mut bytes =
+            format!("HTTP/1.1 {} {}\r\n", answer.status.0, answer.status.1).into_bytes();
         for (name, value) in &answer.fields {
             bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
         }
         let bodiless = request.method == "HEAD" || answer.status.0 == 304;
         if answer.status.0 != 304 {
-            bytes.extend_from_slice(format!("Content-Length: {}\r\n", answer.body.len()).as_bytes());
+            bytes
+                .extend_from_slice(format!("Content-Length: {}\r\n", answer.body.len()).as_bytes());
         }
         bytes.extend_from_slice(b"\r\n");
         if !bodiless {

@@ -52,7 +52,10 @@ impl Progress {
                 }
             }
         }
-        Ok(Progress { passed, path: Some(path.to_path_buf()) })
+        Ok(Progress {
+            passed,
+            path: Some(path.to_path_buf()),
+        })
     }
 
     /// True when the step has passed at least once.
@@ -74,7 +77,9 @@ impl Progress {
 
     /// Writes the file back atomically (a temporary file, then a rename).
     pub fn save(&self) -> io::Result<()> {
-        let Some(path) = &self.path else { return Ok(()) };
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -103,8 +108,11 @@ mod tests {
         progress.mark_passed("mail/helo", 30);
         progress.save().unwrap();
 
-        std::fs::write(&path, std::fs::read_to_string(&path).unwrap() + "garbage\nx notanumber\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            std::fs::read_to_string(&path).unwrap() + "garbage\nx notanumber\n",
+        )
+        .unwrap();
         let mut again = Progress::load(&path).unwrap();
         assert!(again.has_passed("http/ok"));
         assert_eq!(again.passed.get("http/ok"), Some(&10));

@@ -23,7 +23,9 @@ impl Style {
     /// Colour when stdout is a terminal, `NO_COLOR` is unset and `--no-color` was not given.
     pub fn detect(no_color_flag: bool) -> Style {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Style { colour: !no_color_flag && !no_color && std::io::stdout().is_terminal() }
+        Style {
+            colour: !no_color_flag && !no_color && std::io::stdout().is_terminal(),
+        }
     }
 
     /// No colour at all (tests, JSON, files).
@@ -79,9 +81,23 @@ pub fn track_steps(track: &Track, progress: &Progress, style: &Style) -> String 
     let mut out = format!("{} — {}\n", style.bold(track.id), track.title);
     for (i, step) in track.steps.iter().enumerate() {
         let id = track.step_id(step);
-        let mark = if progress.has_passed(&id) { style.pass("✓") } else { " ".to_string() };
-        let optional = if step.optional { style.dim(" (optional)") } else { String::new() };
-        let _ = writeln!(out, "  {mark} {:>2}. {:<28} {}{optional}", i + 1, id, step.title);
+        let mark = if progress.has_passed(&id) {
+            style.pass("✓")
+        } else {
+            " ".to_string()
+        };
+        let optional = if step.optional {
+            style.dim(" (optional)")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  {mark} {:>2}. {:<28} {}{optional}",
+            i + 1,
+            id,
+            step.title
+        );
     }
     out
 }
@@ -91,12 +107,24 @@ pub fn step_text(track: &Track, index: usize, step: &Step, style: &Style) -> Str
     let id = track.step_id(step);
     let mut out = format!(
         "{} {}\n{}\n\n",
-        style.bold(&format!("{id} (step {} of {}):", index + 1, track.steps.len())),
+        style.bold(&format!(
+            "{id} (step {} of {}):",
+            index + 1,
+            track.steps.len()
+        )),
         style.bold(step.title),
-        if step.optional { "This step is optional." } else { "" }
+        if step.optional {
+            "This step is optional."
+        } else {
+            ""
+        }
     );
     out.push_str(step.text.trim_end());
-    let _ = write!(out, "\n\nCheck it: labs check {id} {}\n", step.role.how_to_check());
+    let _ = write!(
+        out,
+        "\n\nCheck it: labs check {id} {}\n",
+        step.role.how_to_check()
+    );
     out
 }
 
@@ -174,7 +202,9 @@ fn exchange_part_to_trace(exchange: &Exchange, events: &[Event]) -> Trace {
             Event::Closed(party) => t.push_event(tag_of(exchange, *party), trace::Event::Close),
             Event::Pause(d) => t.push_event(
                 tag_of(exchange, Party::Labs),
-                trace::Event::Wait { millis: d.as_millis() as u64 },
+                trace::Event::Wait {
+                    millis: d.as_millis() as u64,
+                },
             ),
             Event::TlsStarted => {}
         }
@@ -186,12 +216,20 @@ fn exchange_part_to_trace(exchange: &Exchange, events: &[Event]) -> Trace {
 /// a line says so: what follows was encrypted on the wire and is shown as plaintext.
 pub fn exchange_lines(exchange: &Exchange) -> Vec<String> {
     let mut lines = Vec::new();
-    for (i, part) in exchange.events.split(|e| *e == Event::TlsStarted).enumerate() {
+    for (i, part) in exchange
+        .events
+        .split(|e| *e == Event::TlsStarted)
+        .enumerate()
+    {
         if i > 0 {
             lines.push("# (TLS from here on: shown decrypted)".to_string());
         }
         lines.extend(
-            exchange_part_to_trace(exchange, part).render().lines().filter(|l| !l.starts_with('#')).map(str::to_string),
+            exchange_part_to_trace(exchange, part)
+                .render()
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_string),
         );
     }
     lines
@@ -224,12 +262,20 @@ pub fn first_difference(expected: &[u8], got: &[u8]) -> Option<usize> {
                 }
                 continue;
             }
-            let line_end = got[g..].iter().position(|&b| b == b'\n').map_or(got.len(), |p| g + p + 1);
-            match find(&got[g..line_end.max(g)], literal).or_else(|| find(&got[g..], literal).filter(|_| literal.contains(&b'\n'))) {
+            let line_end = got[g..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(got.len(), |p| g + p + 1);
+            match find(&got[g..line_end.max(g)], literal)
+                .or_else(|| find(&got[g..], literal).filter(|_| literal.contains(&b'\n')))
+            {
                 Some(p) => g += p,
                 None => {
                     // Point at the end of the run the wildcard took.
-                    let stop = got[g..].iter().position(|&b| b == b'\r' || b == b'\n').map_or(got.len(), |p| g + p);
+                    let stop = got[g..]
+                        .iter()
+                        .position(|&b| b == b'\r' || b == b'\n')
+                        .map_or(got.len(), |p| g + p);
                     return Some(stop);
                 }
             }
@@ -261,13 +307,22 @@ pub fn caret_diff(expected: &[u8], got: &[u8]) -> String {
         return String::new();
     };
     // Show the wire line the difference is on.
-    let line_start = got[..at].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let line_end = got[at..].iter().position(|&b| b == b'\n').map_or(got.len(), |p| at + p + 1);
+    let line_start = got[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let line_end = got[at..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(got.len(), |p| at + p + 1);
     let shown = &got[line_start..line_end.max(line_start)];
     let before = trace::escape_inline(&got[line_start..at]);
     // The expected line with the same index among lines.
     let line_no = got[..line_start].iter().filter(|&&b| b == b'\n').count();
-    let expected_line: &[u8] = expected.split_inclusive(|&b| b == b'\n').nth(line_no).unwrap_or(b"");
+    let expected_line: &[u8] = expected
+        .split_inclusive(|&b| b == b'\n')
+        .nth(line_no)
+        .unwrap_or(b"");
     let what = match got.get(at) {
         Some(&b) => format!("byte {at} (0x{b:02x})"),
         None => format!("byte {at}: the response ended here"),
@@ -308,7 +363,8 @@ pub fn json(results: &[StepResult]) -> String {
         })
         .collect();
     let passed = results.iter().filter(|r| r.passed()).count();
-    serde_json::json!({"passed": passed, "failed": results.len() - passed, "steps": steps}).to_string()
+    serde_json::json!({"passed": passed, "failed": results.len() - passed, "steps": steps})
+        .to_string()
 }
 
 #[cfg(test)]
@@ -318,13 +374,28 @@ mod tests {
 
     #[test]
     fn wildcards_match_within_a_line() {
-        assert_eq!(first_difference(b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\r\n"), None);
-        assert_eq!(first_difference(b"HTTP/1.1 200 <any>\r\n", b"HTTP/1.1 200 Fine\r\n"), None);
-        assert_eq!(first_difference(b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\n"), Some(15));
-        assert_eq!(first_difference(b"Date: <any>\r\n", b"Date: Sun\n"), Some(9));
+        assert_eq!(
+            first_difference(b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\r\n"),
+            None
+        );
+        assert_eq!(
+            first_difference(b"HTTP/1.1 200 <any>\r\n", b"HTTP/1.1 200 Fine\r\n"),
+            None
+        );
+        assert_eq!(
+            first_difference(b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\n"),
+            Some(15)
+        );
+        assert_eq!(
+            first_difference(b"Date: <any>\r\n", b"Date: Sun\n"),
+            Some(9)
+        );
         assert_eq!(first_difference(b"abc", b"abcd"), Some(3));
         assert_eq!(first_difference(b"abcd", b"abc"), Some(3));
-        assert_eq!(first_difference(b"HTTP/1.1 <any>", b"HTTP/1.1 404 Not Found"), None);
+        assert_eq!(
+            first_difference(b"HTTP/1.1 <any>", b"HTTP/1.1 404 Not Found"),
+            None
+        );
     }
 
     #[test]
@@ -339,12 +410,24 @@ mod tests {
     #[test]
     fn exchanges_render_as_traces_with_the_learner_as_server() {
         let mut e = Exchange::new(true);
-        e.events.push(Event::Bytes(Party::Labs, b"GET / HTTP/1.1\r\n\r\n".to_vec()));
-        e.events.push(Event::Bytes(Party::Learner, b"HTTP/1.1 200 OK\n\n".to_vec()));
+        e.events.push(Event::Bytes(
+            Party::Labs,
+            b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+        ));
+        e.events.push(Event::Bytes(
+            Party::Learner,
+            b"HTTP/1.1 200 OK\n\n".to_vec(),
+        ));
         e.events.push(Event::Closed(Party::Learner));
         assert_eq!(
             exchange_lines(&e),
-            vec!["C: GET / HTTP/1.1\\r\\n", "C: \\r\\n", "S: HTTP/1.1 200 OK\\n", "S: \\n", "S: <close>"]
+            vec![
+                "C: GET / HTTP/1.1\\r\\n",
+                "C: \\r\\n",
+                "S: HTTP/1.1 200 OK\\n",
+                "S: \\n",
+                "S: <close>"
+            ]
         );
     }
 }

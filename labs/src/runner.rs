@@ -66,7 +66,9 @@ pub fn run_step(ctx: &mut Ctx, track: &Track, index: usize, step: &Step) -> Step
 
 /// `client --raw - HOST PORT` with the bytes labs sent, for server steps reached by address.
 fn reproduce_command(reach: &Reach, first: Option<&Exchange>) -> Option<String> {
-    let Reach::Target(target) = reach else { return None };
+    let Reach::Target(target) = reach else {
+        return None;
+    };
     let exchange = first?;
     if !exchange.learner_is_server {
         return None;
@@ -84,7 +86,10 @@ fn reproduce_command(reach: &Reach, first: Option<&Exchange>) -> Option<String> 
         return None;
     }
     let (host, port) = target.rsplit_once(':')?;
-    Some(format!("printf '{}' | client --raw - {host} {port}", printf_escape(&sent)))
+    Some(format!(
+        "printf '{}' | client --raw - {host} {port}",
+        printf_escape(&sent)
+    ))
 }
 
 /// Escapes bytes for a single-quoted `printf` format.
@@ -108,7 +113,8 @@ fn printf_escape(bytes: &[u8]) -> String {
 pub fn record(dir: &Path, result: &StepResult) -> std::io::Result<()> {
     for (n, exchange) in result.exchanges.iter().enumerate() {
         let name = format!("{}-{}.trace", result.id.replace('/', "-"), n + 1);
-        let text = crate::report::exchange_trace(exchange, &format!("{} ({})", result.title, result.id));
+        let text =
+            crate::report::exchange_trace(exchange, &format!("{} ({})", result.title, result.id));
         std::fs::write(dir.join(name), text)?;
     }
     Ok(())
@@ -120,7 +126,10 @@ mod tests {
 
     #[test]
     fn printf_escapes_survive_the_shell() {
-        assert_eq!(printf_escape(b"GET / HTTP/1.1\r\n\r\n"), "GET / HTTP/1.1\\r\\n\\r\\n");
+        assert_eq!(
+            printf_escape(b"GET / HTTP/1.1\r\n\r\n"),
+            "GET / HTTP/1.1\\r\\n\\r\\n"
+        );
         assert_eq!(printf_escape(b"100%'\x00"), "100%%'\\''\\000");
     }
 }

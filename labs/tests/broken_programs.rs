@@ -14,7 +14,11 @@ fn fakes() -> String {
 /// Runs one step against a program that labs starts with `command`.
 fn check(step: &str, command: &str, timeout_ms: u64) -> StepResult {
     let (track, index, step) = find_step(step).expect("the step exists");
-    let mut ctx = Ctx::new(Reach::Run(command.replace("FAKES", &fakes())), Duration::from_millis(timeout_ms), None);
+    let mut ctx = Ctx::new(
+        Reach::Run(command.replace("FAKES", &fakes())),
+        Duration::from_millis(timeout_ms),
+        None,
+    );
     let result = run_step(&mut ctx, track, index, step);
     ctx.stop_learner();
     result
@@ -31,17 +35,31 @@ fn report(result: &StepResult) -> String {
 
 #[test]
 fn a_bare_lf_status_line_fails_respond_with_the_caret_on_the_lf() {
-    let result = check("http/respond", "python3 FAKES/http_broken.py bare-lf {port} {dir}/files", 1000);
+    let result = check(
+        "http/respond",
+        "python3 FAKES/http_broken.py bare-lf {port} {dir}/files",
+        1000,
+    );
     assert!(!result.passed());
     insta::assert_snapshot!(report(&result));
 }
 
 #[test]
 fn a_content_length_that_overstates_the_body_fails_echo() {
-    let result = check("http/echo", "python3 FAKES/http_broken.py wrong-length {port} {dir}/files", 500);
+    let result = check(
+        "http/echo",
+        "python3 FAKES/http_broken.py wrong-length {port} {dir}/files",
+        500,
+    );
     assert!(!result.passed());
     let failure = result.outcome.as_ref().unwrap_err();
-    assert!(failure.problem.contains("Content-Length said 5 bytes, 3 arrived"), "{}", failure.problem);
+    assert!(
+        failure
+            .problem
+            .contains("Content-Length said 5 bytes, 3 arrived"),
+        "{}",
+        failure.problem
+    );
     insta::assert_snapshot!(report(&result));
 }
 
@@ -56,7 +74,11 @@ fn a_server_that_closes_every_connection_passes_echo_but_fails_keep_alive() {
 
 #[test]
 fn a_server_without_a_host_check_fails_malformed() {
-    let result = check("http/malformed", "python3 FAKES/http_broken.py no-host-check {port} {dir}/files", 1000);
+    let result = check(
+        "http/malformed",
+        "python3 FAKES/http_broken.py no-host-check {port} {dir}/files",
+        1000,
+    );
     assert!(!result.passed());
     let failure = result.outcome.as_ref().unwrap_err();
     assert_eq!(failure.problem, "the status was 200");
@@ -65,11 +87,19 @@ fn a_server_without_a_host_check_fails_malformed() {
 
 #[test]
 fn a_pinger_that_never_times_out_fails_the_client_step() {
-    let result = check("pinger/client", "python3 FAKES/pinger_no_timeout.py {host} {port}", 1000);
+    let result = check(
+        "pinger/client",
+        "python3 FAKES/pinger_no_timeout.py {host} {port}",
+        1000,
+    );
     assert!(!result.passed());
     let failure = result.outcome.as_ref().unwrap_err();
     assert_eq!(failure.problem, "labs received 3 ping(s)");
-    insta::assert_snapshot!(report(&result));
+    // The pings carry the client's clock, so the report is checked piece by piece.
+    let text = report(&result);
+    assert!(text.contains("labs dropped pings [3, 7]"), "{text}");
+    assert!(text.contains("S: <lost>"), "{text}");
+    assert!(text.contains("do not stop at the first lost one"), "{text}");
 }
 
 #[test]
@@ -88,14 +118,22 @@ fn a_proxy_that_never_caches_forwards_but_fails_cache() {
     let result = check("proxy/cache", command, 1000);
     assert!(!result.passed());
     let failure = result.outcome.as_ref().unwrap_err();
-    assert!(failure.problem.contains("asked for /cached.html 2 times"), "{}", failure.problem);
+    assert!(
+        failure.problem.contains("asked for /cached.html 2 times"),
+        "{}",
+        failure.problem
+    );
 }
 
 #[test]
 fn a_program_that_refuses_to_start_is_explained_without_hanging() {
     let result = check("http/connect", "exit 3", 1000);
     let failure = result.outcome.as_ref().unwrap_err();
-    assert!(failure.problem.contains("exited (exit code 3)"), "{}", failure.problem);
+    assert!(
+        failure.problem.contains("exited (exit code 3)"),
+        "{}",
+        failure.problem
+    );
 }
 
 #[test]
@@ -104,13 +142,21 @@ fn a_server_that_accepts_and_never_answers_times_out() {
     let command = "python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\", int(sys.argv[1]))); s.listen(); c=[]\nwhile True: c.append(s.accept())' {port}";
     let result = check("http/respond", command, 300);
     let failure = result.outcome.as_ref().unwrap_err();
-    assert!(failure.problem.contains("your server sent nothing"), "{}", failure.problem);
+    assert!(
+        failure.problem.contains("your server sent nothing"),
+        "{}",
+        failure.problem
+    );
 }
 
 #[test]
 fn a_server_that_sends_endless_garbage_is_cut_off() {
-    let command = "python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\", int(sys.argv[1]))); s.listen(); c,_=s.accept()\nwhile True: c.sendall(b\"HTTP/1.1 200 OK\\r\\nX: \" + b\"a\" * 65536)' {port}";
+    let command = "python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\", int(sys.argv[1]))); s.listen()\nwhile True:\n  c,_=s.accept()\n  try:\n    while True: c.sendall(b\"HTTP/1.1 200 OK\\r\\nX: \" + b\"a\" * 65536)\n  except OSError: pass' {port}";
     let result = check("http/respond", command, 2000);
     let failure = result.outcome.as_ref().unwrap_err();
-    assert!(failure.problem.contains("header section") || failure.problem.contains("larger"), "{}", failure.problem);
+    assert!(
+        failure.problem.contains("header section") || failure.problem.contains("larger"),
+        "{}",
+        failure.problem
+    );
 }

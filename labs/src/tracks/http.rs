@@ -7,10 +7,24 @@ use std::time::Duration;
 
 macro_rules! step {
     ($slug:literal, $title:literal, $file:literal, $check:expr) => {
-        Step { slug: $slug, title: $title, optional: false, role: Role::Server, text: include_str!(concat!("../../steps/http/", $file)), check: $check }
+        Step {
+            slug: $slug,
+            title: $title,
+            optional: false,
+            role: Role::Server,
+            text: include_str!(concat!("../../steps/http/", $file)),
+            check: $check,
+        }
     };
     (optional $slug:literal, $title:literal, $file:literal, $check:expr) => {
-        Step { slug: $slug, title: $title, optional: true, role: Role::Server, text: include_str!(concat!("../../steps/http/", $file)), check: $check }
+        Step {
+            slug: $slug,
+            title: $title,
+            optional: true,
+            role: Role::Server,
+            text: include_str!(concat!("../../steps/http/", $file)),
+            check: $check,
+        }
     };
 }
 
@@ -20,24 +34,99 @@ pub static TRACK: Track = Track {
     title: "An HTTP/1.1 server, from an empty file to keep-alive and chunking",
     intro: "Build a web server over a raw TCP socket, one feature at a time.",
     steps: &[
-        step!("connect", "accept a TCP connection", "01-connect.txt", connect),
+        step!(
+            "connect",
+            "accept a TCP connection",
+            "01-connect.txt",
+            connect
+        ),
         step!("respond", "answer 200 OK", "02-respond.txt", respond),
-        step!("read-request", "read a whole request before answering", "03-read-request.txt", read_request),
-        step!("not-found", "404 for unknown paths", "04-not-found.txt", not_found),
-        step!("echo", "a body with Content-Type and Content-Length", "05-echo.txt", echo),
-        step!("percent-decode", "percent-decode the path", "06-percent-decode.txt", percent_decode),
-        step!("user-agent", "read header fields, case-insensitively", "07-user-agent.txt", user_agent),
-        step!("standard-headers", "Date, Server and Connection", "08-standard-headers.txt", standard_headers),
-        step!("concurrent", "two clients at once while one stalls", "09-concurrent.txt", concurrent),
+        step!(
+            "read-request",
+            "read a whole request before answering",
+            "03-read-request.txt",
+            read_request
+        ),
+        step!(
+            "not-found",
+            "404 for unknown paths",
+            "04-not-found.txt",
+            not_found
+        ),
+        step!(
+            "echo",
+            "a body with Content-Type and Content-Length",
+            "05-echo.txt",
+            echo
+        ),
+        step!(
+            "percent-decode",
+            "percent-decode the path",
+            "06-percent-decode.txt",
+            percent_decode
+        ),
+        step!(
+            "user-agent",
+            "read header fields, case-insensitively",
+            "07-user-agent.txt",
+            user_agent
+        ),
+        step!(
+            "standard-headers",
+            "Date, Server and Connection",
+            "08-standard-headers.txt",
+            standard_headers
+        ),
+        step!(
+            "concurrent",
+            "two clients at once while one stalls",
+            "09-concurrent.txt",
+            concurrent
+        ),
         step!("query", "query parameters", "10-query.txt", query),
         step!("files", "serve files from a folder", "11-files.txt", files),
-        step!("traversal", "never serve outside the folder", "12-traversal.txt", traversal),
-        step!("content-types", "Content-Type from the extension", "13-content-types.txt", content_types),
-        step!("post-file", "POST bodies that arrive in pieces", "14-post-file.txt", post_file),
-        step!("keep-alive", "keep-alive and Connection: close", "15-keep-alive.txt", keep_alive),
-        step!("gzip", "gzip when the client accepts it", "16-gzip.txt", gzip),
-        step!("pipelining", "pipelined requests answered in order", "17-pipelining.txt", pipelining),
-        step!("chunked", "chunked responses and request bodies", "18-chunked.txt", chunked),
+        step!(
+            "traversal",
+            "never serve outside the folder",
+            "12-traversal.txt",
+            traversal
+        ),
+        step!(
+            "content-types",
+            "Content-Type from the extension",
+            "13-content-types.txt",
+            content_types
+        ),
+        step!(
+            "post-file",
+            "POST bodies that arrive in pieces",
+            "14-post-file.txt",
+            post_file
+        ),
+        step!(
+            "keep-alive",
+            "keep-alive and Connection: close",
+            "15-keep-alive.txt",
+            keep_alive
+        ),
+        step!(
+            "gzip",
+            "gzip when the client accepts it",
+            "16-gzip.txt",
+            gzip
+        ),
+        step!(
+            "pipelining",
+            "pipelined requests answered in order",
+            "17-pipelining.txt",
+            pipelining
+        ),
+        step!(
+            "chunked",
+            "chunked responses and request bodies",
+            "18-chunked.txt",
+            chunked
+        ),
         step!(optional "head", "HEAD: the headers without the body", "19-head.txt", head),
         step!(optional "conditional", "conditional GET: 304 Not Modified", "20-conditional.txt", conditional),
         step!(optional "ranges", "ranges: 206 and 416", "21-ranges.txt", ranges),
@@ -68,7 +157,9 @@ fn read_request(ctx: &mut Ctx) -> Result<(), Failure> {
     let (b, c) = rest.split_at(rest.len() - 2);
     peer.send(a).map_err(crate::http::send_failed)?;
     // Nothing may come back while the request is incomplete.
-    let quiet = peer.stays_quiet(PIECE_PAUSE).map_err(|e| crate::http::read_failed(&e, &peer))?;
+    let quiet = peer
+        .stays_quiet(PIECE_PAUSE)
+        .map_err(|e| crate::http::read_failed(&e, &peer))?;
     if !quiet {
         return Err(Failure::new(
             "A server reads the whole request head, up to the empty line, before it answers (RFC 9112 §2.1)",
@@ -76,14 +167,16 @@ fn read_request(ctx: &mut Ctx) -> Result<(), Failure> {
         )
         .hint("append each recv() to a buffer and only answer once it contains \\r\\n\\r\\n"));
     }
-    peer.send_in_pieces(&[b, c], PIECE_PAUSE).map_err(crate::http::send_failed)?;
+    peer.send_in_pieces(&[b, c], PIECE_PAUSE)
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")
 }
 
 fn not_found(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut peer = ctx.connect()?;
-    peer.send(&get("/no-such-page-7f3a")).map_err(crate::http::send_failed)?;
+    peer.send(&get("/no-such-page-7f3a"))
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 404, "HTTP/1.1 404 Not Found\r\n")?;
     let mut peer = ctx.connect()?;
@@ -94,9 +187,15 @@ fn not_found(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 /// GET `path` on a new connection and require a 200 with `body` as text/plain.
-fn expect_text(ctx: &mut Ctx, path: &str, extra: &[(&str, &str)], body: &[u8]) -> Result<(), Failure> {
+fn expect_text(
+    ctx: &mut Ctx,
+    path: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(), Failure> {
     let mut peer = ctx.connect()?;
-    peer.send(&request("GET", path, extra, b"")).map_err(crate::http::send_failed)?;
+    peer.send(&request("GET", path, extra, b""))
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
     crate::http::expect_media_type(&response, "text/plain")?;
@@ -112,36 +211,57 @@ fn percent_decode(ctx: &mut Ctx) -> Result<(), Failure> {
     expect_text(ctx, "/echo/hello%20world%21", &[], b"hello world!")?;
     expect_text(ctx, "/echo/caf%C3%A9", &[], "café".as_bytes())?;
     let mut peer = ctx.connect()?;
-    peer.send(&get("/echo/bad%zzescape")).map_err(crate::http::send_failed)?;
+    peer.send(&get("/echo/bad%zzescape"))
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 400, "HTTP/1.1 400 Bad Request\r\n")
         .map_err(|f| f.hint("%zz is not a valid escape: answer 400 rather than guessing"))
 }
 
 fn user_agent(ctx: &mut Ctx) -> Result<(), Failure> {
-    expect_text(ctx, "/user-agent", &[("uSeR-aGeNt", "labs/1.0")], b"labs/1.0")?;
-    expect_text(ctx, "/user-agent", &[("USER-AGENT", "  spaced/2.0 (x; y)\t")], b"spaced/2.0 (x; y)")
+    expect_text(
+        ctx,
+        "/user-agent",
+        &[("uSeR-aGeNt", "labs/1.0")],
+        b"labs/1.0",
+    )?;
+    expect_text(
+        ctx,
+        "/user-agent",
+        &[("USER-AGENT", "  spaced/2.0 (x; y)\t")],
+        b"spaced/2.0 (x; y)",
+    )
 }
 
 fn standard_headers(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut peer = ctx.connect()?;
-    peer.send(&request("GET", "/", &[("Connection", "close")], b"")).map_err(crate::http::send_failed)?;
+    peer.send(&request("GET", "/", &[("Connection", "close")], b""))
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
     crate::http::expect_date(&response)?;
     crate::http::expect_field_present(&response, "Server", "Server: myserver/0.1\r\n")?;
     crate::http::expect_token(&response, "Connection", "close")?;
-    crate::http::expect_close(&mut peer, "you said Connection: close, so close the connection after the response")
+    crate::http::expect_close(
+        &mut peer,
+        "you said Connection: close, so close the connection after the response",
+    )
 }
 
 fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut staller = ctx.connect()?;
-    staller.send(b"GET / HTTP/1.1\r\n").map_err(crate::http::send_failed)?;
+    staller
+        .send(b"GET / HTTP/1.1\r\n")
+        .map_err(crate::http::send_failed)?;
     let mut peer = ctx.connect()?;
-    peer.send(&get("/echo/second")).map_err(crate::http::send_failed)?;
+    peer.send(&get("/echo/second"))
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET").map_err(|f| Failure {
         rule: "A server serves other clients while one is slow".into(),
-        problem: format!("the second connection got no answer while the first stalled: {}", f.problem),
+        problem: format!(
+            "the second connection got no answer while the first stalled: {}",
+            f.problem
+        ),
         hint: Some("handle each connection in its own thread, or use an event loop".into()),
         ..f
     })?;
@@ -152,7 +272,12 @@ fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 fn query(ctx: &mut Ctx) -> Result<(), Failure> {
-    expect_text(ctx, "/params?name=Ada+Lovelace&lang=en%2Dgb", &[], b"name=Ada Lovelace\nlang=en-gb\n")?;
+    expect_text(
+        ctx,
+        "/params?name=Ada+Lovelace&lang=en%2Dgb",
+        &[],
+        b"name=Ada Lovelace\nlang=en-gb\n",
+    )?;
     expect_text(ctx, "/echo/abc?x=1", &[], b"abc")
 }
 
@@ -161,13 +286,15 @@ fn files(ctx: &mut Ctx) -> Result<(), Failure> {
     let content: Vec<u8> = (0..300u32).map(|i| (i * 7 % 256) as u8).collect();
     crate::http::put_file(&dir, "hello.bin", &content)?;
     let mut peer = ctx.connect()?;
-    peer.send(&get("/files/hello.bin")).map_err(crate::http::send_failed)?;
+    peer.send(&get("/files/hello.bin"))
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
     crate::http::expect_media_type(&response, "application/octet-stream")?;
     crate::http::expect_body(&response, &content)?;
     let mut peer = ctx.connect()?;
-    peer.send(&get("/files/not-there-7f3a.bin")).map_err(crate::http::send_failed)?;
+    peer.send(&get("/files/not-there-7f3a.bin"))
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 404, "HTTP/1.1 404 Not Found\r\n")
 }
@@ -176,9 +303,13 @@ fn traversal(ctx: &mut Ctx) -> Result<(), Failure> {
     let dir = ctx.files_dir()?;
     let secret = b"labs-secret-0d1e5c2b: if you can read this, the server escaped its folder";
     // The secret sits next to the files folder, one level up, where a naive join reaches it.
-    let parent = dir.parent().map(|p| p.to_path_buf()).unwrap_or_else(|| dir.clone());
+    let parent = dir
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(|| dir.clone());
     let secret_path = parent.join("labs-secret.txt");
-    let wrote_secret = crate::http::is_labs_scratch(&parent) && std::fs::write(&secret_path, secret).is_ok();
+    let wrote_secret =
+        crate::http::is_labs_scratch(&parent) && std::fs::write(&secret_path, secret).is_ok();
     let attempts = [
         "/files/../labs-secret.txt",
         "/files/..%2flabs-secret.txt",
@@ -221,7 +352,11 @@ fn traversal(ctx: &mut Ctx) -> Result<(), Failure> {
 fn content_types(ctx: &mut Ctx) -> Result<(), Failure> {
     let dir = ctx.files_dir()?;
     let cases: [(&str, &[u8], &str); 5] = [
-        ("index.html", b"<!doctype html><title>labs</title>", "text/html"),
+        (
+            "index.html",
+            b"<!doctype html><title>labs</title>",
+            "text/html",
+        ),
         ("style.css", b"body { color: teal }", "text/css"),
         ("logo.png", b"\x89PNG\r\n\x1a\n", "image/png"),
         ("notes.txt", b"plain words", "text/plain"),
@@ -230,11 +365,14 @@ fn content_types(ctx: &mut Ctx) -> Result<(), Failure> {
     for (name, content, media_type) in cases {
         crate::http::put_file(&dir, name, content)?;
         let mut peer = ctx.connect()?;
-        peer.send(&get(&format!("/files/{name}"))).map_err(crate::http::send_failed)?;
+        peer.send(&get(&format!("/files/{name}")))
+            .map_err(crate::http::send_failed)?;
         let response = read_response(&mut peer, "GET")?;
         expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
-        crate::http::expect_media_type(&response, media_type)
-            .map_err(|f| Failure { problem: format!("for {name}: {}", f.problem), ..f })?;
+        crate::http::expect_media_type(&response, media_type).map_err(|f| Failure {
+            problem: format!("for {name}: {}", f.problem),
+            ..f
+        })?;
     }
     Ok(())
 }
@@ -245,9 +383,18 @@ fn post_file(ctx: &mut Ctx) -> Result<(), Failure> {
     let _ = std::fs::remove_file(dir.join(name));
     let body = b"abcdefghijklmnopqrstuvwxyz";
     let mut peer = ctx.connect()?;
-    let head = request("POST", &format!("/files/{name}"), &[("Content-Type", "application/octet-stream"), ("Content-Length", "26")], b"");
+    let head = request(
+        "POST",
+        &format!("/files/{name}"),
+        &[
+            ("Content-Type", "application/octet-stream"),
+            ("Content-Length", "26"),
+        ],
+        b"",
+    );
     peer.send(&head).map_err(crate::http::send_failed)?;
-    peer.send_in_pieces(&[&body[..5], &body[5..17], &body[17..]], PIECE_PAUSE).map_err(crate::http::send_failed)?;
+    peer.send_in_pieces(&[&body[..5], &body[5..17], &body[17..]], PIECE_PAUSE)
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "POST")?;
     expect_status(&response, 201, "HTTP/1.1 201 Created\r\n")?;
     crate::http::expect_file(&dir, name, body)
@@ -256,38 +403,68 @@ fn post_file(ctx: &mut Ctx) -> Result<(), Failure> {
 fn keep_alive(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut peer = ctx.connect()?;
     for word in ["one", "two"] {
-        peer.send(&get(&format!("/echo/{word}"))).map_err(crate::http::send_failed)?;
+        peer.send(&get(&format!("/echo/{word}")))
+            .map_err(crate::http::send_failed)?;
         let response = read_response(&mut peer, "GET").map_err(|f| Failure {
             hint: Some("keep reading requests on the same connection after answering one; close only on Connection: close".into()),
             ..f
         })?;
         expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
         crate::http::expect_body(&response, word.as_bytes())?;
+        if crate::http::expect_token(&response, "Connection", "close").is_ok() {
+            return Err(Failure::new(
+                "An HTTP/1.1 connection stays open unless a side says Connection: close (RFC 9112 §9.3)",
+                format!("the response to /echo/{word} said Connection: close, though the request did not ask to close"),
+            )
+            .hint("loop: read a request, answer it, read the next; close only when the request says Connection: close"));
+        }
     }
-    peer.send(&request("GET", "/echo/three", &[("Connection", "close")], b"")).map_err(crate::http::send_failed)?;
+    peer.send(&request(
+        "GET",
+        "/echo/three",
+        &[("Connection", "close")],
+        b"",
+    ))
+    .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     crate::http::expect_body(&response, b"three")?;
-    crate::http::expect_close(&mut peer, "after a request with Connection: close, close the connection once the response is sent")
+    crate::http::expect_close(
+        &mut peer,
+        "after a request with Connection: close, close the connection once the response is sent",
+    )
 }
 
 fn gzip(ctx: &mut Ctx) -> Result<(), Failure> {
     let text = "a".repeat(52);
     let path = format!("/echo/{text}");
     let mut peer = ctx.connect()?;
-    peer.send(&request("GET", &path, &[("Accept-Encoding", "br, gzip")], b"")).map_err(crate::http::send_failed)?;
+    peer.send(&request(
+        "GET",
+        &path,
+        &[("Accept-Encoding", "br, gzip")],
+        b"",
+    ))
+    .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
     crate::http::expect_token(&response, "Content-Encoding", "gzip")?;
     let decoded = crate::http::gunzip(&response.body)?;
     if decoded != text.as_bytes() {
-        return Err(Failure::new("A gzip body decompresses to the representation", "the body did not decompress to the echoed text")
-            .bytes(text.as_bytes().to_vec(), decoded));
+        return Err(Failure::new(
+            "A gzip body decompresses to the representation",
+            "the body did not decompress to the echoed text",
+        )
+        .bytes(text.as_bytes().to_vec(), decoded));
     }
     for accept in ["br", "gzip;q=0, identity"] {
         let mut peer = ctx.connect()?;
-        peer.send(&request("GET", &path, &[("Accept-Encoding", accept)], b"")).map_err(crate::http::send_failed)?;
+        peer.send(&request("GET", &path, &[("Accept-Encoding", accept)], b""))
+            .map_err(crate::http::send_failed)?;
         let response = read_response(&mut peer, "GET")?;
-        if response.field("Content-Encoding").is_some_and(|v| v.eq_ignore_ascii_case(b"gzip")) {
+        if response
+            .field("Content-Encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case(b"gzip"))
+        {
             return Err(Failure::new(
                 "Only use a content coding the client accepts (RFC 9110 §12.5.3)",
                 format!("with Accept-Encoding: {accept} the response was still gzip"),
@@ -309,7 +486,10 @@ fn pipelining(ctx: &mut Ctx) -> Result<(), Failure> {
     for n in 1..=3 {
         let response = read_response(&mut peer, "GET").map_err(|f| Failure {
             problem: format!("response {n} of 3: {}", f.problem),
-            hint: Some("keep the bytes after the first request in your buffer: they are the next requests".into()),
+            hint: Some(
+                "keep the bytes after the first request in your buffer: they are the next requests"
+                    .into(),
+            ),
             ..f
         })?;
         crate::http::expect_body(&response, n.to_string().as_bytes())?;
@@ -319,7 +499,8 @@ fn pipelining(ctx: &mut Ctx) -> Result<(), Failure> {
 
 fn chunked(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut peer = ctx.connect()?;
-    peer.send(&get("/chunked/3")).map_err(crate::http::send_failed)?;
+    peer.send(&get("/chunked/3"))
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
     crate::http::expect_token(&response, "Transfer-Encoding", "chunked")?;
@@ -335,10 +516,22 @@ fn chunked(ctx: &mut Ctx) -> Result<(), Failure> {
     let name = "chunked-labs.txt";
     let _ = std::fs::remove_file(dir.join(name));
     let mut peer = ctx.connect()?;
-    let head = request("POST", &format!("/files/{name}"), &[("Transfer-Encoding", "chunked")], b"");
+    let head = request(
+        "POST",
+        &format!("/files/{name}"),
+        &[("Transfer-Encoding", "chunked")],
+        b"",
+    );
     peer.send(&head).map_err(crate::http::send_failed)?;
-    peer.send_in_pieces(&[b"5;note=first\r\nhello\r\n", b"7\r\n, chunk\r\n", b"0\r\nX-Trailer: yes\r\n\r\n"], PIECE_PAUSE)
-        .map_err(crate::http::send_failed)?;
+    peer.send_in_pieces(
+        &[
+            b"5;note=first\r\nhello\r\n",
+            b"7\r\n, chunk\r\n",
+            b"0\r\nX-Trailer: yes\r\n\r\n",
+        ],
+        PIECE_PAUSE,
+    )
+    .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "POST")?;
     expect_status(&response, 201, "HTTP/1.1 201 Created\r\n")?;
     crate::http::expect_file(&dir, name, b"hello, chunk")
@@ -346,7 +539,8 @@ fn chunked(ctx: &mut Ctx) -> Result<(), Failure> {
 
 fn head(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut peer = ctx.connect()?;
-    peer.send(&request("HEAD", "/echo/abc", &[], b"")).map_err(crate::http::send_failed)?;
+    peer.send(&request("HEAD", "/echo/abc", &[], b""))
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "HEAD")?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
     if response.field("Content-Length").is_none_or(|v| v != b"3") {
@@ -355,7 +549,8 @@ fn head(ctx: &mut Ctx) -> Result<(), Failure> {
             "the HEAD response did not say Content-Length: 3",
         ));
     }
-    peer.send(&get("/echo/after")).map_err(crate::http::send_failed)?;
+    peer.send(&get("/echo/after"))
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET").map_err(|f| Failure {
         hint: Some("a HEAD response has no body: if you sent one, its bytes were read as the next response".into()),
         ..f
@@ -367,21 +562,32 @@ fn conditional(ctx: &mut Ctx) -> Result<(), Failure> {
     let dir = ctx.files_dir()?;
     crate::http::put_file(&dir, "cond.txt", b"conditional content")?;
     let mut peer = ctx.connect()?;
-    peer.send(&get("/files/cond.txt")).map_err(crate::http::send_failed)?;
+    peer.send(&get("/files/cond.txt"))
+        .map_err(crate::http::send_failed)?;
     let first = read_response(&mut peer, "GET")?;
     expect_status(&first, 200, "HTTP/1.1 200 OK\r\n")?;
     let (name, value) = if let Some(tag) = first.field("ETag") {
         ("If-None-Match", String::from_utf8_lossy(tag).into_owned())
     } else if let Some(date) = first.field("Last-Modified") {
-        ("If-Modified-Since", String::from_utf8_lossy(date).into_owned())
+        (
+            "If-Modified-Since",
+            String::from_utf8_lossy(date).into_owned(),
+        )
     } else {
-        return Err(Failure::new("A cacheable file carries a validator: ETag or Last-Modified (RFC 9110 §8.8)", "the response had neither"));
+        return Err(Failure::new(
+            "A cacheable file carries a validator: ETag or Last-Modified (RFC 9110 §8.8)",
+            "the response had neither",
+        ));
     };
-    peer.send(&request("GET", "/files/cond.txt", &[(name, &value)], b"")).map_err(crate::http::send_failed)?;
+    peer.send(&request("GET", "/files/cond.txt", &[(name, &value)], b""))
+        .map_err(crate::http::send_failed)?;
     let second = read_response(&mut peer, "GET")?;
     expect_status(&second, 304, "HTTP/1.1 304 Not Modified\r\n")?;
     if !second.body.is_empty() {
-        return Err(Failure::new("A 304 response has no body (RFC 9110 §15.4.5)", "the 304 carried body bytes"));
+        return Err(Failure::new(
+            "A 304 response has no body (RFC 9110 §15.4.5)",
+            "the 304 carried body bytes",
+        ));
     }
     Ok(())
 }
@@ -397,14 +603,26 @@ fn ranges(ctx: &mut Ctx) -> Result<(), Failure> {
     ];
     for (range, status, body, content_range) in cases {
         let mut peer = ctx.connect()?;
-        peer.send(&request("GET", "/files/range.txt", &[("Range", range)], b"")).map_err(crate::http::send_failed)?;
+        peer.send(&request(
+            "GET",
+            "/files/range.txt",
+            &[("Range", range)],
+            b"",
+        ))
+        .map_err(crate::http::send_failed)?;
         let response = read_response(&mut peer, "GET")?;
         expect_status(&response, status, "HTTP/1.1 206 Partial Content\r\n")?;
         crate::http::expect_field(&response, "Content-Range", content_range)?;
         crate::http::expect_body(&response, body)?;
     }
     let mut peer = ctx.connect()?;
-    peer.send(&request("GET", "/files/range.txt", &[("Range", "bytes=100-200")], b"")).map_err(crate::http::send_failed)?;
+    peer.send(&request(
+        "GET",
+        "/files/range.txt",
+        &[("Range", "bytes=100-200")],
+        b"",
+    ))
+    .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 416, "HTTP/1.1 416 Range Not Satisfiable\r\n")?;
     crate::http::expect_field(&response, "Content-Range", "bytes */36")
@@ -412,7 +630,8 @@ fn ranges(ctx: &mut Ctx) -> Result<(), Failure> {
 
 fn http10(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut peer = ctx.connect()?;
-    peer.send(b"GET /echo/old HTTP/1.0\r\n\r\n").map_err(crate::http::send_failed)?;
+    peer.send(b"GET /echo/old HTTP/1.0\r\n\r\n")
+        .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
     crate::http::expect_body(&response, b"old")?;
@@ -420,19 +639,42 @@ fn http10(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 fn malformed(ctx: &mut Ctx) -> Result<(), Failure> {
-    let big = format!("GET / HTTP/1.1\r\nHost: {HOST}\r\n{}\r\n", "X-Filler: ".to_string() + &"a".repeat(70 * 1024) + "\r\n");
-    let cases: [(&[u8], u16, &str); 4] = [
-        (b"GARBAGE\r\n\r\n", 400, "HTTP/1.1 400 Bad Request\r\n"),
-        (b"GET / HTTP/1.1\r\n\r\n", 400, "HTTP/1.1 400 Bad Request\r\n"),
-        (big.as_bytes(), 431, "HTTP/1.1 431 Request Header Fields Too Large\r\n"),
-        (b"GET / HTTP/3.0\r\nHost: x\r\n\r\n", 505, "HTTP/1.1 505 HTTP Version Not Supported\r\n"),
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: {HOST}\r\n{}\r\n",
+        "X-Filler: ".to_string() + &"a".repeat(70 * 1024) + "\r\n"
+    );
+    let cases: [(&[u8], u16, &str, &str); 4] = [
+        (
+            b"GARBAGE\r\n\r\n",
+            400,
+            "HTTP/1.1 400 Bad Request\r\n",
+            "a request line is three parts separated by single spaces (RFC 9112 §3)",
+        ),
+        (
+            b"GET / HTTP/1.1\r\n\r\n",
+            400,
+            "HTTP/1.1 400 Bad Request\r\n",
+            "an HTTP/1.1 request without a Host field is a 400 (RFC 9112 §3.2)",
+        ),
+        (
+            big.as_bytes(),
+            431,
+            "HTTP/1.1 431 Request Header Fields Too Large\r\n",
+            "cap the header section (say 8 KiB to 64 KiB) and answer 431 beyond it (RFC 6585 §5)",
+        ),
+        (
+            b"GET / HTTP/3.0\r\nHost: x\r\n\r\n",
+            505,
+            "HTTP/1.1 505 HTTP Version Not Supported\r\n",
+            "only HTTP/1.0 and HTTP/1.1 are spoken over a plain socket (RFC 9110 §15.6.6)",
+        ),
     ];
-    for (bytes, status, line) in cases {
+    for (bytes, status, line, why) in cases {
         let mut peer = ctx.connect()?;
         // A server may answer and close before reading everything; that is allowed.
         let _ = peer.send(bytes);
         let response = read_response(&mut peer, "GET")?;
-        expect_status(&response, status, line)?;
+        expect_status(&response, status, line).map_err(|f| f.hint(why))?;
     }
     let mut peer = ctx.connect()?;
     peer.send(&get("/")).map_err(crate::http::send_failed)?;

@@ -12,7 +12,14 @@ use std::time::Duration;
 
 macro_rules! step {
     ($slug:literal, $title:literal, $optional:literal, $file:literal, $check:expr) => {
-        Step { slug: $slug, title: $title, optional: $optional, role: Role::Client, text: include_str!(concat!("../../steps/mail/", $file)), check: $check }
+        Step {
+            slug: $slug,
+            title: $title,
+            optional: $optional,
+            role: Role::Client,
+            text: include_str!(concat!("../../steps/mail/", $file)),
+            check: $check,
+        }
     };
 }
 
@@ -20,16 +27,53 @@ macro_rules! step {
 pub static TRACK: Track = Track {
     id: "mail",
     title: "A mail client: SMTP over a raw socket",
-    intro: "Speak SMTP line by line: greeting, HELO, envelope, DATA, QUIT; then TLS, AUTH and MIME.",
+    intro:
+        "Speak SMTP line by line: greeting, HELO, envelope, DATA, QUIT; then TLS, AUTH and MIME.",
     steps: &[
-        step!("greeting", "wait for the 220 greeting", false, "01-greeting.txt", greeting),
+        step!(
+            "greeting",
+            "wait for the 220 greeting",
+            false,
+            "01-greeting.txt",
+            greeting
+        ),
         step!("helo", "HELO or EHLO", false, "02-helo.txt", helo),
-        step!("envelope", "MAIL FROM and RCPT TO", false, "03-envelope.txt", envelope),
-        step!("data", "DATA, the message, the dot, QUIT", false, "04-data.txt", data),
+        step!(
+            "envelope",
+            "MAIL FROM and RCPT TO",
+            false,
+            "03-envelope.txt",
+            envelope
+        ),
+        step!(
+            "data",
+            "DATA, the message, the dot, QUIT",
+            false,
+            "04-data.txt",
+            data
+        ),
         step!("starttls", "STARTTLS", true, "05-starttls.txt", starttls),
-        step!("auth-login", "AUTH LOGIN in base64", true, "06-auth-login.txt", auth_login),
-        step!("auth-plain", "AUTH PLAIN in base64", true, "07-auth-plain.txt", auth_plain),
-        step!("mime", "a MIME message with an image attachment", true, "08-mime.txt", mime),
+        step!(
+            "auth-login",
+            "AUTH LOGIN in base64",
+            true,
+            "06-auth-login.txt",
+            auth_login
+        ),
+        step!(
+            "auth-plain",
+            "AUTH PLAIN in base64",
+            true,
+            "07-auth-plain.txt",
+            auth_plain
+        ),
+        step!(
+            "mime",
+            "a MIME message with an image attachment",
+            true,
+            "08-mime.txt",
+            mime
+        ),
     ],
 };
 
@@ -57,7 +101,10 @@ struct Line {
 impl Line {
     fn verb(&self) -> String {
         let text = String::from_utf8_lossy(&self.bytes);
-        text.split([' ', '\r', '\n', ':']).next().unwrap_or("").to_ascii_uppercase()
+        text.split([' ', '\r', '\n', ':'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase()
     }
     fn bare_lf(&self) -> bool {
         self.bytes.ends_with(b"\n") && !self.bytes.ends_with(b"\r\n")
@@ -78,18 +125,27 @@ struct Session {
 
 impl Session {
     fn first(&self, verbs: &[&str]) -> Option<&Line> {
-        self.commands.iter().find(|c| verbs.contains(&c.verb().as_str()))
+        self.commands
+            .iter()
+            .find(|c| verbs.contains(&c.verb().as_str()))
     }
 }
 
 fn read_line(peer: &mut Peer) -> Result<Vec<u8>, String> {
     peer.read_until(|b| b.iter().position(|&c| c == b'\n').map(|p| p + 1))
         .map_err(|e| e.to_string())
-        .and_then(|line| if line.len() > 1000 { Err("a command line over 1000 bytes (RFC 5321 §4.5.3.1.4)".into()) } else { Ok(line) })
+        .and_then(|line| {
+            if line.len() > 1000 {
+                Err("a command line over 1000 bytes (RFC 5321 §4.5.3.1.4)".into())
+            } else {
+                Ok(line)
+            }
+        })
 }
 
 fn reply(peer: &mut Peer, text: &str) -> Result<(), String> {
-    peer.send(text.as_bytes()).map_err(|e| format!("your client closed the connection: {e}"))
+    peer.send(text.as_bytes())
+        .map_err(|e| format!("your client closed the connection: {e}"))
 }
 
 /// Runs one SMTP conversation with the learner's client.
@@ -108,7 +164,10 @@ fn run(ctx: &mut Ctx, offer: Offer) -> Result<Session, Failure> {
 }
 
 fn converse(peer: &mut Peer, s: &mut Session, offer: Offer) -> Result<(), String> {
-    if !peer.stays_quiet(GREETING_DELAY).map_err(|e| e.to_string())? {
+    if !peer
+        .stays_quiet(GREETING_DELAY)
+        .map_err(|e| e.to_string())?
+    {
         s.spoke_before_greeting = Some(peer.unconsumed().to_vec());
     }
     reply(peer, "220 labs.invalid ESMTP labs mail lab\r\n")?;
@@ -117,7 +176,10 @@ fn converse(peer: &mut Peer, s: &mut Session, offer: Offer) -> Result<(), String
         // A client that waits for replies sends nothing more while labs pauses: whatever is
         // buffered after the pause was sent before the reply.
         let _ = peer.stays_quiet(REPLY_DELAY);
-        let line = Line { early_bytes: peer.unconsumed().len(), bytes };
+        let line = Line {
+            early_bytes: peer.unconsumed().len(),
+            bytes,
+        };
         let verb = line.verb();
         let args = String::from_utf8_lossy(&line.bytes).trim_end().to_string();
         s.commands.push(line);
@@ -136,7 +198,9 @@ fn converse(peer: &mut Peer, s: &mut Session, offer: Offer) -> Result<(), String
             }
             "STARTTLS" if offer.starttls && !s.tls => {
                 reply(peer, "220 2.0.0 Ready to start TLS\r\n")?;
-                peer.start_tls_server(tls_config().map_err(|e| format!("labs could not make a certificate: {e}"))?)?;
+                peer.start_tls_server(
+                    tls_config().map_err(|e| format!("labs could not make a certificate: {e}"))?,
+                )?;
                 s.tls = true;
             }
             "AUTH" if offer.auth => {
@@ -144,9 +208,18 @@ fn converse(peer: &mut Peer, s: &mut Session, offer: Offer) -> Result<(), String
                 let outcome = match words.get(1).map(|m| m.to_ascii_uppercase()).as_deref() {
                     Some("LOGIN") => auth_login_exchange(peer, words.get(2).copied())?,
                     Some("PLAIN") => auth_plain_exchange(peer, words.get(2).copied())?,
-                    _ => Err(format!("`{args}` names no mechanism labs offers (PLAIN, LOGIN)")),
+                    _ => Err(format!(
+                        "`{args}` names no mechanism labs offers (PLAIN, LOGIN)"
+                    )),
                 };
-                reply(peer, if outcome.is_ok() { "235 2.7.0 Authentication successful\r\n" } else { "535 5.7.8 Authentication credentials invalid\r\n" })?;
+                reply(
+                    peer,
+                    if outcome.is_ok() {
+                        "235 2.7.0 Authentication successful\r\n"
+                    } else {
+                        "535 5.7.8 Authentication credentials invalid\r\n"
+                    },
+                )?;
                 s.auth = Some(outcome);
             }
             "MAIL" | "RCPT" | "RSET" | "NOOP" => reply(peer, "250 2.0.0 Ok\r\n")?,
@@ -174,72 +247,106 @@ fn converse(peer: &mut Peer, s: &mut Session, offer: Offer) -> Result<(), String
 }
 
 fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    wire::base64::decode(text.trim().as_bytes()).map_err(|e| format!("`{}` is not base64: {e}", text.trim()))
+    wire::base64::decode(text.trim().as_bytes())
+        .map_err(|e| format!("`{}` is not base64: {e}", text.trim()))
 }
 
-fn auth_login_exchange(peer: &mut Peer, initial: Option<&str>) -> Result<Result<String, String>, String> {
+fn auth_login_exchange(
+    peer: &mut Peer,
+    initial: Option<&str>,
+) -> Result<Result<String, String>, String> {
     let user = match initial {
         Some(u) => u.to_string(),
         None => {
             reply(peer, "334 VXNlcm5hbWU6\r\n")?;
-            String::from_utf8_lossy(&read_line(peer)?).trim_end().to_string()
+            String::from_utf8_lossy(&read_line(peer)?)
+                .trim_end()
+                .to_string()
         }
     };
     reply(peer, "334 UGFzc3dvcmQ6\r\n")?;
-    let password = String::from_utf8_lossy(&read_line(peer)?).trim_end().to_string();
+    let password = String::from_utf8_lossy(&read_line(peer)?)
+        .trim_end()
+        .to_string();
     let check = (|| {
         let u = decode_base64(&user)?;
         let p = decode_base64(&password)?;
         if u != USER {
-            return Err(format!("the user name decoded to `{}`, not `alice`", String::from_utf8_lossy(&u)));
+            return Err(format!(
+                "the user name decoded to `{}`, not `alice`",
+                String::from_utf8_lossy(&u)
+            ));
         }
         if p != PASSWORD {
-            return Err(format!("the password decoded to `{}`, not `wonderland`", String::from_utf8_lossy(&p)));
+            return Err(format!(
+                "the password decoded to `{}`, not `wonderland`",
+                String::from_utf8_lossy(&p)
+            ));
         }
         Ok("LOGIN".to_string())
     })();
     Ok(check)
 }
 
-fn auth_plain_exchange(peer: &mut Peer, initial: Option<&str>) -> Result<Result<String, String>, String> {
+fn auth_plain_exchange(
+    peer: &mut Peer,
+    initial: Option<&str>,
+) -> Result<Result<String, String>, String> {
     let response = match initial {
         Some(r) => r.to_string(),
         None => {
             reply(peer, "334 \r\n")?;
-            String::from_utf8_lossy(&read_line(peer)?).trim_end().to_string()
+            String::from_utf8_lossy(&read_line(peer)?)
+                .trim_end()
+                .to_string()
         }
     };
     let check = (|| {
         let decoded = decode_base64(&response)?;
         let parts: Vec<&[u8]> = decoded.split(|&b| b == 0).collect();
         match parts.as_slice() {
-            [_authzid, user, password] if *user == USER && *password == PASSWORD => Ok("PLAIN".to_string()),
+            [_authzid, user, password] if *user == USER && *password == PASSWORD => {
+                Ok("PLAIN".to_string())
+            }
             [_, user, password] => Err(format!(
                 "it decoded to user `{}` and password `{}`",
                 String::from_utf8_lossy(user),
                 String::from_utf8_lossy(password)
             )),
-            _ => Err(format!("it decoded to {} NUL-separated part(s), not three: \\0user\\0password", parts.len())),
+            _ => Err(format!(
+                "it decoded to {} NUL-separated part(s), not three: \\0user\\0password",
+                parts.len()
+            )),
         }
     })();
     Ok(check)
 }
 
 fn tls_config() -> Result<Arc<rustls::ServerConfig>, String> {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "labs.invalid".to_string()]).map_err(|e| e.to_string())?;
+    let certified = rcgen::generate_simple_self_signed(vec![
+        "localhost".to_string(),
+        "labs.invalid".to_string(),
+    ])
+    .map_err(|e| e.to_string())?;
     let cert = certified.cert.der().clone();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.key_pair.serialize_der().into());
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .map_err(|e| e.to_string())?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_no_client_auth()
+    .with_single_cert(vec![cert], key)
+    .map_err(|e| e.to_string())?;
     Ok(Arc::new(config))
 }
 
 fn ended(session: &Session) -> String {
-    session.ended.clone().map(|e| format!(" ({e})")).unwrap_or_default()
+    session
+        .ended
+        .clone()
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default()
 }
 
 fn greeting(ctx: &mut Ctx) -> Result<(), Failure> {
@@ -247,13 +354,18 @@ fn greeting(ctx: &mut Ctx) -> Result<(), Failure> {
     if let Some(early) = &session.spoke_before_greeting {
         return Err(Failure::new(
             "The server speaks first: a client waits for the 220 greeting (RFC 5321 §3.1)",
-            "your client sent a command before labs greeted it",
+            format!(
+                "your client sent `{}` before labs greeted it",
+                wire::trace::escape_inline(early)
+            ),
         )
-        .bytes(b"".to_vec(), early.clone())
         .hint("recv() the greeting and check that it starts with 220 before sending HELO"));
     }
     if session.commands.is_empty() {
-        return Err(Failure::new("After the greeting the client introduces itself", format!("your client sent nothing after the 220{}", ended(&session))));
+        return Err(Failure::new(
+            "After the greeting the client introduces itself",
+            format!("your client sent nothing after the 220{}", ended(&session)),
+        ));
     }
     Ok(())
 }
@@ -284,15 +396,25 @@ fn waited_for_replies(session: &Session) -> Result<(), Failure> {
 fn helo(ctx: &mut Ctx) -> Result<(), Failure> {
     let session = run(ctx, Offer::default())?;
     let Some(first) = session.commands.first() else {
-        return Err(Failure::new("The client introduces itself with HELO or EHLO", format!("no command arrived{}", ended(&session))));
+        return Err(Failure::new(
+            "The client introduces itself with HELO or EHLO",
+            format!("no command arrived{}", ended(&session)),
+        ));
     };
     if !matches!(first.verb().as_str(), "HELO" | "EHLO") {
-        return Err(Failure::new("The first command is HELO or EHLO (RFC 5321 §4.1.1.1)", format!("the first command was {}", first.verb()))
-            .bytes(b"HELO <any>\r\n".to_vec(), first.bytes.clone()));
+        return Err(Failure::new(
+            "The first command is HELO or EHLO (RFC 5321 §4.1.1.1)",
+            format!("the first command was {}", first.verb()),
+        )
+        .bytes(b"HELO <any>\r\n".to_vec(), first.bytes.clone()));
     }
     let text = String::from_utf8_lossy(&first.bytes);
     if text.trim_end().split(' ').nth(1).is_none_or(str::is_empty) {
-        return Err(Failure::new("HELO names the client: `HELO name`", "there was no name after the verb").bytes(b"HELO <any>\r\n".to_vec(), first.bytes.clone()));
+        return Err(Failure::new(
+            "HELO names the client: `HELO name`",
+            "there was no name after the verb",
+        )
+        .bytes(b"HELO <any>\r\n".to_vec(), first.bytes.clone()));
     }
     every_line_crlf(&session)?;
     waited_for_replies(&session)
@@ -300,20 +422,34 @@ fn helo(ctx: &mut Ctx) -> Result<(), Failure> {
 
 fn envelope(ctx: &mut Ctx) -> Result<(), Failure> {
     let session = run(ctx, Offer::default())?;
-    for (verb, form) in [("MAIL", "MAIL FROM:<<any>>\r\n"), ("RCPT", "RCPT TO:<<any>>\r\n")] {
+    for (verb, form) in [
+        ("MAIL", "MAIL FROM:<<any>>\r\n"),
+        ("RCPT", "RCPT TO:<<any>>\r\n"),
+    ] {
         let Some(line) = session.first(&[verb]) else {
-            return Err(Failure::new(format!("The envelope has a {verb} command"), format!("your client sent no {verb}{}", ended(&session))));
+            return Err(Failure::new(
+                format!("The envelope has a {verb} command"),
+                format!("your client sent no {verb}{}", ended(&session)),
+            ));
         };
         let text = String::from_utf8_lossy(&line.bytes);
         let upper = text.to_ascii_uppercase();
-        let prefix = if verb == "MAIL" { "MAIL FROM:" } else { "RCPT TO:" };
-        let ok = upper.starts_with(prefix) && text[prefix.len()..].trim_start().starts_with('<') && text.trim_end().ends_with('>');
+        let prefix = if verb == "MAIL" {
+            "MAIL FROM:"
+        } else {
+            "RCPT TO:"
+        };
+        let ok = upper.starts_with(prefix)
+            && text[prefix.len()..].trim_start().starts_with('<')
+            && text.trim_end().ends_with('>');
         if !ok {
             return Err(Failure::new(format!("{prefix}<address> with the address in angle brackets (RFC 5321 §4.1.1.2, §4.1.1.3)"), format!("the {verb} command was not in that form"))
                 .bytes(form.as_bytes().to_vec(), line.bytes.clone()));
         }
         if text[prefix.len()..].starts_with(' ') {
-            ctx.notes.push(format!("a space after `{prefix}` is tolerated by many servers, but RFC 5321 has none"));
+            ctx.notes.push(format!(
+                "a space after `{prefix}` is tolerated by many servers, but RFC 5321 has none"
+            ));
         }
     }
     every_line_crlf(&session)?;
@@ -323,11 +459,17 @@ fn envelope(ctx: &mut Ctx) -> Result<(), Failure> {
 fn data(ctx: &mut Ctx) -> Result<(), Failure> {
     let session = run(ctx, Offer::default())?;
     if session.first(&["DATA"]).is_none() {
-        return Err(Failure::new("The message follows a DATA command", format!("your client sent no DATA{}", ended(&session))));
+        return Err(Failure::new(
+            "The message follows a DATA command",
+            format!("your client sent no DATA{}", ended(&session)),
+        ));
     }
     let Some(message) = &session.message else {
-        return Err(Failure::new("The message ends with a line holding only a dot: \\r\\n.\\r\\n (RFC 5321 §4.1.1.4)", format!("the message never ended{}", ended(&session)))
-            .hint("send \"\\r\\n.\\r\\n\" after the last line of the message"));
+        return Err(Failure::new(
+            "The message ends with a line holding only a dot: \\r\\n.\\r\\n (RFC 5321 §4.1.1.4)",
+            format!("the message never ended{}", ended(&session)),
+        )
+        .hint("send \"\\r\\n.\\r\\n\" after the last line of the message"));
     };
     let body = &message[..message.len() - 3];
     let mut offset = 0;
@@ -335,21 +477,33 @@ fn data(ctx: &mut Ctx) -> Result<(), Failure> {
         if !line.ends_with(b"\r\n") && line.ends_with(b"\n") {
             let mut expected = line[..line.len() - 1].to_vec();
             expected.extend_from_slice(b"\r\n");
-            return Err(Failure::new("Message lines end in CR LF too (RFC 5322 §2.1)", format!("a line at byte {offset} of the message ends in a bare \\n"))
-                .bytes(expected, line.to_vec())
-                .hint("build the message with \\r\\n between lines"));
+            return Err(Failure::new(
+                "Message lines end in CR LF too (RFC 5322 §2.1)",
+                format!("a line at byte {offset} of the message ends in a bare \\n"),
+            )
+            .bytes(expected, line.to_vec())
+            .hint("build the message with \\r\\n between lines"));
         }
         offset += line.len();
     }
     if !session.quit {
-        return Err(Failure::new("The client ends with QUIT and reads the 221 (RFC 5321 §4.1.1.10)", format!("no QUIT arrived{}", ended(&session))));
+        return Err(Failure::new(
+            "The client ends with QUIT and reads the 221 (RFC 5321 §4.1.1.10)",
+            format!("no QUIT arrived{}", ended(&session)),
+        ));
     }
     every_line_crlf(&session)?;
     waited_for_replies(&session)
 }
 
 fn starttls(ctx: &mut Ctx) -> Result<(), Failure> {
-    let session = run(ctx, Offer { starttls: true, auth: false })?;
+    let session = run(
+        ctx,
+        Offer {
+            starttls: true,
+            auth: false,
+        },
+    )?;
     if !session.tls {
         return Err(Failure::new(
             "A client starts TLS with STARTTLS when the server offers it (RFC 3207)",
@@ -358,26 +512,52 @@ fn starttls(ctx: &mut Ctx) -> Result<(), Failure> {
                 None => format!("your client did not send STARTTLS{}", ended(&session)),
             },
         )
-        .hint("send EHLO, then STARTTLS, read 220, then wrap the socket with ssl and send EHLO again"));
+        .hint(
+            "send EHLO, then STARTTLS, read 220, then wrap the socket with ssl and send EHLO again",
+        ));
     }
-    let after: Vec<String> = session.commands.iter().skip_while(|c| c.verb() != "STARTTLS").skip(1).map(Line::verb).collect();
+    let after: Vec<String> = session
+        .commands
+        .iter()
+        .skip_while(|c| c.verb() != "STARTTLS")
+        .skip(1)
+        .map(Line::verb)
+        .collect();
     if after.first().is_none_or(|v| v != "EHLO") {
         return Err(Failure::new(
             "After TLS starts the client says EHLO again: the session starts over (RFC 3207 §4.2)",
-            format!("the first command over TLS was {}", after.first().cloned().unwrap_or_else(|| "nothing".into())),
+            format!(
+                "the first command over TLS was {}",
+                after.first().cloned().unwrap_or_else(|| "nothing".into())
+            ),
         ));
     }
     Ok(())
 }
 
 fn auth_check(ctx: &mut Ctx, mechanism: &str) -> Result<(), Failure> {
-    let session = run(ctx, Offer { starttls: false, auth: true })?;
-    let rule = format!("AUTH {mechanism} sends user `alice` and password `wonderland` in base64 (RFC 4954)");
+    let session = run(
+        ctx,
+        Offer {
+            starttls: false,
+            auth: true,
+        },
+    )?;
+    let rule = format!(
+        "AUTH {mechanism} sends user `alice` and password `wonderland` in base64 (RFC 4954)"
+    );
     match &session.auth {
         Some(Ok(used)) if used == mechanism => Ok(()),
-        Some(Ok(used)) => Err(Failure::new(rule, format!("your client logged in with AUTH {used}; this step is about AUTH {mechanism}"))),
-        Some(Err(why)) => Err(Failure::new(rule, why.clone()).hint("base64-encode the exact bytes; AUTH PLAIN is base64 of \\0alice\\0wonderland")),
-        None => Err(Failure::new(rule, format!("your client did not send AUTH{}", ended(&session)))),
+        Some(Ok(used)) => Err(Failure::new(
+            rule,
+            format!("your client logged in with AUTH {used}; this step is about AUTH {mechanism}"),
+        )),
+        Some(Err(why)) => Err(Failure::new(rule, why.clone())
+            .hint("base64-encode the exact bytes; AUTH PLAIN is base64 of \\0alice\\0wonderland")),
+        None => Err(Failure::new(
+            rule,
+            format!("your client did not send AUTH{}", ended(&session)),
+        )),
     }
 }
 
@@ -392,14 +572,30 @@ fn auth_plain(ctx: &mut Ctx) -> Result<(), Failure> {
 fn mime(ctx: &mut Ctx) -> Result<(), Failure> {
     let session = run(ctx, Offer::default())?;
     let Some(message) = &session.message else {
-        return Err(Failure::new("The client sends a message", format!("no message arrived{}", ended(&session))));
+        return Err(Failure::new(
+            "The client sends a message",
+            format!("no message arrived{}", ended(&session)),
+        ));
     };
     let message = unstuff(&message[..message.len().saturating_sub(3)]);
-    let image = crate::mime::find_part(&message, "image/")
-        .map_err(|why| Failure::new("The message is MIME multipart/mixed with an image part (RFC 2046 §5.1)", why))?;
-    if !image.starts_with(b"\x89PNG\r\n\x1a\n") && !image.starts_with(b"\xff\xd8\xff") && !image.starts_with(b"GIF8") {
-        return Err(Failure::new("The image part decodes to the image's bytes", "the decoded part does not start like a PNG, JPEG or GIF")
-            .bytes(b"\x89PNG\r\n\x1a\n".to_vec(), image.iter().take(8).copied().collect::<Vec<u8>>()));
+    let image = crate::mime::find_part(&message, "image/").map_err(|why| {
+        Failure::new(
+            "The message is MIME multipart/mixed with an image part (RFC 2046 §5.1)",
+            why,
+        )
+    })?;
+    if !image.starts_with(b"\x89PNG\r\n\x1a\n")
+        && !image.starts_with(b"\xff\xd8\xff")
+        && !image.starts_with(b"GIF8")
+    {
+        return Err(Failure::new(
+            "The image part decodes to the image's bytes",
+            "the decoded part does not start like a PNG, JPEG or GIF",
+        )
+        .bytes(
+            b"\x89PNG\r\n\x1a\n".to_vec(),
+            image.iter().take(8).copied().collect::<Vec<u8>>(),
+        ));
     }
     Ok(())
 }
@@ -408,7 +604,11 @@ fn mime(ctx: &mut Ctx) -> Result<(), Failure> {
 fn unstuff(message: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len());
     for line in message.split_inclusive(|&b| b == b'\n') {
-        out.extend_from_slice(line.strip_prefix(b".").filter(|_| line.starts_with(b"..")).unwrap_or(line));
+        out.extend_from_slice(
+            line.strip_prefix(b".")
+                .filter(|_| line.starts_with(b".."))
+                .unwrap_or(line),
+        );
     }
     out
 }

@@ -9,4 +9,10 @@ pub mod webserver;
 use crate::catalog::Track;
 
 /// Every track in teaching order.
-pub static ALL: &[&Track] = &[&http::TRACK, &webserver::TRACK, &pinger::TRACK, &mail::TRACK, &proxy::TRACK];
+pub static ALL: &[&Track] = &[
+    &http::TRACK,
+    &webserver::TRACK,
+    &pinger::TRACK,
+    &mail::TRACK,
+    &proxy::TRACK,
+];

@@ -14,10 +14,38 @@ pub static TRACK: Track = Track {
     title: "The UDP pinger: ping over an unreliable network",
     intro: "Datagrams, timeouts and round-trip times, on a network that loses packets.",
     steps: &[
-        Step { slug: "client", title: "ten pings, timeouts for the lost ones", optional: false, role: Role::UdpClient, text: include_str!("../../steps/pinger/01-client.txt"), check: client },
-        Step { slug: "client-stats", title: "min/avg/max RTT and loss", optional: true, role: Role::UdpClient, text: include_str!("../../steps/pinger/02-client-stats.txt"), check: client_stats },
-        Step { slug: "server", title: "the echo server with simulated loss", optional: false, role: Role::UdpServer, text: include_str!("../../steps/pinger/03-server.txt"), check: server },
-        Step { slug: "heartbeat", title: "heartbeats and one-way delay", optional: true, role: Role::UdpClient, text: include_str!("../../steps/pinger/04-heartbeat.txt"), check: heartbeat },
+        Step {
+            slug: "client",
+            title: "ten pings, timeouts for the lost ones",
+            optional: false,
+            role: Role::UdpClient,
+            text: include_str!("../../steps/pinger/01-client.txt"),
+            check: client,
+        },
+        Step {
+            slug: "client-stats",
+            title: "min/avg/max RTT and loss",
+            optional: true,
+            role: Role::UdpClient,
+            text: include_str!("../../steps/pinger/02-client-stats.txt"),
+            check: client_stats,
+        },
+        Step {
+            slug: "server",
+            title: "the echo server with simulated loss",
+            optional: false,
+            role: Role::UdpServer,
+            text: include_str!("../../steps/pinger/03-server.txt"),
+            check: server,
+        },
+        Step {
+            slug: "heartbeat",
+            title: "heartbeats and one-way delay",
+            optional: true,
+            role: Role::UdpClient,
+            text: include_str!("../../steps/pinger/04-heartbeat.txt"),
+            check: heartbeat,
+        },
     ],
 };
 
@@ -30,7 +58,10 @@ fn reply_delay(seq: u32) -> Duration {
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// A parsed `Ping <seq> <time>` (or `Heartbeat <seq> <time>`).
@@ -39,20 +70,22 @@ fn parse_probe(word: &str, datagram: &[u8]) -> Result<(u32, f64), String> {
     let parts: Vec<&str> = text.trim_end_matches(['\r', '\n']).split(' ').collect();
     match parts.as_slice() {
         [w, seq, time] if *w == word => {
-            let seq = seq.parse::<u32>().map_err(|_| format!("`{seq}` is not a sequence number"))?;
-            let time = time.parse::<f64>().map_err(|_| format!("`{time}` is not a time in seconds"))?;
+            let seq = seq
+                .parse::<u32>()
+                .map_err(|_| format!("`{seq}` is not a sequence number"))?;
+            let time = time
+                .parse::<f64>()
+                .map_err(|_| format!("`{time}` is not a time in seconds"))?;
             Ok((seq, time))
         }
-        _ => Err(format!("it is not `{word} <sequence number> <time>` (three words, single spaces)")),
+        _ => Err(format!(
+            "it is not `{word} <sequence number> <time>` (three words, single spaces)"
+        )),
     }
 }
 
-struct PingRun {
-    arrivals: Vec<(u32, Instant)>,
-}
-
 /// Plays the lab's server for one run of the learner's client.
-fn serve_pings(ctx: &mut Ctx, socket: &UdpSocket) -> Result<PingRun, Failure> {
+fn serve_pings(ctx: &mut Ctx, socket: &UdpSocket) -> Result<(), Failure> {
     let mut arrivals = Vec::new();
     let mut trace = wire::trace::Trace::new(wire::trace::Transport::Udp);
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -60,15 +93,27 @@ fn serve_pings(ctx: &mut Ctx, socket: &UdpSocket) -> Result<PingRun, Failure> {
     while arrivals.len() < 10 && Instant::now() < deadline {
         // The first ping may take a while (the program starts); after that a lab client sends
         // the next ping within about a second of the last.
-        let wait = if arrivals.is_empty() { Duration::from_secs(10) } else { Duration::from_millis(2500) };
+        let wait = if arrivals.is_empty() {
+            Duration::from_secs(10)
+        } else {
+            Duration::from_millis(2500)
+        };
         let _ = socket.set_read_timeout(Some(wait));
-        let Ok((n, from)) = socket.recv_from(&mut buf) else { break };
+        let Ok((n, from)) = socket.recv_from(&mut buf) else {
+            break;
+        };
         let datagram = &buf[..n];
         trace.push_bytes(wire::trace::Tag::Client, datagram);
         let expected_seq = arrivals.len() as u32 + 1;
         let (seq, sent) = parse_probe("Ping", datagram).map_err(|why| {
-            Failure::new("Each ping is `Ping <sequence number> <time>`", format!("datagram {expected_seq} was not a ping: {why}"))
-                .bytes(format!("Ping {expected_seq} <any>").into_bytes(), datagram.to_vec())
+            Failure::new(
+                "Each ping is `Ping <sequence number> <time>`",
+                format!("datagram {expected_seq} was not a ping: {why}"),
+            )
+            .bytes(
+                format!("Ping {expected_seq} <any>").into_bytes(),
+                datagram.to_vec(),
+            )
         })?;
         if seq != expected_seq {
             return Err(Failure::new(
@@ -94,7 +139,13 @@ fn serve_pings(ctx: &mut Ctx, socket: &UdpSocket) -> Result<PingRun, Failure> {
         let _ = socket.send_to(&reply, from);
     }
     ctx.notes.push(format!("labs dropped pings {DROPPED:?}"));
-    ctx.notes.extend(trace.render().lines().filter(|l| !l.starts_with('#')).map(|l| format!("  {l}")));
+    ctx.notes.extend(
+        trace
+            .render()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("  {l}")),
+    );
     if arrivals.len() < 10 {
         return Err(Failure::new(
             "The client sends ten pings, numbered 1 to 10",
@@ -109,12 +160,15 @@ fn serve_pings(ctx: &mut Ctx, socket: &UdpSocket) -> Result<PingRun, Failure> {
         if DROPPED.contains(&seq) && gap < Duration::from_millis(800) {
             return Err(Failure::new(
                 "The client waits about one second for each reply before giving up",
-                format!("after ping {seq}, which was lost, the next came {} ms later", gap.as_millis()),
+                format!(
+                    "after ping {seq}, which was lost, the next came {} ms later",
+                    gap.as_millis()
+                ),
             )
             .hint("set a one-second timeout on the socket and wait for it"));
         }
     }
-    Ok(PingRun { arrivals })
+    Ok(())
 }
 
 /// Waits for the learner's client to finish and returns what it printed.
@@ -128,23 +182,36 @@ fn client(ctx: &mut Ctx) -> Result<(), Failure> {
     let socket = ctx.udp_client_socket()?;
     serve_pings(ctx, &socket)?;
     let Some(output) = client_output(ctx) else {
-        ctx.notes.push("the output could not be checked: with --listen labs cannot see it (use --run)".into());
+        ctx.notes.push(
+            "the output could not be checked: with --listen labs cannot see it (use --run)".into(),
+        );
         return Ok(());
     };
-    let timeouts = output.lines().filter(|l| l.to_ascii_lowercase().contains("timed out")).count();
+    let timeouts = output
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().contains("timed out"))
+        .count();
     if timeouts != DROPPED.len() {
         return Err(Failure::new(
             "The client prints `Request timed out` for each lost ping, and only for those",
-            format!("labs dropped {} pings ({DROPPED:?}); your client reported {timeouts} timeout(s)", DROPPED.len()),
+            format!(
+                "labs dropped {} pings ({DROPPED:?}); your client reported {timeouts} timeout(s)",
+                DROPPED.len()
+            ),
         )
         .hint("print one line per ping: the reply and its RTT, or Request timed out"));
     }
     for seq in (1..=10u32).filter(|s| !DROPPED.contains(s)) {
         // The lab prints the echoed `PING n ...`; ping-like clients print `seq=n`.
-        let marks = [format!("PING {seq} "), format!("seq={seq} "), format!("seq {seq} ")];
-        let reported = output
-            .lines()
-            .any(|l| !l.to_ascii_lowercase().contains("timed out") && marks.iter().any(|m| format!("{l} ").contains(m.as_str())));
+        let marks = [
+            format!("PING {seq} "),
+            format!("seq={seq} "),
+            format!("seq {seq} "),
+        ];
+        let reported = output.lines().any(|l| {
+            !l.to_ascii_lowercase().contains("timed out")
+                && marks.iter().any(|m| format!("{l} ").contains(m.as_str()))
+        });
         if !reported {
             return Err(Failure::new(
                 "The client prints each reply it gets",
@@ -166,24 +233,40 @@ fn client_stats(ctx: &mut Ctx) -> Result<(), Failure> {
     let socket = ctx.udp_client_socket()?;
     serve_pings(ctx, &socket)?;
     let Some(output) = client_output(ctx) else {
-        return Err(Failure::new("labs reads the figures your client prints", "with --listen labs cannot see your output")
-            .hint("use --run 'CMD {host} {port}'"));
+        return Err(Failure::new(
+            "labs reads the figures your client prints",
+            "with --listen labs cannot see your output",
+        )
+        .hint("use --run 'CMD {host} {port}'"));
     };
-    let delays: Vec<f64> = (1..=10u32).filter(|s| !DROPPED.contains(s)).map(|s| reply_delay(s).as_secs_f64()).collect();
+    let delays: Vec<f64> = (1..=10u32)
+        .filter(|s| !DROPPED.contains(s))
+        .map(|s| reply_delay(s).as_secs_f64())
+        .collect();
     let expected_min = delays.iter().copied().fold(f64::MAX, f64::min);
     let expected_max = delays.iter().copied().fold(0.0, f64::max);
     let expected_avg = delays.iter().sum::<f64>() / delays.len() as f64;
     let lower = output.to_ascii_lowercase();
-    let stats_line = lower.lines().find(|l| l.contains("min") && l.contains("max")).ok_or_else(|| {
-        Failure::new("The client prints min, avg and max RTT", "no line of your output names min and max")
+    let stats_line = lower
+        .lines()
+        .find(|l| l.contains("min") && l.contains("max"))
+        .ok_or_else(|| {
+            Failure::new(
+                "The client prints min, avg and max RTT",
+                "no line of your output names min and max",
+            )
             .hint("print a line like: rtt min/avg/max = 0.021/0.034/0.052 s")
-    })?;
+        })?;
     let figures = numbers(stats_line);
     let in_ms = stats_line.contains("ms");
     let scale = if in_ms { 1000.0 } else { 1.0 };
     let close = |got: f64, want: f64| (got / scale - want).abs() <= 0.004 + want * 0.25;
     let found = |want: f64| figures.iter().any(|&g| close(g, want));
-    for (name, want) in [("min", expected_min), ("avg", expected_avg), ("max", expected_max)] {
+    for (name, want) in [
+        ("min", expected_min),
+        ("avg", expected_avg),
+        ("max", expected_max),
+    ] {
         if !found(want) {
             return Err(Failure::new(
                 "The RTT figures match the round trips labs served",
@@ -194,13 +277,22 @@ fn client_stats(ctx: &mut Ctx) -> Result<(), Failure> {
     }
     let loss_percent = 100.0 * DROPPED.len() as f64 / 10.0;
     let loss_line = lower.lines().find(|l| l.contains("loss")).ok_or_else(|| {
-        Failure::new("The client prints the packet loss rate", "no line of your output mentions loss")
+        Failure::new(
+            "The client prints the packet loss rate",
+            "no line of your output mentions loss",
+        )
     })?;
-    let loss_ok = numbers(loss_line).iter().any(|&v| (v - loss_percent).abs() < 0.01 || (v - loss_percent / 100.0).abs() < 0.0001);
+    let loss_ok = numbers(loss_line)
+        .iter()
+        .any(|&v| (v - loss_percent).abs() < 0.01 || (v - loss_percent / 100.0).abs() < 0.0001);
     if !loss_ok {
         return Err(Failure::new(
             "The loss rate is the share of pings that got no reply",
-            format!("labs dropped {} of 10 ({loss_percent}%), your line says `{}`", DROPPED.len(), loss_line.trim()),
+            format!(
+                "labs dropped {} of 10 ({loss_percent}%), your line says `{}`",
+                DROPPED.len(),
+                loss_line.trim()
+            ),
         ));
     }
     Ok(())
@@ -247,18 +339,27 @@ fn server(ctx: &mut Ctx) -> Result<(), Failure> {
     let _ = socket.set_read_timeout(Some(Duration::from_millis(500)));
     while let Ok(n) = socket.recv(&mut buf) {
         let reply = &buf[..n];
-        let seq = std::str::from_utf8(reply).ok().and_then(|t| t.split(' ').nth(1)).and_then(|s| s.parse::<usize>().ok());
+        let seq = std::str::from_utf8(reply)
+            .ok()
+            .and_then(|t| t.split(' ').nth(1))
+            .and_then(|s| s.parse::<usize>().ok());
         let Some(seq) = seq.filter(|&s| s >= 1 && s <= PINGS as usize) else {
             if reply.starts_with(b"PING 0 ") {
                 continue;
             }
-            return Err(Failure::new("The server echoes each ping upper-cased", "a reply did not carry a ping's sequence number")
-                .bytes(b"PING <any> <any>".to_vec(), reply.to_vec()));
+            return Err(Failure::new(
+                "The server echoes each ping upper-cased",
+                "a reply did not carry a ping's sequence number",
+            )
+            .bytes(b"PING <any> <any>".to_vec(), reply.to_vec()));
         };
         let expected = sent[seq - 1].to_ascii_uppercase();
         if reply != expected.as_bytes() {
-            return Err(Failure::new("The server echoes each ping upper-cased, byte for byte", format!("the reply to ping {seq} differs"))
-                .bytes(expected.into_bytes(), reply.to_vec()));
+            return Err(Failure::new(
+                "The server echoes each ping upper-cased, byte for byte",
+                format!("the reply to ping {seq} differs"),
+            )
+            .bytes(expected.into_bytes(), reply.to_vec()));
         }
         if !seen[seq] {
             seen[seq] = true;
@@ -266,7 +367,10 @@ fn server(ctx: &mut Ctx) -> Result<(), Failure> {
         }
     }
     let loss = 1.0 - f64::from(replies) / f64::from(PINGS);
-    ctx.notes.push(format!("{replies} of {PINGS} pings came back: {:.1}% dropped", loss * 100.0));
+    ctx.notes.push(format!(
+        "{replies} of {PINGS} pings came back: {:.1}% dropped",
+        loss * 100.0
+    ));
     if !(0.15..=0.50).contains(&loss) {
         return Err(Failure::new(
             "The server drops about 30% of pings at random",
@@ -291,29 +395,57 @@ fn heartbeat(ctx: &mut Ctx) -> Result<(), Failure> {
             continue;
         };
         let (seq, time) = parse_probe("Heartbeat", &buf[..n]).map_err(|why| {
-            Failure::new("A heartbeat is `Heartbeat <sequence number> <time>`", format!("a datagram was not a heartbeat: {why}"))
-                .bytes(b"Heartbeat <any> <any>".to_vec(), buf[..n].to_vec())
+            Failure::new(
+                "A heartbeat is `Heartbeat <sequence number> <time>`",
+                format!("a datagram was not a heartbeat: {why}"),
+            )
+            .bytes(b"Heartbeat <any> <any>".to_vec(), buf[..n].to_vec())
         })?;
         let delay = unix_now() - time;
         if delay.abs() > 60.0 {
-            return Err(Failure::new("The time in a heartbeat is when it was sent", format!("heartbeat {seq} was {delay:.1} s off labs' clock")));
+            return Err(Failure::new(
+                "The time in a heartbeat is when it was sent",
+                format!("heartbeat {seq} was {delay:.1} s off labs' clock"),
+            ));
         }
-        ctx.notes.push(format!("heartbeat {seq}: one-way delay {:.3} ms", delay * 1000.0));
+        ctx.notes.push(format!(
+            "heartbeat {seq}: one-way delay {:.3} ms",
+            delay * 1000.0
+        ));
         beats.push((seq, time, Instant::now()));
     }
     if beats.len() < 3 {
-        return Err(Failure::new("The client sends a heartbeat every interval", format!("labs received {} heartbeat(s) in 12 s", beats.len()))
-            .hint("send one every second, in a loop, without waiting for a reply"));
+        return Err(Failure::new(
+            "The client sends a heartbeat every interval",
+            format!("labs received {} heartbeat(s) in 12 s", beats.len()),
+        )
+        .hint("send one every second, in a loop, without waiting for a reply"));
     }
-    let gaps: Vec<Duration> = beats.windows(2).map(|w| w[1].2.duration_since(w[0].2)).collect();
+    let gaps: Vec<Duration> = beats
+        .windows(2)
+        .map(|w| w[1].2.duration_since(w[0].2))
+        .collect();
     for w in beats.windows(2) {
         if w[1].0 != w[0].0 + 1 {
-            return Err(Failure::new("Heartbeat sequence numbers go up by one", format!("{} was followed by {}", w[0].0, w[1].0)));
+            return Err(Failure::new(
+                "Heartbeat sequence numbers go up by one",
+                format!("{} was followed by {}", w[0].0, w[1].0),
+            ));
         }
     }
-    let (min, max) = (gaps.iter().min().copied().unwrap_or_default(), gaps.iter().max().copied().unwrap_or_default());
+    let (min, max) = (
+        gaps.iter().min().copied().unwrap_or_default(),
+        gaps.iter().max().copied().unwrap_or_default(),
+    );
     if max > min * 3 + Duration::from_millis(50) {
-        return Err(Failure::new("Heartbeats come at a steady interval", format!("gaps ranged from {} ms to {} ms", min.as_millis(), max.as_millis())));
+        return Err(Failure::new(
+            "Heartbeats come at a steady interval",
+            format!(
+                "gaps ranged from {} ms to {} ms",
+                min.as_millis(),
+                max.as_millis()
+            ),
+        ));
     }
     Ok(())
 }
@@ -324,10 +456,20 @@ mod tests {
 
     #[test]
     fn probes_parse_strictly() {
-        assert_eq!(parse_probe("Ping", b"Ping 3 1767268800.5"), Ok((3, 1767268800.5)));
+        assert_eq!(
+            parse_probe("Ping", b"Ping 3 1767268800.5"),
+            Ok((3, 1767268800.5))
+        );
         assert!(parse_probe("Ping", b"ping 3 1").is_err());
-        assert!(parse_probe("Ping", b"Ping  3 1").unwrap_err().contains("single spaces"));
-        assert!(parse_probe("Ping", b"Ping x 1").unwrap_err().contains("`x`"));
-        assert_eq!(numbers("rtt min/avg/max = 0.021/0.034/0.052 s"), vec![0.021, 0.034, 0.052]);
+        assert!(parse_probe("Ping", b"Ping  3 1")
+            .unwrap_err()
+            .contains("single spaces"));
+        assert!(parse_probe("Ping", b"Ping x 1")
+            .unwrap_err()
+            .contains("`x`"));
+        assert_eq!(
+            numbers("rtt min/avg/max = 0.021/0.034/0.052 s"),
+            vec![0.021, 0.034, 0.052]
+        );
     }
 }

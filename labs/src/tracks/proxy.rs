@@ -9,7 +9,14 @@ use std::time::Duration;
 
 macro_rules! step {
     ($slug:literal, $title:literal, $optional:literal, $file:literal, $check:expr) => {
-        Step { slug: $slug, title: $title, optional: $optional, role: Role::Server, text: include_str!(concat!("../../steps/proxy/", $file)), check: $check }
+        Step {
+            slug: $slug,
+            title: $title,
+            optional: $optional,
+            role: Role::Server,
+            text: include_str!(concat!("../../steps/proxy/", $file)),
+            check: $check,
+        }
     };
 }
 
@@ -19,13 +26,49 @@ pub static TRACK: Track = Track {
     title: "A caching web proxy",
     intro: "Forward requests, relay responses, and keep copies to answer the next client faster.",
     steps: &[
-        step!("forward", "forward absolute-form requests", false, "01-forward.txt", forward),
-        step!("path-form", "the lab's path form", false, "02-path-form.txt", path_form),
-        step!("cache", "answer the second request from the cache", false, "03-cache.txt", cache),
-        step!("not-found", "pass a 404 through", false, "04-not-found.txt", not_found),
+        step!(
+            "forward",
+            "forward absolute-form requests",
+            false,
+            "01-forward.txt",
+            forward
+        ),
+        step!(
+            "path-form",
+            "the lab's path form",
+            false,
+            "02-path-form.txt",
+            path_form
+        ),
+        step!(
+            "cache",
+            "answer the second request from the cache",
+            false,
+            "03-cache.txt",
+            cache
+        ),
+        step!(
+            "not-found",
+            "pass a 404 through",
+            false,
+            "04-not-found.txt",
+            not_found
+        ),
         step!("post", "forward POST bodies", true, "05-post.txt", post),
-        step!("revalidate", "revalidate stale entries with a conditional GET", true, "06-revalidate.txt", revalidate),
-        step!("concurrent", "two clients at once", true, "07-concurrent.txt", concurrent),
+        step!(
+            "revalidate",
+            "revalidate stale entries with a conditional GET",
+            true,
+            "06-revalidate.txt",
+            revalidate
+        ),
+        step!(
+            "concurrent",
+            "two clients at once",
+            true,
+            "07-concurrent.txt",
+            concurrent
+        ),
     ],
 };
 
@@ -45,32 +88,73 @@ fn routes(seen: &Seen) -> Answer {
     };
     let html = || ("Content-Type", "text/html".to_string());
     if path.starts_with("/missing") {
-        return Answer { status: (404, "Not Found"), fields: vec![html()], body: b"<h1>labs origin: no such page</h1>\n".to_vec(), delay: Duration::ZERO };
+        return Answer {
+            status: (404, "Not Found"),
+            fields: vec![html()],
+            body: b"<h1>labs origin: no such page</h1>\n".to_vec(),
+            delay: Duration::ZERO,
+        };
     }
     if path.starts_with("/stale") {
         let etag = "\"labs-v1\"";
-        if seen.field("If-None-Match").is_some_and(|v| v == etag.as_bytes()) {
-            return Answer { status: (304, "Not Modified"), fields: vec![("ETag", etag.into()), ("Cache-Control", "max-age=1".into())], body: Vec::new(), delay: Duration::ZERO };
+        if seen
+            .field("If-None-Match")
+            .is_some_and(|v| v == etag.as_bytes())
+        {
+            return Answer {
+                status: (304, "Not Modified"),
+                fields: vec![("ETag", etag.into()), ("Cache-Control", "max-age=1".into())],
+                body: Vec::new(),
+                delay: Duration::ZERO,
+            };
         }
-        let fields = vec![html(), ("ETag", etag.into()), ("Cache-Control", "max-age=1".into()), ("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT".into())];
+        let fields = vec![
+            html(),
+            ("ETag", etag.into()),
+            ("Cache-Control", "max-age=1".into()),
+            ("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT".into()),
+        ];
         return ok(fields, page(path), Duration::ZERO);
     }
     if path == "/form" && seen.method == "POST" {
         let mut body = b"labs origin got: ".to_vec();
         body.extend_from_slice(&seen.body);
-        return ok(vec![("Content-Type", "text/plain".into()), ("Cache-Control", "no-store".into())], body, Duration::ZERO);
+        return ok(
+            vec![
+                ("Content-Type", "text/plain".into()),
+                ("Cache-Control", "no-store".into()),
+            ],
+            body,
+            Duration::ZERO,
+        );
     }
-    let delay = if path.starts_with("/slow") { Duration::from_millis(1500) } else { Duration::ZERO };
-    ok(vec![html(), ("Cache-Control", "max-age=300".into())], page(path), delay)
+    let delay = if path.starts_with("/slow") {
+        Duration::from_millis(1500)
+    } else {
+        Duration::ZERO
+    };
+    ok(
+        vec![html(), ("Cache-Control", "max-age=300".into())],
+        page(path),
+        delay,
+    )
 }
 
 fn start_origin(ctx: &mut Ctx) -> Result<Origin, Failure> {
-    Origin::start(routes, &ctx.log(), ctx.timeout)
-        .map_err(|e| Failure::new("labs runs an origin server for this step", format!("it could not start: {e}")))
+    Origin::start(routes, &ctx.log(), ctx.timeout).map_err(|e| {
+        Failure::new(
+            "labs runs an origin server for this step",
+            format!("it could not start: {e}"),
+        )
+    })
 }
 
 /// Sends one request through the proxy and reads the response.
-fn through_proxy(ctx: &mut Ctx, request: &[u8], method: &str) -> Result<crate::http::Response, Failure> {
+fn through_proxy(
+    ctx: &mut Ctx,
+    request: &[u8],
+    method: &str,
+) -> Result<crate::http::Response, Failure> {
     let mut peer = ctx.connect()?.with_hop(Hop::ClientToProxy);
     peer.send(request).map_err(send_failed)?;
     read_response(&mut peer, method)
@@ -78,7 +162,10 @@ fn through_proxy(ctx: &mut Ctx, request: &[u8], method: &str) -> Result<crate::h
 
 fn absolute(origin: &Origin, path: &str) -> Vec<u8> {
     let authority = origin.addr();
-    format!("GET http://{authority}{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").into_bytes()
+    format!(
+        "GET http://{authority}{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes()
 }
 
 fn expect_origin_saw(origin: &Origin, path: &str) -> Result<Seen, Failure> {
@@ -86,7 +173,10 @@ fn expect_origin_saw(origin: &Origin, path: &str) -> Result<Seen, Failure> {
     if let Some(s) = seen.iter().find(|s| s.target == path) {
         return Ok(s.clone());
     }
-    let targets: Vec<String> = seen.iter().map(|s| format!("{} {}", s.method, s.target)).collect();
+    let targets: Vec<String> = seen
+        .iter()
+        .map(|s| format!("{} {}", s.method, s.target))
+        .collect();
     Err(Failure::new(
         "The proxy sends the origin the request in origin form: `GET /path HTTP/1.1` (RFC 9112 §3.2.1)",
         if targets.is_empty() {
@@ -105,7 +195,10 @@ fn forward(ctx: &mut Ctx) -> Result<(), Failure> {
     expect_body(&response, &page("/page.html"))?;
     let seen = expect_origin_saw(&origin, "/page.html")?;
     if seen.field("Host").is_none() {
-        return Err(Failure::new("A forwarded HTTP/1.1 request carries Host (RFC 9112 §3.2)", "the origin got no Host field"));
+        return Err(Failure::new(
+            "A forwarded HTTP/1.1 request carries Host (RFC 9112 §3.2)",
+            "the origin got no Host field",
+        ));
     }
     Ok(())
 }
@@ -113,8 +206,15 @@ fn forward(ctx: &mut Ctx) -> Result<(), Failure> {
 fn path_form(ctx: &mut Ctx) -> Result<(), Failure> {
     let origin = start_origin(ctx)?;
     let authority = origin.addr();
-    for (target, path) in [(format!("/{authority}/path-form.html"), "/path-form.html"), (format!("/http://{authority}/scheme-form.html"), "/scheme-form.html")] {
-        let request = format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    for (target, path) in [
+        (format!("/{authority}/path-form.html"), "/path-form.html"),
+        (
+            format!("/http://{authority}/scheme-form.html"),
+            "/scheme-form.html",
+        ),
+    ] {
+        let request =
+            format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
         let response = through_proxy(ctx, request.as_bytes(), "GET")?;
         expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
         expect_body(&response, &page(path))?;
@@ -128,8 +228,10 @@ fn cache(ctx: &mut Ctx) -> Result<(), Failure> {
     for round in 1..=2 {
         let response = through_proxy(ctx, &absolute(&origin, "/cached.html"), "GET")?;
         expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
-        expect_body(&response, &page("/cached.html"))
-            .map_err(|f| Failure { problem: format!("request {round}: {}", f.problem), ..f })?;
+        expect_body(&response, &page("/cached.html")).map_err(|f| Failure {
+            problem: format!("request {round}: {}", f.problem),
+            ..f
+        })?;
     }
     let hits = origin.hits().get("/cached.html").copied().unwrap_or(0);
     if hits != 1 {
@@ -164,7 +266,14 @@ fn post(ctx: &mut Ctx) -> Result<(), Failure> {
     expect_body(&response, b"labs origin got: name=Ada&lang=en")?;
     let seen = expect_origin_saw(&origin, "/form")?;
     if seen.method != "POST" || seen.body != body {
-        return Err(Failure::new("The proxy forwards the method and the body", format!("the origin got {} with a {}-byte body", seen.method, seen.body.len())));
+        return Err(Failure::new(
+            "The proxy forwards the method and the body",
+            format!(
+                "the origin got {} with a {}-byte body",
+                seen.method,
+                seen.body.len()
+            ),
+        ));
     }
     Ok(())
 }
@@ -177,8 +286,15 @@ fn revalidate(ctx: &mut Ctx) -> Result<(), Failure> {
     let second = through_proxy(ctx, &absolute(&origin, "/stale.html"), "GET")?;
     expect_status(&second, 200, "HTTP/1.1 200 OK\r\n")?;
     expect_body(&second, &page("/stale.html"))?;
-    let seen: Vec<Seen> = origin.seen().into_iter().filter(|s| s.target == "/stale.html").collect();
-    let conditional = seen.iter().skip(1).any(|s| s.field("If-None-Match").is_some() || s.field("If-Modified-Since").is_some());
+    let seen: Vec<Seen> = origin
+        .seen()
+        .into_iter()
+        .filter(|s| s.target == "/stale.html")
+        .collect();
+    let conditional = seen
+        .iter()
+        .skip(1)
+        .any(|s| s.field("If-None-Match").is_some() || s.field("If-Modified-Since").is_some());
     if !conditional {
         return Err(Failure::new(
             "A stale cached response is revalidated with a conditional GET (RFC 9111 §4.3.1)",
@@ -192,14 +308,18 @@ fn revalidate(ctx: &mut Ctx) -> Result<(), Failure> {
 fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
     let origin = start_origin(ctx)?;
     let mut slow = ctx.connect()?.with_hop(Hop::ClientToProxy);
-    slow.send(&absolute(&origin, "/slow.html")).map_err(send_failed)?;
+    slow.send(&absolute(&origin, "/slow.html"))
+        .map_err(send_failed)?;
     let started = std::time::Instant::now();
     let quick = through_proxy(ctx, &absolute(&origin, "/quick.html"), "GET")?;
     expect_body(&quick, &page("/quick.html"))?;
     if started.elapsed() >= Duration::from_millis(1400) {
         return Err(Failure::new(
             "A proxy serves other clients while one waits for a slow origin",
-            format!("the second client waited {} ms, as long as the slow request", started.elapsed().as_millis()),
+            format!(
+                "the second client waited {} ms, as long as the slow request",
+                started.elapsed().as_millis()
+            ),
         )
         .hint("handle each client connection in its own thread"));
     }

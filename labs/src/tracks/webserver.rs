@@ -14,10 +14,38 @@ pub static TRACK: Track = Track {
     title: "The first socket lab: a server for HelloWorld.html",
     intro: "A one-file web server: accept, read the request, send the file or a 404.",
     steps: &[
-        Step { slug: "hello", title: "serve HelloWorld.html", optional: false, role: Role::Server, text: include_str!("../../steps/webserver/01-hello.txt"), check: hello },
-        Step { slug: "not-found", title: "404 for a missing file", optional: false, role: Role::Server, text: include_str!("../../steps/webserver/02-not-found.txt"), check: not_found },
-        Step { slug: "threads", title: "several clients at once", optional: true, role: Role::Server, text: include_str!("../../steps/webserver/03-threads.txt"), check: threads },
-        Step { slug: "client", title: "the client side", optional: true, role: Role::Client, text: include_str!("../../steps/webserver/04-client.txt"), check: client },
+        Step {
+            slug: "hello",
+            title: "serve HelloWorld.html",
+            optional: false,
+            role: Role::Server,
+            text: include_str!("../../steps/webserver/01-hello.txt"),
+            check: hello,
+        },
+        Step {
+            slug: "not-found",
+            title: "404 for a missing file",
+            optional: false,
+            role: Role::Server,
+            text: include_str!("../../steps/webserver/02-not-found.txt"),
+            check: not_found,
+        },
+        Step {
+            slug: "threads",
+            title: "several clients at once",
+            optional: true,
+            role: Role::Server,
+            text: include_str!("../../steps/webserver/03-threads.txt"),
+            check: threads,
+        },
+        Step {
+            slug: "client",
+            title: "the client side",
+            optional: true,
+            role: Role::Client,
+            text: include_str!("../../steps/webserver/04-client.txt"),
+            check: client,
+        },
     ],
 };
 
@@ -53,12 +81,17 @@ fn not_found(ctx: &mut Ctx) -> Result<(), Failure> {
 fn threads(ctx: &mut Ctx) -> Result<(), Failure> {
     place_hello(ctx)?;
     let mut staller = ctx.connect()?;
-    staller.send(b"GET /HelloWorld.html HTTP/1.1\r\n").map_err(send_failed)?;
+    staller
+        .send(b"GET /HelloWorld.html HTTP/1.1\r\n")
+        .map_err(send_failed)?;
     let mut peer = ctx.connect()?;
     peer.send(&get("/HelloWorld.html")).map_err(send_failed)?;
     let response = read_response(&mut peer, "GET").map_err(|f| Failure {
         rule: "A threaded server answers one client while another is slow".into(),
-        problem: format!("the second client got no answer while the first stalled: {}", f.problem),
+        problem: format!(
+            "the second client got no answer while the first stalled: {}",
+            f.problem
+        ),
         hint: Some("start a thread for each accepted connection".into()),
         ..f
     })?;
@@ -80,15 +113,23 @@ fn client(ctx: &mut Ctx) -> Result<(), Failure> {
     let page = b"<html><body>labs says hello back</body></html>\n";
     let mut response = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", page.len()).into_bytes();
     response.extend_from_slice(page);
-    peer.send(&response).map_err(|e| Failure::new("The client waits for the response", format!("it closed before labs answered: {e}")))?;
+    peer.send(&response).map_err(|e| {
+        Failure::new(
+            "The client waits for the response",
+            format!("it closed before labs answered: {e}"),
+        )
+    })?;
     peer.shutdown_write();
     drop(peer);
     if let Some(process) = ctx.learner() {
         let _ = process.wait_exit(Duration::from_secs(5));
         let out = process.stdout();
         if !crate::http::contains(&out, b"labs says hello back") {
-            return Err(Failure::new("The client prints what the server sent", "the page labs sent did not appear on your program's output")
-                .hint("read from the socket until it returns no more bytes, then print it"));
+            return Err(Failure::new(
+                "The client prints what the server sent",
+                "the page labs sent did not appear on your program's output",
+            )
+            .hint("read from the socket until it returns no more bytes, then print it"));
         }
     }
     Ok(())
