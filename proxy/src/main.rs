@@ -2,7 +2,12 @@ use clap::Parser;
 
 /// Caching forward HTTP proxy
 #[derive(Parser, Debug)]
-#[command(name = "proxy", version, about, long_about = "A forward proxy on 127.0.0.1:8888 that caches by the rules of RFC 9111.")]
+#[command(
+    name = "proxy",
+    version,
+    about,
+    long_about = "A forward proxy on 127.0.0.1:8888 that caches by the rules of RFC 9111."
+)]
 struct Cli {}
 
 fn main() {

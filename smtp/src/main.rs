@@ -2,7 +2,12 @@ use clap::Parser;
 
 /// SMTP client and local sink server
 #[derive(Parser, Debug)]
-#[command(name = "smtp", version, about, long_about = "Sends mail over SMTP (STARTTLS, AUTH, MIME) or runs a local sink on 127.0.0.1:2525.")]
+#[command(
+    name = "smtp",
+    version,
+    about,
+    long_about = "Sends mail over SMTP (STARTTLS, AUTH, MIME) or runs a local sink on 127.0.0.1:2525."
+)]
 struct Cli {}
 
 fn main() {
