@@ -34,26 +34,38 @@
 //! moves the server from `Idle` to `SendResponse`:
 //!
 //! ```text
-//!  client                                        server
-//!  ------                                        ------
-//!  Idle                                          Idle
-//!   | request head                                | (client's request head)
-//!   v                                             v
-//!  SendBody --- data ---+                        SendResponse <--- 1xx interim response
-//!   |      <------------+                         | final response head
-//!   | end of message                              v
-//!   |  (CONNECT or Upgrade asked)                SendBody --- data ---+
-//!   +---------------> MightSwitchProtocol         |      <------------+
-//!   v                  | 101, or 2xx to CONNECT   | end of message
-//!  Done                +------------------------> v
-//!   |                    SwitchedProtocol  <---- Done   (server 101 / 2xx to CONNECT
-//!   |                                             |       goes straight to SwitchedProtocol)
-//!   +-- both Done and keep-alive: both back to Idle (the next request) --+
-//!   |                                             |
-//!   +-- keep-alive off: Done -> MustClose ------- MustClose --> Closed (EOF)
+//!   CLIENT SIDE                              SERVER SIDE
 //!
-//!  Any state -- the side breaks the protocol, or closes mid-message --> Error
+//!   Idle                                     Idle
+//!    |  sends a request head  - - - - - - - - -> |  (moved by the client's request)
+//!    v                                           v
+//!   SendBody <--+ data                       SendResponse <--+ 1xx interim response
+//!    |  |       |                             |    |         |
+//!    |  +-------+                             |    +---------+
+//!    |                                        |
+//!    | end of message                         | final response head
+//!    |                                        v
+//!    +-- asked to switch (CONNECT, Upgrade)  SendBody <--+ data
+//!    |     v                                  |  |       |
+//!    |   MightSwitchProtocol                  |  +-------+
+//!    |     |  server sends 101, or 2xx to     | end of message
+//!    |     |  CONNECT: both sides ----------> | - - - - -> SwitchedProtocol (both sides)
+//!    |     |  any other final response        |
+//!    v     v                                  v
+//!   Done                                     Done
+//!    |                                        |
+//!    +-- both Done, keep-alive on: both go back to Idle (the next exchange) --+
+//!    |                                        |
+//!    v  keep-alive off                        v  keep-alive off
+//!   MustClose -- closes --> Closed           MustClose -- closes --> Closed
+//!
+//!   either side, any state: breaks the protocol, or closes mid-message --> Error
 //! ```
+//!
+//! The server answers 101 or a 2xx to CONNECT straight from `SendResponse`; the switch needs the
+//! client in `MightSwitchProtocol` (its request complete). After a request that could not be
+//! read (client in `Error`), the server may still go from `Idle` to `SendBody` with one error
+//! response.
 //!
 //! Keep-alive ends (and [`CloseReason`] says why) when: a message says `Connection: close`; the
 //! peer speaks HTTP/1.0 without `Connection: keep-alive` (RFC 9112 §9.3); a response body is

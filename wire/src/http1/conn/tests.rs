@@ -6,6 +6,7 @@
 //! cutting gives the same record.
 
 use pretty_assertions::assert_eq;
+use proptest::prelude::any;
 
 use super::*;
 use crate::http1::chunked::escape_bytes;
@@ -1384,5 +1385,149 @@ fn client_http_1_0_response_closes() {
             end(),
             Seen::Closed(CloseReason::Http10),
         ]
+    );
+}
+
+// ----- properties -----
+
+/// One generated request: its path, its body, and how the body is framed.
+#[derive(Debug, Clone)]
+struct GeneratedRequest {
+    body: Vec<u8>,
+    /// `None`: Content-Length (or no body at all when empty); `Some(cuts)`: chunked at these cuts.
+    chunked: Option<Vec<usize>>,
+}
+
+impl GeneratedRequest {
+    fn bytes(&self, index: usize) -> Vec<u8> {
+        let mut out = format!("POST /{index} HTTP/1.1\r\nHost: x\r\n").into_bytes();
+        match &self.chunked {
+            None if self.body.is_empty() => out.extend_from_slice(b"\r\n"),
+            None => {
+                out.extend_from_slice(
+                    format!("Content-Length: {}\r\n\r\n", self.body.len()).as_bytes(),
+                );
+                out.extend_from_slice(&self.body);
+            }
+            Some(cuts) => {
+                out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+                let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (self.body.len() + 1)).collect();
+                cuts.sort_unstable();
+                let mut start = 0;
+                for cut in cuts.into_iter().chain([self.body.len()]) {
+                    crate::http1::chunked::encode_chunk(&self.body[start..cut], &mut out);
+                    start = cut;
+                }
+                crate::http1::chunked::encode_last_chunk(
+                    std::iter::empty::<(&str, &str)>(),
+                    &mut out,
+                )
+                .unwrap();
+            }
+        }
+        out
+    }
+}
+
+fn generated_request() -> impl proptest::strategy::Strategy<Value = GeneratedRequest> {
+    use proptest::prelude::*;
+    (
+        proptest::collection::vec(any::<u8>(), 0..200),
+        proptest::option::of(proptest::collection::vec(any::<usize>(), 0..5)),
+    )
+        .prop_map(|(body, chunked)| GeneratedRequest { body, chunked })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Any run of pipelined requests, cut anywhere, comes out as the same requests and bodies,
+    /// each answered before the next is read.
+    #[test]
+    fn pipelined_requests_survive_any_cutting(
+        requests in proptest::collection::vec(generated_request(), 1..5),
+        cuts in proptest::collection::vec(any::<proptest::sample::Index>(), 0..12),
+    ) {
+        let input: Vec<u8> = requests.iter().enumerate().flat_map(|(i, r)| r.bytes(i)).collect();
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(input.len())).filter(|&p| p > 0).collect();
+        points.sort_unstable();
+        points.dedup();
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        for point in points.into_iter().chain([input.len()]) {
+            pieces.push(&input[start..point]);
+            start = point;
+        }
+        let got = run_pieces(&server, &[pieces], true, echo_path);
+        let mut expected = Vec::new();
+        for (i, request) in requests.iter().enumerate() {
+            expected.push(request_line(&format!("POST /{i} HTTP/1.1")));
+            if !request.body.is_empty() {
+                expected.push(Seen::Data(escaped(&request.body)));
+            }
+            expected.push(end());
+            expected.push(sent(OK));
+        }
+        expected.push(Seen::Closed(CloseReason::PeerClosed));
+        proptest::prop_assert_eq!(got, expected);
+    }
+}
+
+#[test]
+fn client_upgrade_switches_on_101_and_keeps_the_other_protocol_bytes() {
+    let make = client_sending(get_request(
+        Method::Get,
+        "/chat",
+        &[("Upgrade", "websocket"), ("Connection", "Upgrade")],
+    ));
+    let answer: &[u8] = b"\
+        HTTP/1.1 101 Switching Protocols\r\n\
+        Upgrade: websocket\r\n\
+        Connection: Upgrade\r\n\
+        \r\n";
+    assert_eq!(
+        exchange(&make, &[answer], false, quiet)[1..],
+        [
+            status_line("HTTP/1.1 101 Switching Protocols"),
+            Seen::Switched
+        ]
+    );
+    let mut conn = make();
+    conn.handle_bytes(&[answer, b"\x81\x05hello"].concat());
+    assert!(matches!(conn.poll_event(), Ok(Event::Response(_))));
+    assert_eq!(conn.poll_event(), Ok(Event::SwitchedProtocol));
+    assert_eq!(
+        (conn.client_state(), conn.server_state()),
+        (State::SwitchedProtocol, State::SwitchedProtocol)
+    );
+    assert_eq!(conn.take_received(), b"\x81\x05hello");
+    // Declined: an ordinary response, and the connection stays HTTP.
+    assert_eq!(
+        exchange(&make, &[OK], false, quiet)[1..],
+        [status_line("HTTP/1.1 200 OK"), data("ok"), end()]
+    );
+}
+
+#[test]
+fn client_reads_an_early_final_response_while_its_body_is_unsent() {
+    let put = get_request(
+        Method::Put,
+        "/file",
+        &[("Content-Length", "5"), ("Expect", "100-continue")],
+    );
+    let mut conn = Conn::client(ConnOptions::default());
+    conn.send_request(&put).unwrap();
+    conn.handle_bytes(b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n");
+    assert!(matches!(conn.poll_event(), Ok(Event::Response(h)) if h.status.as_u16() == 417));
+    assert!(!conn.is_waiting_for_continue());
+    assert!(matches!(conn.poll_event(), Ok(Event::EndOfMessage(_))));
+    // The exchange is not over until the request is: the client finishes it or drops the
+    // connection.
+    assert_eq!(conn.poll_event(), Ok(Event::Paused));
+    conn.send_data(b"hello").unwrap();
+    conn.send_end(None).unwrap();
+    assert_eq!(
+        (conn.client_state(), conn.server_state()),
+        (State::Idle, State::Idle)
     );
 }
