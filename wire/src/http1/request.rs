@@ -250,6 +250,38 @@ impl RequestHead {
         }
     }
 
+    /// The request a proxy sends on to the origin server for an absolute-form request
+    /// (RFC 9112 §3.2.1, §3.2.2, §3.2.4): the target in origin-form (`*` for an OPTIONS whose
+    /// URI has an empty path) and Host replaced by the URI's authority (without the port when
+    /// it is the scheme's default). An origin-form request comes back unchanged; CONNECT and
+    /// asterisk-form have no origin-form (`None`). Hop-by-hop fields are left to
+    /// [`Headers::remove_hop_by_hop`].
+    pub fn to_origin_form(&self) -> Option<RequestHead> {
+        let Target::Absolute {
+            scheme,
+            authority,
+            path,
+            ..
+        } = &self.target
+        else {
+            return matches!(self.target, Target::Origin { .. }).then(|| self.clone());
+        };
+        let mut head = self.clone();
+        head.target =
+            if self.method == Method::Options && path.is_empty() && self.target.query().is_none() {
+                Target::Asterisk
+            } else {
+                self.target.to_origin_form()?
+            };
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        let host = Authority {
+            host: authority.host.clone(),
+            port: authority.port.filter(|&p| p != default_port),
+        };
+        head.headers.insert("Host", host.to_string()).ok()?;
+        Some(head)
+    }
+
     /// Appends the request line, the field lines and the empty line, CRLF everywhere.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(
@@ -496,6 +528,38 @@ mod tests {
         assert!(h.host_disagrees_with_target());
         let same = complete(b"GET http://Example.com:80/x HTTP/1.1\r\nHost: example.com\r\n\r\n");
         assert!(!same.host_disagrees_with_target());
+    }
+
+    #[test]
+    fn a_proxy_rewrites_absolute_form_for_the_origin() {
+        let h = complete(
+            b"\
+            GET http://example.com:80/a?b HTTP/1.1\r\n\
+            Host: wrong\r\n\
+            Accept: */*\r\n\
+            \r\n",
+        );
+        let origin = h.to_origin_form().unwrap();
+        assert_eq!(
+            origin.to_bytes(),
+            b"\
+            GET /a?b HTTP/1.1\r\n\
+            Host: example.com\r\n\
+            Accept: */*\r\n\
+            \r\n"
+        );
+        let h =
+            complete(b"OPTIONS http://example.com:8001 HTTP/1.1\r\nHost: example.com:8001\r\n\r\n");
+        assert_eq!(
+            h.to_origin_form().unwrap().to_bytes(),
+            b"OPTIONS * HTTP/1.1\r\nHost: example.com:8001\r\n\r\n"
+        );
+        let h = complete(b"GET https://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n");
+        assert_eq!(h.to_origin_form().unwrap().target.to_string(), "/");
+        let h = complete(b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.to_origin_form(), Some(h.clone()));
+        let h = complete(b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n");
+        assert_eq!(h.to_origin_form(), None);
     }
 
     #[test]
