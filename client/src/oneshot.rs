@@ -800,8 +800,22 @@ fn receive(
         loop {
             let (used, event) = match reader.handle_bytes(&buf[start..]) {
                 Ok(step) => step,
-                Err(e) => return Err(response_failure(transcript, &e, &buf, received)),
+                Err(e) => {
+                    // Show what the server sent, not just the prefix that gave it away: read
+                    // on until it closes or pauses (half a second), up to 64 KiB.
+                    let closed = drain_after_error(conn, &mut buf, deadline);
+                    let _ = transcript.received(&buf[start..]);
+                    if closed {
+                        let _ = transcript.closed(Direction::Received);
+                    }
+                    return Err(response_failure(transcript, &e, &buf[start..], received));
+                }
             };
+            // Bytes are shown as the reader uses them, so a diagnosis follows the bytes it is
+            // about, however the reads were cut.
+            transcript
+                .received(&buf[start..start + used])
+                .map_err(stderr_failure)?;
             let range_base = start;
             start += used;
             match event {
@@ -824,6 +838,7 @@ fn receive(
         let _ = conn.stream.set_read_timeout(left);
         match conn.stream.read(&mut chunk) {
             Ok(0) => {
+                transcript.received(&buf[start..]).map_err(stderr_failure)?;
                 transcript
                     .closed(Direction::Received)
                     .map_err(stderr_failure)?;
@@ -839,7 +854,9 @@ fn receive(
                         note(transcript, "connection closed by the server");
                         return Ok(Fate::ClosedByServer);
                     }
-                    Err(e) => return Err(response_failure(transcript, &e, &buf, received)),
+                    Err(e) => {
+                        return Err(response_failure(transcript, &e, &buf[start..], received))
+                    }
                 }
             }
             Ok(n) => {
@@ -847,11 +864,11 @@ fn receive(
                     ex.timing.first_byte = Some(ex.t0.elapsed());
                 }
                 received += n;
-                transcript.received(&chunk[..n]).map_err(stderr_failure)?;
                 buf.extend_from_slice(&chunk[..n]);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_timeout(&e) => {
+                let _ = transcript.received(&buf[start..]);
                 if raw && deadline.remaining(Instant::now()).is_ok() {
                     let _ = transcript.flush();
                     note(
@@ -867,6 +884,7 @@ fn receive(
                 return Err(timeout_failure(ex.args, received));
             }
             Err(e) => {
+                let _ = transcript.received(&buf[start..]);
                 let _ = transcript.flush();
                 let code = ExitCode::RecvError;
                 return Err(Failure::new(
@@ -876,6 +894,24 @@ fn receive(
             }
         }
     }
+}
+
+/// Reads what follows a broken head, so the whole of it is shown; true when the server closed.
+fn drain_after_error(conn: &mut Open, buf: &mut Vec<u8>, deadline: Deadline) -> bool {
+    let mut chunk = [0u8; 4096];
+    while buf.len() < 64 * 1024 {
+        let Ok(left) = deadline.min_with(Instant::now(), Some(Duration::from_millis(500))) else {
+            return false;
+        };
+        let _ = conn.stream.set_read_timeout(left);
+        match conn.stream.read(&mut chunk) {
+            Ok(0) => return true,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    false
 }
 
 /// Acts on one event; `Some(fate)` when the response is complete.

@@ -146,13 +146,11 @@ impl fmt::Display for ResponseError {
 impl std::error::Error for ResponseError {}
 
 fn describe_parse_error(error: &ParseError, buf: &[u8], lead: &str) -> String {
-    let mut text = format!("{lead}: {error} ({})", error.rfc_section());
-    if let Some(offset) = error.offset() {
-        let bytes = error.offending(buf);
-        text.push_str(&format!(" at byte {offset}"));
-        if !bytes.is_empty() {
-            text.push_str(&format!(": `{}`", escape_inline(bytes)));
-        }
+    // The error's own text names the rule, its RFC section and the byte offset.
+    let mut text = format!("{lead}: {error}");
+    let bytes = error.offending(buf);
+    if !bytes.is_empty() {
+        text.push_str(&format!(": `{}`", escape_inline(bytes)));
     }
     text
 }
@@ -298,11 +296,7 @@ impl ResponseReader {
         let raw = input[..used].to_vec();
         let mut diagnoses = Vec::new();
         if !head.leniencies_used.is_empty() {
-            let names: Vec<String> = head
-                .leniencies_used
-                .iter()
-                .map(|l| format!("{l} ({})", l.rfc_section()))
-                .collect();
+            let names: Vec<String> = head.leniencies_used.iter().map(|l| l.to_string()).collect();
             let first = match ResponseHead::parse(&raw, &ParseOptions::STRICT) {
                 Err(e) => describe_parse_error(&e, &raw, "the server broke a rule"),
                 Ok(_) => "the server broke a rule".to_string(),

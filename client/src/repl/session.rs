@@ -57,19 +57,21 @@ impl<W: Write + Send> Display<W> {
     }
 
     fn received(&mut self, bytes: &[u8]) {
-        let _ = self.transcript.received(bytes);
         self.seen.lines += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
         let Some((reader, buf)) = self.reader.as_mut() else {
+            let _ = self.transcript.received(bytes);
             return;
         };
         buf.extend_from_slice(bytes);
-        let mut notes = Vec::new();
         let mut finished = false;
         let mut failed = None;
         let mut at = 0;
         loop {
+            let mut notes = Vec::new();
             match reader.handle_bytes(&buf[at..]) {
                 Ok((used, event)) => {
+                    // Show the bytes the reader used, then what it made of them.
+                    let _ = self.transcript.received(&buf[at..at + used]);
                     at += used;
                     match event {
                         Some(ReadEvent::Interim(h)) => {
@@ -93,32 +95,46 @@ impl<W: Write + Send> Display<W> {
                                     .to_string()
                             });
                             finished = true;
-                            break;
                         }
-                        None => break,
+                        None => {}
+                    }
+                    if !notes.is_empty() {
+                        let _ = self.transcript.flush();
+                        for n in notes {
+                            let _ = self.transcript.diagnosis(&n);
+                        }
+                    }
+                    if finished || used == 0 {
+                        break;
                     }
                 }
                 Err(e) => {
+                    let _ = self.transcript.received(&buf[at..]);
                     failed = Some(e.diagnosis(&buf[at..]));
+                    at = buf.len();
                     break;
                 }
             }
         }
-        buf.drain(..at);
+        // Whatever follows the end of a response is shown as it is.
+        let rest = buf.split_off(at);
         if finished || failed.is_some() {
             self.reader = None;
             self.seen.responses += 1;
+            let _ = self.transcript.received(&rest);
+        } else {
+            *buf = rest;
         }
         let _ = self.transcript.flush();
-        for n in notes {
-            let _ = self.transcript.diagnosis(&n);
-        }
         if let Some(f) = failed {
             let _ = self.transcript.diagnosis(&f);
         }
     }
 
     fn closed(&mut self) {
+        if let Some((_, buf)) = &self.reader {
+            let _ = self.transcript.received(buf);
+        }
         let _ = self.transcript.closed(Direction::Received);
         if let Some((mut reader, buf)) = self.reader.take() {
             match reader.handle_eof(buf.len()) {
