@@ -19,7 +19,9 @@
 //! - **Metadata** comes first: `# key: value` lines, keys in lower case (`[a-z][a-z0-9_-]*`).
 //!   Known keys are `title`, `now` (an RFC 3339 UTC second, `2026-01-01T12:00:00Z`), `seed` (an
 //!   unsigned integer), `boundary`, `transport` (`tcp`, the default, or `udp`) and `lab`; any other
-//!   key is kept as it is, in order. Values use the payload escapes below. Other `#` lines, and
+//!   key is kept as it is, in order. Values use the payload escapes below, except that printable
+//!   non-ASCII text (`§`, `é`) is written as it is; controls and non-ASCII whitespace are
+//!   escaped as the `\xHH` of their UTF-8 bytes. Other `#` lines, and
 //!   every `#` line after the first item, are comments and are not kept. Blank lines are ignored.
 //! - **Items**: `TAG: payload` or `TAG: <event>`, one per text line. The tags are `C:` and `S:`
 //!   for two parties, and `C>P:`, `P>O:`, `O>P:`, `P>C:` for a proxy between a client and an origin

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::render::{escape_value, RESERVED_AFTER_ANGLE};
+use super::render::{escape_value, literal_in_text, RESERVED_AFTER_ANGLE};
 use super::{
     check_known_value, known_value_rule, valid_key, ElidedBody, Event, Payload, Piece, Tag, Trace,
     Transport,
@@ -204,6 +204,16 @@ fn parse_metadata_value(line: &Line<'_>, key: &str, value_at: usize) -> Result<S
     let text = line.text.as_bytes();
     let mut at = value_at;
     while at < text.len() {
+        // Printable non-ASCII text is allowed as it is in a value (not in a payload).
+        if let Some(c) = line.text[at..]
+            .chars()
+            .next()
+            .filter(|&c| literal_in_text(c))
+        {
+            bytes.extend_from_slice(&text[at..at + c.len_utf8()]);
+            at += c.len_utf8();
+            continue;
+        }
         at = unescape_one(line, at, &mut bytes)?;
     }
     let value = String::from_utf8(bytes).map_err(|_| {

@@ -154,11 +154,47 @@ pub fn escape_inline(bytes: &[u8]) -> String {
     escape_value(bytes)
 }
 
+/// Escapes a metadata value: like [`escape_value`], except that a non-ASCII character that is
+/// neither a control nor whitespace is written as it is (`# title: RFC 9112 §6.3`).
+pub(super) fn escape_text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut buffer = [0u8; 4];
+    for (at, c) in value.char_indices() {
+        let ends_line = at + c.len_utf8() == value.len();
+        if c.is_ascii() {
+            let byte = c as u8;
+            escape_byte(
+                &mut out,
+                byte,
+                &value.as_bytes()[at + 1..],
+                ends_line,
+                Layout {
+                    break_after_lf: false,
+                    guard_angles: false,
+                },
+            );
+        } else if literal_in_text(c) {
+            out.push(c);
+        } else {
+            for byte in c.encode_utf8(&mut buffer).bytes() {
+                let _ = write!(out, "\\x{byte:02x}");
+            }
+        }
+    }
+    out
+}
+
+/// A non-ASCII character a metadata value may hold as it is: one that no editor or snapshot tool
+/// trims or hides.
+pub(super) fn literal_in_text(c: char) -> bool {
+    !c.is_ascii() && !c.is_control() && !c.is_whitespace()
+}
+
 impl fmt::Display for Trace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
         for (key, value) in &self.metadata {
-            let value = escape_value(value.as_bytes());
+            let value = escape_text(value);
             if value.is_empty() {
                 let _ = writeln!(out, "# {key}:");
             } else {

@@ -277,6 +277,29 @@ fn set_meta_checks_keys_and_known_values() {
 }
 
 #[test]
+fn metadata_values_keep_printable_unicode_and_escape_the_rest() {
+    let mut trace = Trace::new(Transport::Tcp);
+    trace
+        .set_meta(
+            "title",
+            "RFC 9112 \u{a7}6.3 caf\u{e9}\u{a0}bell\u{7}\u{3000}",
+        )
+        .unwrap();
+    assert_eq!(
+        trace.render(),
+        "# title: RFC 9112 \u{a7}6.3 caf\u{e9}\\xc2\\xa0bell\\x07\\xe3\\x80\\x80\n"
+    );
+    assert_round_trip(&trace);
+    let parsed = Trace::parse("# title: \u{a7} \u{1f600}\nC: x\n").unwrap();
+    assert_eq!(parsed.title(), Some("\u{a7} \u{1f600}"));
+    // Payloads stay ASCII.
+    assert_eq!(
+        Trace::parse("C: \u{a7}\n").unwrap_err().kind,
+        ParseErrorKind::NotPrintable
+    );
+}
+
+#[test]
 fn crlf_file_newlines_are_not_payload() {
     let trace = Trace::parse("# title: t\r\nC: a\\r\\n\r\nC: b\r\n").unwrap();
     assert_eq!(trace.title(), Some("t"));
