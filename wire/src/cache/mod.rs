@@ -25,6 +25,47 @@
 //! `response_time` (when the response arrived) and `now`, each an [`HttpDate`], read from its
 //! own clock. Nothing here reads a clock.
 //!
+//! The proxy's round trip, in short:
+//!
+//! ```
+//! use wire::cache::{lookup, storability, Decision, FreshnessConfig, Storability, StoredResponse};
+//! use wire::cache::validation::{after_validation, freshen, AfterValidation};
+//! use wire::http1::{date::HttpDate, Headers, Method};
+//!
+//! let t = |s: i64| HttpDate::from_unix_seconds(1_767_225_600 + s).unwrap();
+//! let mut request = Headers::new();
+//! request.append("Host", "example.com").unwrap();
+//! let mut response = Headers::new();
+//! response.append("Date", "Thu, 01 Jan 2026 00:00:00 GMT").unwrap();
+//! response.append("Cache-Control", "max-age=60").unwrap();
+//! response.append("ETag", "\"v1\"").unwrap();
+//!
+//! // A miss went to the origin at t(0) and the 200 came back at t(1): store it?
+//! assert_eq!(storability(&Method::Get, &request, 200, &response), Storability::Store);
+//! let mut stored = StoredResponse::new(200, &response, &request, t(0), t(1));
+//!
+//! // Thirty seconds later it is a fresh hit, served with `stored.headers_for_reply(now)`.
+//! let config = FreshnessConfig::default();
+//! let decision = lookup(&Method::Get, &request, Some(&stored), t(31), &config);
+//! assert!(matches!(decision, Decision::Fresh { age: 31, .. }));
+//!
+//! // Two minutes later it is stale: revalidate with If-None-Match: "v1".
+//! let Decision::Revalidate { conditional, .. } = lookup(&Method::Get, &request, Some(&stored), t(120), &config) else {
+//!     panic!("stale with an ETag means revalidate");
+//! };
+//! let mut forwarded = request.clone();
+//! conditional.apply_to(&mut forwarded);
+//! assert_eq!(forwarded.get("if-none-match"), Some(&b"\"v1\""[..]));
+//!
+//! // The origin says 304 with the same tag: freshen and serve the stored body.
+//! let mut not_modified = Headers::new();
+//! not_modified.append("Date", "Thu, 01 Jan 2026 00:02:00 GMT").unwrap();
+//! not_modified.append("ETag", "\"v1\"").unwrap();
+//! assert_eq!(after_validation(&stored, 304, &not_modified), AfterValidation::Freshen);
+//! freshen(&mut stored, &not_modified, t(120), t(120));
+//! assert!(lookup(&Method::Get, &request, Some(&stored), t(130), &config).is_hit());
+//! ```
+//!
 //! [`HttpDate`]: crate::http1::date::HttpDate
 
 pub mod age;
