@@ -7,6 +7,7 @@
 //! | [`corpus`] | where the trace files live, loading one with a clear error |
 //! | [`segmentation`] | the cuttings of a stream into reads (whole, byte by byte, seeded random) |
 //! | [`replay`] | the [`replay::CoreUnderTest`] adapter trait, [`replay::replay`] and the transcript |
+//! | [`http1`] | `Conn` as a server behind a test responder, and as a client, with options from metadata |
 //!
 //! A test file per behaviour lives in `tests/tests/`; each globs its folder of traces with insta
 //! and snapshots the transcripts. To add a case, drop a `.trace` file in the folder and run
@@ -14,5 +15,6 @@
 //! then read the new snapshot before accepting it.
 
 pub mod corpus;
+pub mod http1;
 pub mod replay;
 pub mod segmentation;
