@@ -706,21 +706,28 @@ impl Conn {
         let _ = self.states.apply(self.role.peer(), Step::ConnectionClosed);
     }
 
-    /// True when the buffer may hold a complete head (an LF arrived since the last try), or is
-    /// over the limit (so the parser reports it), or the peer closed.
-    fn head_may_be_ready(&mut self) -> bool {
+    /// How much of the buffer the head parser should see, or `None` when nothing new can be
+    /// decided: the bytes up to the last LF (a head ends with one, and a partial line is judged
+    /// once its LF arrives), or everything once the buffer is over the limit or the peer closed.
+    ///
+    /// Parsing only complete lines makes the answer independent of how the bytes arrived (an
+    /// error inside a line is reported when the line ends, whatever the cutting), and a head
+    /// dripped byte by byte costs one parse per line instead of one per byte.
+    fn head_view_len(&mut self) -> Option<usize> {
         let data = self.received.data();
-        let fresh = &data[self.head_scanned.min(data.len())..];
-        let ready = fresh.contains(&b'\n') || data.len() > self.head_limit() || self.eof;
-        if !ready {
-            self.head_scanned = data.len();
+        if data.len() > self.head_limit() || self.eof {
+            return Some(data.len());
         }
-        ready
+        let scanned = self.head_scanned.min(data.len());
+        self.head_scanned = data.len();
+        data[scanned..]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map(|p| scanned + p + 1)
     }
 
     /// The peer's head is not complete: wait, or fail if the peer closed.
     fn head_incomplete(&mut self) -> Result<Next, ConnError> {
-        self.head_scanned = self.received.len();
         if !self.eof {
             return Ok(Next::NeedData);
         }
@@ -733,10 +740,10 @@ impl Conn {
     }
 
     fn read_request_head(&mut self) -> Result<Next, ConnError> {
-        if !self.head_may_be_ready() {
+        let Some(view) = self.head_view_len() else {
             return Ok(Next::NeedData);
-        }
-        let parsed = RequestHead::parse(self.received.data(), &self.options.parse);
+        };
+        let parsed = RequestHead::parse(&self.received.data()[..view], &self.options.parse);
         let (used, head) = match parsed {
             Err(e) => return Err(self.fail(ProtocolError::Head(e))),
             Ok(Status::Partial) => return self.head_incomplete(),
@@ -779,10 +786,10 @@ impl Conn {
     }
 
     fn read_response_head(&mut self) -> Result<Next, ConnError> {
-        if !self.head_may_be_ready() {
+        let Some(view) = self.head_view_len() else {
             return Ok(Next::NeedData);
-        }
-        let parsed = ResponseHead::parse(self.received.data(), &self.options.parse);
+        };
+        let parsed = ResponseHead::parse(&self.received.data()[..view], &self.options.parse);
         let (used, head) = match parsed {
             Err(e) => return Err(self.fail(ProtocolError::Head(e))),
             Ok(Status::Partial) => return self.head_incomplete(),
