@@ -1,1 +1,40 @@
-//! The `server` program's shell (filled in by its own change).
+//! `server`: an origin HTTP/1.1 server with a built-in demo site, as a thin shell over
+//! `wire::http1`.
+//!
+//! | module | what it does |
+//! | --- | --- |
+//! | [`cli`], [`config`] | flags, the TOML config file, defaults |
+//! | [`server`] | start (bind, threads), reload, graceful stop |
+//! | [`event_loop`] | the `epoll` and `pool` models (mio readiness loops) |
+//! | [`server::serve_blocking`] | the `threads` model: a thread per connection |
+//! | [`connection`] | one connection: bytes in, responses out, limits and timeouts |
+//! | [`exchange`] | the edge to `wire::http1`: request heads, keep-alive, the `Date` value |
+//! | [`handler`], [`routes`], [`ranges`] | from a request to a response: files, listings, demo routes |
+//! | [`site`], [`demo`], [`listing`], [`content_type`] | what a path names, the embedded site, folder pages, MIME types |
+//! | [`upload`] | atomic PUT and DELETE |
+//! | [`sendfile`] | zero-copy file bodies (the one `unsafe` call) |
+//! | [`stats`], [`log`] | `/server-status`, access and error logs |
+//! | [`console`] | signals and the terminal console |
+pub mod cli;
+pub mod config;
+pub mod connection;
+pub mod console;
+pub mod content_type;
+pub mod demo;
+pub mod event_loop;
+pub mod exchange;
+pub mod handler;
+pub mod listing;
+pub mod log;
+pub mod ranges;
+pub mod response;
+pub mod routes;
+pub mod sendfile;
+pub mod server;
+pub mod shared;
+pub mod site;
+pub mod stats;
+pub mod upload;
+
+pub use config::{Clock, Config, Model};
+pub use server::Server;

@@ -1,17 +1,64 @@
+//! `server`: flags, start, serve until a signal, exit code.
+use std::process::ExitCode;
+
 use clap::Parser;
+use server::cli::Cli;
+use server::Server;
 
-/// Origin HTTP/1.1 server: static files, a built-in demo site, uploads
-#[derive(Parser, Debug)]
-#[command(
-    name = "server",
-    version,
-    about,
-    long_about = "Serves a folder or a built-in demo site over HTTP/1.1 on 127.0.0.1:8080."
-)]
-struct Cli {}
-
-fn main() {
-    let _cli = Cli::parse();
-    eprintln!("server: not built yet; run `server --help` to see what it will do");
-    std::process::exit(2);
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match cli.to_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("server: bad config file: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(message) = config.validate() {
+        eprintln!("server: {message}");
+        return ExitCode::from(2);
+    }
+    let demo = config.root.is_none();
+    let server = match Server::start(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("server: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let addr = server.local_addr();
+    let what = if demo {
+        "the built-in demo site"
+    } else {
+        "your folder"
+    };
+    println!(
+        "server: {what} is at http://{addr}/ ({} model; Ctrl-C stops)",
+        server.model()
+    );
+    println!(
+        "try:  client GET {} {} /",
+        if addr.ip().is_loopback() {
+            "localhost".to_string()
+        } else {
+            addr.ip().to_string()
+        },
+        addr.port()
+    );
+    println!(
+        "      curl -v http://{}:{}/",
+        if addr.ip().is_loopback() {
+            "localhost".to_string()
+        } else {
+            addr.ip().to_string()
+        },
+        addr.port()
+    );
+    match server::console::run_foreground(server, &cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

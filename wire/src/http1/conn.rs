@@ -582,6 +582,12 @@ impl Conn {
         reading && self.received.len() <= self.head_limit()
     }
 
+    /// How many received bytes are buffered and not yet used: a shell that keeps its own copy of
+    /// what it read (to show a request exactly as received) trims that copy to this length.
+    pub fn buffered_len(&self) -> usize {
+        self.received.len()
+    }
+
     /// Takes every byte received and not used as HTTP: after [`Event::SwitchedProtocol`], the
     /// first bytes of the other protocol or the tunnel.
     pub fn take_received(&mut self) -> Vec<u8> {

@@ -1,0 +1,485 @@
+//! The readiness models: `epoll` (one event loop per core, each with its own `SO_REUSEPORT`
+//! listener, doing all the work itself) and `pool` (one event loop that only waits for
+//! readiness and hands ready connections to a fixed pool of workers through a bounded queue).
+//!
+//! Both use mio (epoll on Linux), edge-triggered: a connection remembers that its socket is
+//! readable or writable until a call answers `WouldBlock`. Timeouts are checked by a sweep every
+//! [`SWEEP`]; an idle connection costs one small entry and no buffer.
+use std::io::{self, ErrorKind};
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::config::Level;
+use crate::connection::{Connection, Want};
+use crate::shared::Shared;
+
+/// How often deadlines are checked.
+const SWEEP: Duration = Duration::from_millis(100);
+const LISTENER: Token = Token(usize::MAX - 1);
+const WAKER: Token = Token(usize::MAX - 2);
+
+/// A connection with its socket and what the socket is known to be ready for.
+pub struct Entry {
+    pub stream: TcpStream,
+    pub conn: Connection,
+    pub readable: bool,
+    pub writable: bool,
+}
+
+/// Drives a connection until it needs readiness it does not have. Returns false when it should
+/// be closed. A panic in the handler closes this connection only.
+pub fn drive(entry: &mut Entry, shared: &Shared) -> bool {
+    let outcome = catch_unwind(AssertUnwindSafe(|| drive_inner(entry, shared)));
+    match outcome {
+        Ok(keep) => keep,
+        Err(_) => {
+            shared.log(
+                Level::Error,
+                &format!(
+                    "{}: a request handler panicked; the connection was closed",
+                    entry.conn.peer()
+                ),
+            );
+            false
+        }
+    }
+}
+
+fn drive_inner(entry: &mut Entry, shared: &Shared) -> bool {
+    loop {
+        let now = Instant::now();
+        match entry.conn.want() {
+            Want::Close => return false,
+            Want::WaitUntil(_) => return true,
+            Want::Write => {
+                if !entry.writable {
+                    return true;
+                }
+                match entry.conn.write_to(&mut entry.stream, shared, now) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => entry.writable = false,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => return false,
+                }
+            }
+            Want::Read => {
+                if !entry.readable {
+                    return true;
+                }
+                match entry.conn.read_from(&mut entry.stream, shared, now) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        entry.readable = false;
+                        entry.conn.release_buffers();
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => return false,
+                }
+            }
+        }
+    }
+}
+
+/// The fixed answer to a connection beyond `max_connections`.
+pub const BUSY: &[u8] = b"\
+HTTP/1.1 503 Service Unavailable\r\n\
+Server: protolab\r\n\
+Retry-After: 1\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Length: 53\r\n\
+Connection: close\r\n\
+\r\n\
+503 Service Unavailable: too many connections; retry\n";
+
+/// Admission: counts the connection, or answers 503 at once when the server is full.
+/// Returns true when the connection may be served.
+pub fn admit(shared: &Shared, max: usize, write_busy: impl FnOnce(&[u8])) -> bool {
+    shared.stats.accepted.fetch_add(1, Relaxed);
+    if shared.open.fetch_add(1, SeqCst) >= max {
+        shared.open.fetch_sub(1, SeqCst);
+        shared.stats.refused.fetch_add(1, Relaxed);
+        write_busy(BUSY);
+        return false;
+    }
+    shared.stats.handled.fetch_add(1, Relaxed);
+    true
+}
+
+/// Where a loop runs its connections.
+enum Mode {
+    /// Drive connections on the loop's own thread (`epoll`).
+    Inline,
+    /// Hand ready connections to workers (`pool`).
+    Pool {
+        jobs: SyncSender<Job>,
+        done: Receiver<Job>,
+        pending: Vec<usize>,
+    },
+}
+
+/// A connection handed to a pool worker.
+pub struct Job {
+    slot: usize,
+    entry: Entry,
+    keep: bool,
+}
+
+enum Slot {
+    Free,
+    Here(Box<Entry>),
+    /// With a worker; readiness seen meanwhile is remembered.
+    Away {
+        readable: bool,
+        writable: bool,
+    },
+}
+
+/// One readiness loop and its connections.
+pub struct EventLoop {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    live: usize,
+    shared: Arc<Shared>,
+    mode: Mode,
+}
+
+impl EventLoop {
+    /// A loop that accepts from `listener` and serves inline.
+    pub fn new(
+        listener: std::net::TcpListener,
+        shared: Arc<Shared>,
+    ) -> io::Result<(EventLoop, Arc<Waker>)> {
+        Self::build(listener, shared, Mode::Inline)
+    }
+
+    /// A loop that accepts from `listener` and hands work to `workers` threads through a queue
+    /// of `queue` connections. Returns the loop, its waker and the worker threads.
+    pub fn with_pool(
+        listener: std::net::TcpListener,
+        shared: Arc<Shared>,
+        workers: usize,
+        queue: usize,
+    ) -> io::Result<(EventLoop, Arc<Waker>, Vec<std::thread::JoinHandle<()>>)> {
+        let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Job>(queue.max(1));
+        let (done_tx, done_rx) = mpsc::channel::<Job>();
+        let (lp, waker) = Self::build(
+            listener,
+            Arc::clone(&shared),
+            Mode::Pool {
+                jobs: jobs_tx,
+                done: done_rx,
+                pending: Vec::new(),
+            },
+        )?;
+        let jobs_rx = Arc::new(std::sync::Mutex::new(jobs_rx));
+        let mut handles = Vec::new();
+        for i in 0..workers.max(1) {
+            let jobs_rx = Arc::clone(&jobs_rx);
+            let done_tx = done_tx.clone();
+            let waker = Arc::clone(&waker);
+            let shared = Arc::clone(&shared);
+            handles.push(
+                std::thread::Builder::new()
+                    .name(format!("pool-{i}"))
+                    .spawn(move || loop {
+                        let job = match jobs_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(mut job) = job else { return };
+                        job.keep = drive(&mut job.entry, &shared);
+                        if done_tx.send(job).is_err() {
+                            return;
+                        }
+                        let _ = waker.wake();
+                    })?,
+            );
+        }
+        Ok((lp, waker, handles))
+    }
+
+    fn build(
+        listener: std::net::TcpListener,
+        shared: Arc<Shared>,
+        mode: Mode,
+    ) -> io::Result<(EventLoop, Arc<Waker>)> {
+        let poll = Poll::new()?;
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        Ok((
+            EventLoop {
+                poll,
+                listener: Some(listener),
+                slots: Vec::new(),
+                free: Vec::new(),
+                live: 0,
+                shared,
+                mode,
+            },
+            waker,
+        ))
+    }
+
+    /// Runs until a graceful stop has finished.
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut next_sweep = Instant::now() + SWEEP;
+        let mut stop_deadline: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            let timeout = next_sweep.saturating_duration_since(now);
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != ErrorKind::Interrupted {
+                    self.shared
+                        .log(Level::Error, &format!("event loop stopped: {e}"));
+                    return;
+                }
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    LISTENER => self.accept(),
+                    WAKER => {}
+                    Token(slot) => {
+                        let (r, w) = (
+                            ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                            ev.is_writable() || ev.is_error(),
+                        );
+                        self.ready(slot, r, w);
+                    }
+                }
+            }
+            self.collect_returns();
+            let now = Instant::now();
+            if now >= next_sweep {
+                next_sweep = now + SWEEP;
+                self.sweep(now);
+            }
+            if self.shared.is_stopping() {
+                let deadline = *stop_deadline.get_or_insert_with(|| {
+                    self.listener = None;
+                    now + self.shared.settings().config.grace
+                });
+                self.close_idle();
+                if self.live == 0 || now >= deadline {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            let Some(listener) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, peer)) => self.add(stream, peer),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // Out of descriptors, say: log it and try again at the next event.
+                    self.shared
+                        .log(Level::Error, &format!("accept failed: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+        let max = self.shared.settings().config.max_connections;
+        let admitted = admit(&self.shared, max, |busy| {
+            use std::io::Write;
+            let _ = stream.write(busy);
+        });
+        if !admitted {
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(Slot::Free);
+            self.slots.len() - 1
+        });
+        if self
+            .poll
+            .registry()
+            .register(
+                &mut stream,
+                Token(slot),
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .is_err()
+        {
+            self.free.push(slot);
+            self.shared.open.fetch_sub(1, SeqCst);
+            return;
+        }
+        let conn = Connection::new(peer, &self.shared, Instant::now());
+        self.slots[slot] = Slot::Here(Box::new(Entry {
+            stream,
+            conn,
+            readable: false,
+            writable: true,
+        }));
+        self.live += 1;
+    }
+
+    fn ready(&mut self, slot: usize, readable: bool, writable: bool) {
+        match self.slots.get_mut(slot) {
+            Some(Slot::Here(entry)) => {
+                entry.readable |= readable;
+                entry.writable |= writable;
+                self.run_slot(slot);
+            }
+            Some(Slot::Away {
+                readable: r,
+                writable: w,
+            }) => {
+                *r |= readable;
+                *w |= writable;
+            }
+            _ => {}
+        }
+    }
+
+    /// Drives a connection here or hands it to a worker.
+    fn run_slot(&mut self, slot: usize) {
+        match &mut self.mode {
+            Mode::Inline => {
+                let Some(Slot::Here(entry)) = self.slots.get_mut(slot) else {
+                    return;
+                };
+                if !drive(entry, &self.shared) {
+                    self.remove(slot);
+                }
+            }
+            Mode::Pool { jobs, pending, .. } => {
+                let Some(Slot::Here(entry)) = self.slots.get(slot) else {
+                    return;
+                };
+                if !can_progress(entry) {
+                    if matches!(entry.conn.want(), Want::Close) {
+                        self.remove(slot);
+                    }
+                    return;
+                }
+                let Slot::Here(entry) = std::mem::replace(
+                    &mut self.slots[slot],
+                    Slot::Away {
+                        readable: false,
+                        writable: false,
+                    },
+                ) else {
+                    return;
+                };
+                match jobs.try_send(Job {
+                    slot,
+                    entry: *entry,
+                    keep: true,
+                }) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => {
+                        // The queue is full: keep it here and try again when a worker is free.
+                        self.slots[slot] = Slot::Here(Box::new(job.entry));
+                        if !pending.contains(&slot) {
+                            pending.push(slot);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes back connections the workers finished with.
+    fn collect_returns(&mut self) {
+        let Mode::Pool { done, .. } = &self.mode else {
+            return;
+        };
+        let returned: Vec<Job> = done.try_iter().collect();
+        for job in returned {
+            let Job {
+                slot,
+                mut entry,
+                keep,
+            } = job;
+            if let Some(Slot::Away { readable, writable }) = self.slots.get(slot) {
+                entry.readable |= *readable;
+                entry.writable |= *writable;
+            }
+            self.slots[slot] = Slot::Here(Box::new(entry));
+            if !keep {
+                self.remove(slot);
+            } else {
+                self.run_slot(slot);
+            }
+        }
+        let Mode::Pool { pending, .. } = &mut self.mode else {
+            return;
+        };
+        let waiting = std::mem::take(pending);
+        for slot in waiting {
+            self.run_slot(slot);
+        }
+    }
+
+    fn sweep(&mut self, now: Instant) {
+        for slot in 0..self.slots.len() {
+            let Slot::Here(entry) = &mut self.slots[slot] else {
+                continue;
+            };
+            if now >= entry.conn.deadline() {
+                entry.conn.handle_timeout(&self.shared, now);
+                self.run_slot(slot);
+            }
+        }
+    }
+
+    fn close_idle(&mut self) {
+        for slot in 0..self.slots.len() {
+            if let Slot::Here(entry) = &mut self.slots[slot] {
+                entry.conn.close_when_done();
+                if matches!(entry.conn.want(), Want::Close) {
+                    self.remove(slot);
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, slot: usize) {
+        if let Slot::Here(mut entry) = std::mem::replace(&mut self.slots[slot], Slot::Free) {
+            let _ = self.poll.registry().deregister(&mut entry.stream);
+            entry.conn.finish(&self.shared);
+            self.shared.open.fetch_sub(1, SeqCst);
+            self.free.push(slot);
+            self.live -= 1;
+        }
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        for slot in 0..self.slots.len() {
+            self.remove(slot);
+        }
+    }
+}
+
+fn can_progress(entry: &Entry) -> bool {
+    match entry.conn.want() {
+        Want::Read => entry.readable,
+        Want::Write => entry.writable,
+        Want::WaitUntil(_) | Want::Close => false,
+    }
+}

@@ -1,0 +1,85 @@
+//! The edge between a connection and `wire::http1`: what the server keeps of a request head,
+//! and the per-thread `Date` value.
+use std::cell::RefCell;
+use std::time::SystemTime;
+
+use wire::http1::date::DateCache;
+use wire::http1::fields::Headers;
+use wire::http1::target::Target;
+use wire::http1::{Method, RequestHead, Version};
+
+/// A request head with what the server needs to answer and log it.
+#[derive(Debug)]
+pub struct Head {
+    pub method: Method,
+    pub version: Version,
+    pub target: Target,
+    pub headers: Headers,
+    /// The request line, for the access log.
+    pub request_line: Vec<u8>,
+}
+
+impl Head {
+    pub fn from_request(head: RequestHead, request_line: Vec<u8>) -> Head {
+        Head {
+            method: head.method,
+            version: head.version,
+            target: head.target,
+            headers: head.headers,
+            request_line,
+        }
+    }
+
+    /// The target's path, still percent-encoded; `*` for `OPTIONS *` and the authority form.
+    pub fn path(&self) -> &str {
+        self.target.path().unwrap_or("*")
+    }
+
+    pub fn query(&self) -> Option<&str> {
+        self.target.query()
+    }
+}
+
+/// The request line as the access log shows it: `GET /index.html HTTP/1.1`.
+pub fn request_line(head: &RequestHead) -> Vec<u8> {
+    format!("{} {} {}", head.method, head.target, head.version).into_bytes()
+}
+
+thread_local! {
+    static DATE: RefCell<Option<DateCache>> = const { RefCell::new(None) };
+}
+
+/// Calls `f` with the IMF-fixdate for `now`, formatted at most once per second per thread.
+pub fn with_date<R>(now: SystemTime, f: impl FnOnce(&[u8]) -> R) -> R {
+    DATE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let cache = slot.get_or_insert_with(|| DateCache::new(now));
+        f(cache.imf_fixdate(now))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wire::http1::ParseOptions;
+    use wire::Status;
+
+    #[test]
+    fn the_request_line_is_rebuilt_for_the_log() {
+        let Ok(Status::Complete((_, head))) = RequestHead::parse(
+            b"GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+            &ParseOptions::STRICT,
+        ) else {
+            panic!("a valid head")
+        };
+        assert_eq!(request_line(&head), b"GET /a?b=1 HTTP/1.1");
+        let head = Head::from_request(head, Vec::new());
+        assert_eq!((head.path(), head.query()), ("/a", Some("b=1")));
+    }
+
+    #[test]
+    fn the_date_is_an_imf_fixdate() {
+        let d = with_date(SystemTime::UNIX_EPOCH, |d| d.to_vec());
+        assert_eq!(d, b"Thu, 01 Jan 1970 00:00:00 GMT");
+    }
+}

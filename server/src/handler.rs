@@ -1,0 +1,349 @@
+//! From a complete request to a [`Response`]: method rules, the demo routes, static files.
+//!
+//! The HTTP decisions are made by `wire::http1`: the path normaliser (`target::SafePath`),
+//! preconditions (`conditional::evaluate`), ranges (`range`), content coding negotiation
+//! (`fields::AcceptEncoding`), dates (`date::HttpDate`). This module only applies them to files.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use wire::http1::conditional::{
+    self, CurrentRepresentation, EntityTag, Outcome, RequestConditions,
+};
+use wire::http1::date::HttpDate;
+use wire::http1::fields::{AcceptEncoding, Headers};
+use wire::http1::target::SafePath;
+use wire::http1::{Method, Version};
+
+use crate::content_type;
+use crate::listing::{self, Sort};
+use crate::response::{Body, Response, Segment};
+use crate::routes;
+use crate::shared::{Settings, Shared};
+use crate::site::{Contents, Found, FoundFile};
+use crate::upload;
+
+/// The methods a resource of this server allows, for `Allow`.
+pub const ALLOW_READ: &str = "GET, HEAD, OPTIONS";
+pub const ALLOW_WRITE: &str = "GET, HEAD, PUT, DELETE, OPTIONS";
+
+/// A request as handlers see it: the validated head, the target split, the whole body.
+pub struct Request<'a> {
+    pub method: &'a Method,
+    pub version: Version,
+    /// The target's path as sent (still percent-encoded).
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a Headers,
+    pub body: &'a [u8],
+    /// The request exactly as received (head and body framing), kept for `/inspect` only.
+    pub raw: &'a [u8],
+    pub peer: SocketAddr,
+    pub now: SystemTime,
+}
+
+impl Request<'_> {
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.get(name)
+    }
+}
+
+/// Answers one request. `shared` gives the counters for `/server-status`.
+pub fn handle(req: &Request<'_>, settings: &Settings, shared: &Shared) -> Response {
+    if let Some(r) = routes::dynamic(req, settings, shared) {
+        return r;
+    }
+    if req.path == "*" {
+        // `OPTIONS *` asks about the server itself (RFC 9110 §9.3.7); CONNECT's authority form
+        // also lands here, and this server is no proxy.
+        return match req.method {
+            Method::Options => Response::new(204).header("Allow", ALLOW_WRITE),
+            _ => Response::text(
+                405,
+                format!(
+                    "405 Method Not Allowed: {} needs a path here; this server is not a proxy",
+                    req.method
+                ),
+            )
+            .header("Allow", ALLOW_READ),
+        };
+    }
+    let safe = match SafePath::from_target_path(req.path) {
+        Ok(p) => p,
+        Err(e) => {
+            let status = e.status_hint();
+            return Response::text(status, format!("{status} {}: {e}", reason(status)));
+        }
+    };
+    let url_path = decoded_path(&safe);
+    let writable = settings.config.allow_write && !settings.source.is_demo();
+    let allow = if writable { ALLOW_WRITE } else { ALLOW_READ };
+    match req.method {
+        Method::Get | Method::Head => serve(req, settings, &url_path, &safe),
+        Method::Options => Response::new(204).header("Allow", allow),
+        // A writable PUT is taken over by the connection, which streams the body to disk.
+        Method::Delete if writable => delete(req, settings, &url_path),
+        Method::Post | Method::Put | Method::Delete | Method::Trace | Method::Connect => {
+            Response::text(
+                405,
+                format!(
+                    "405 Method Not Allowed: {} is not allowed here; this resource allows {allow}",
+                    req.method
+                ),
+            )
+            .header("Allow", allow)
+        }
+        Method::Extension(m) => Response::text(
+            501,
+            format!(
+                "501 Not Implemented: this server does not know the method {}",
+                m.as_str()
+            ),
+        )
+        .header("Allow", allow),
+    }
+}
+
+/// The decoded path with `/` between segments and a trailing `/` for folders.
+pub fn decoded_path(safe: &SafePath) -> String {
+    let mut s = String::new();
+    for seg in safe.segments() {
+        s.push('/');
+        s.push_str(seg.as_str());
+    }
+    if safe.has_trailing_slash() || safe.is_root() {
+        s.push('/');
+    }
+    s
+}
+
+/// The reason phrase for a status this server sends.
+pub fn reason(status: u16) -> &'static str {
+    wire::http1::status::reason_phrase(status).unwrap_or("Unknown")
+}
+
+fn not_found(path: &str) -> Response {
+    Response::text(404, format!("404 Not Found: nothing is served at {path}"))
+}
+
+fn forbidden(path: &str) -> Response {
+    Response::text(403, format!("403 Forbidden: {path} may not be served"))
+}
+
+fn serve(req: &Request<'_>, settings: &Settings, url_path: &str, safe: &SafePath) -> Response {
+    match settings.source.find(url_path) {
+        Found::NotFound => not_found(url_path),
+        Found::Forbidden => forbidden(url_path),
+        Found::AddSlash => {
+            let location = match req.query {
+                Some(q) => format!("{}?{q}", safe_with_slash(safe)),
+                None => safe_with_slash(safe),
+            };
+            Response::text(
+                301,
+                format!("301 Moved Permanently: the folder is at {location}"),
+            )
+            .header("Location", location)
+        }
+        Found::Folder(entries) => {
+            let html = listing::render(
+                url_path,
+                entries,
+                Sort::from_query(req.query.unwrap_or("")),
+                |t| HttpDate::from(t).to_string(),
+            );
+            maybe_gzip_bytes(
+                req,
+                settings,
+                Response::new(200),
+                html.into_bytes(),
+                "text/html; charset=utf-8",
+            )
+        }
+        Found::File(file) => serve_file(req, settings, file),
+    }
+}
+
+fn safe_with_slash(safe: &SafePath) -> String {
+    let mut s = safe.to_url_path();
+    if !s.ends_with('/') {
+        s.push('/');
+    }
+    s
+}
+
+/// True when the client takes gzip (it must say so: no `Accept-Encoding` means no gzip here).
+fn accepts_gzip(req: &Request<'_>) -> bool {
+    let ae = AcceptEncoding::from_headers(req.headers);
+    ae.present && ae.preferred(&["gzip", "identity"]) == Some("gzip")
+}
+
+/// Small generated pages (listings) are compressed in memory like files.
+fn maybe_gzip_bytes(
+    req: &Request<'_>,
+    settings: &Settings,
+    mut resp: Response,
+    bytes: Vec<u8>,
+    ty: &str,
+) -> Response {
+    resp.push_header("Content-Type", ty.as_bytes());
+    if settings.config.gzip {
+        resp.push_header("Vary", b"Accept-Encoding");
+        if accepts_gzip(req) {
+            if let Ok(gz) = gzip(&bytes) {
+                return resp.header("Content-Encoding", "gzip").bytes(gz);
+            }
+        }
+    }
+    resp.bytes(bytes)
+}
+
+/// Compresses with flate2 at its default level.
+pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 3 + 64),
+        flate2::Compression::default(),
+    );
+    enc.write_all(bytes)?;
+    enc.finish()
+}
+
+/// Files above this size are not compressed on the fly (a `.gz` sibling still is used).
+const GZIP_ON_THE_FLY_LIMIT: u64 = 8 * 1024 * 1024;
+
+/// The representation chosen for a file: identity, a `.gz` sibling, or compressed now.
+struct Representation {
+    segments: Vec<Segment>,
+    len: u64,
+    etag: EntityTag,
+    gzip: bool,
+}
+
+fn serve_file(req: &Request<'_>, settings: &Settings, file: FoundFile) -> Response {
+    let ty = content_type::for_name(&file.name, &settings.config.mime_types);
+    let compressible = settings.config.gzip && content_type::is_compressible(&ty);
+    let has_range = req.headers.contains("range");
+    let last_modified = HttpDate::from(file.modified);
+    let mut rep = identity(&file);
+    if compressible && !has_range && accepts_gzip(req) {
+        if let Some(gz) = gzip_representation(settings, &file) {
+            rep = gz;
+        }
+    }
+    let current = CurrentRepresentation {
+        etag: Some(rep.etag.clone()),
+        last_modified: Some(last_modified),
+    };
+    let conditions = RequestConditions::from_field_values(
+        req.header("if-match"),
+        req.header("if-none-match"),
+        req.header("if-modified-since"),
+        req.header("if-unmodified-since"),
+        HttpDate::from(req.now),
+    );
+    let mut resp = Response::new(200);
+    let etag_value = rep.etag.to_field_value();
+    let lm = last_modified.to_string();
+    if !conditions.is_empty() {
+        let eval = conditional::evaluate(req.method, &conditions, Some(&current));
+        match eval.outcome {
+            Outcome::Proceed => {}
+            Outcome::NotModified => {
+                let mut r = Response::new(304)
+                    .header("ETag", &etag_value)
+                    .header("Last-Modified", &lm);
+                if compressible {
+                    r.push_header("Vary", b"Accept-Encoding");
+                }
+                return r;
+            }
+            Outcome::PreconditionFailed => {
+                return Response::text(412, "412 Precondition Failed: the file does not match the request's If-Match or If-Unmodified-Since")
+                    .header("ETag", &etag_value);
+            }
+        }
+    }
+    resp.push_header("Content-Type", ty.as_bytes());
+    resp.push_header("Last-Modified", lm.as_bytes());
+    resp.push_header("ETag", &etag_value);
+    resp.push_header("Accept-Ranges", b"bytes");
+    if compressible {
+        resp.push_header("Vary", b"Accept-Encoding");
+    }
+    if rep.gzip {
+        resp.push_header("Content-Encoding", b"gzip");
+        return resp.body(Body::Fixed(rep.segments));
+    }
+    if has_range && matches!(req.method, Method::Get) {
+        return crate::ranges::apply(req, resp, &rep.segments, rep.len, &current, &ty);
+    }
+    let _ = rep.len;
+    resp.body(Body::Fixed(rep.segments))
+}
+
+fn identity(file: &FoundFile) -> Representation {
+    let segment = match &file.contents {
+        Contents::Static(b) => Segment::Static(b),
+        Contents::Disk(f) => Segment::File {
+            file: Arc::clone(f),
+            offset: 0,
+            len: file.len,
+        },
+    };
+    Representation {
+        segments: vec![segment],
+        len: file.len,
+        etag: parse_etag(&file.etag),
+        gzip: false,
+    }
+}
+
+fn parse_etag(quoted: &str) -> EntityTag {
+    EntityTag::parse(quoted.as_bytes())
+        .unwrap_or_else(|_| EntityTag::from_length_and_modified(0, SystemTime::UNIX_EPOCH))
+}
+
+/// A `.gz` sibling on disk, or the file compressed now (demo files are compressed once).
+fn gzip_representation(settings: &Settings, file: &FoundFile) -> Option<Representation> {
+    if let Some(sibling) = crate::site::gzip_sibling(&settings.source, file) {
+        let mut rep = identity(&sibling);
+        rep.gzip = true;
+        return Some(rep);
+    }
+    if file.len > GZIP_ON_THE_FLY_LIMIT {
+        return None;
+    }
+    let bytes: Arc<[u8]> = match &file.contents {
+        Contents::Static(b) => crate::demo::gzipped(file.name.as_str(), b)?,
+        Contents::Disk(f) => {
+            use std::os::unix::fs::FileExt;
+            let mut buf = vec![0; file.len as usize];
+            f.read_exact_at(&mut buf, 0).ok()?;
+            gzip(&buf).ok()?.into()
+        }
+    };
+    // A different representation needs a different strong tag: the identity tag plus "-gzip".
+    let mut opaque = parse_etag(&file.etag).opaque().to_vec();
+    opaque.extend_from_slice(b"-gzip");
+    let etag = EntityTag::strong(opaque).ok()?;
+    Some(Representation {
+        len: bytes.len() as u64,
+        segments: vec![Segment::Bytes(bytes)],
+        etag,
+        gzip: true,
+    })
+}
+
+fn delete(_req: &Request<'_>, settings: &Settings, url_path: &str) -> Response {
+    let target = match settings.source.write_target(url_path) {
+        Ok(t) => t,
+        Err(Found::NotFound) => return not_found(url_path),
+        Err(_) => return forbidden(url_path),
+    };
+    match upload::delete(&target) {
+        Ok(()) => Response::new(204),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => not_found(url_path),
+        Err(e) => Response::text(409, format!("409 Conflict: cannot delete {url_path}: {e}")),
+    }
+}

@@ -1,0 +1,337 @@
+//! Starting, reloading and stopping the server, whatever the I/O model.
+//!
+//! ```no_run
+//! let server = server::Server::start(server::Config::for_tests(None)).unwrap();
+//! println!("listening on http://{}/", server.local_addr());
+//! server.shutdown(); // graceful: stop accepting, finish what is in flight, join every thread
+//! ```
+use std::io::{self, ErrorKind, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::config::{Config, Level, Model};
+use crate::connection::{Connection, Want};
+use crate::event_loop::{admit, EventLoop};
+use crate::shared::{Settings, Shared};
+use crate::stats::Snapshot;
+
+/// The listen backlog: deep enough that bursts of new connections are not refused or delayed.
+pub const BACKLOG: i32 = 1024;
+/// Stack size of connection threads in the `threads` model.
+const THREAD_STACK: usize = 256 * 1024;
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    wakers: Vec<Arc<Waker>>,
+    model: Model,
+}
+
+/// Opens a listening socket with the options every model wants.
+fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
+fn bind_error(addr: SocketAddr, e: io::Error) -> io::Error {
+    let hint = match e.kind() {
+        ErrorKind::AddrInUse => {
+            " (another program is using that port: pick another with --port, or stop it)"
+        }
+        ErrorKind::PermissionDenied => " (ports below 1024 need privileges: try --port 8080)",
+        ErrorKind::AddrNotAvailable => {
+            " (that address is not on this machine: try --bind 127.0.0.1)"
+        }
+        _ => "",
+    };
+    io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}{hint}"))
+}
+
+impl Server {
+    /// Opens the root and logs, binds, and starts the chosen model's threads.
+    pub fn start(config: Config) -> io::Result<Server> {
+        config
+            .validate()
+            .map_err(|m| io::Error::new(ErrorKind::InvalidInput, m))?;
+        let model = config.model;
+        let workers = config.worker_count();
+        let queue = config.queue;
+        let requested = SocketAddr::new(config.bind, config.port);
+        let shared = Arc::new(Shared::new(Settings::open(config)?));
+        let mut threads = Vec::new();
+        let mut wakers = Vec::new();
+        let addr;
+        match model {
+            Model::Epoll => {
+                // One listener per loop (SO_REUSEPORT): the kernel spreads new connections over
+                // them. A plain bind first, so "port in use" is reported instead of shared.
+                if requested.port() != 0 {
+                    drop(listen(requested, false).map_err(|e| bind_error(requested, e))?);
+                }
+                let first = listen(requested, true).map_err(|e| bind_error(requested, e))?;
+                addr = first.local_addr()?;
+                let mut listeners = vec![first];
+                for _ in 1..workers {
+                    listeners.push(listen(addr, true).map_err(|e| bind_error(addr, e))?);
+                }
+                for (i, l) in listeners.into_iter().enumerate() {
+                    let (lp, waker) = EventLoop::new(l, Arc::clone(&shared))?;
+                    wakers.push(waker);
+                    threads.push(
+                        std::thread::Builder::new()
+                            .name(format!("loop-{i}"))
+                            .spawn(move || lp.run())?,
+                    );
+                }
+            }
+            Model::Pool => {
+                let l = listen(requested, false).map_err(|e| bind_error(requested, e))?;
+                addr = l.local_addr()?;
+                let (lp, waker, workers) =
+                    EventLoop::with_pool(l, Arc::clone(&shared), workers, queue)?;
+                wakers.push(waker);
+                threads.push(
+                    std::thread::Builder::new()
+                        .name("reactor".into())
+                        .spawn(move || lp.run())?,
+                );
+                threads.extend(workers);
+            }
+            Model::Threads => {
+                let l = listen(requested, false).map_err(|e| bind_error(requested, e))?;
+                addr = l.local_addr()?;
+                l.set_nonblocking(true)?;
+                let poll = Poll::new()?;
+                poll.registry().register(
+                    &mut SourceFd(&l.as_raw_fd()),
+                    Token(0),
+                    Interest::READABLE,
+                )?;
+                let waker = Arc::new(Waker::new(poll.registry(), Token(1))?);
+                wakers.push(waker);
+                let sh = Arc::clone(&shared);
+                threads.push(
+                    std::thread::Builder::new()
+                        .name("acceptor".into())
+                        .spawn(move || accept_threads(l, poll, sh))?,
+                );
+            }
+        }
+        shared.log(
+            Level::Info,
+            &format!("listening on http://{addr}/ ({model} model)"),
+        );
+        Ok(Server {
+            addr,
+            shared,
+            threads,
+            wakers,
+            model,
+        })
+    }
+
+    /// The address the server is bound to (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn model(&self) -> Model {
+        self.model
+    }
+
+    /// The counters `/server-status` shows.
+    pub fn status(&self) -> Snapshot {
+        self.shared.stats.snapshot()
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Applies new settings to connections from their next request on. The address, port, model
+    /// and worker count need a restart; a change to them is reported, not applied.
+    pub fn reload(&self, config: Config) -> io::Result<()> {
+        config
+            .validate()
+            .map_err(|m| io::Error::new(ErrorKind::InvalidInput, m))?;
+        let old = self.shared.settings();
+        let c = &old.config;
+        if (config.bind, config.port, config.model, config.workers)
+            != (c.bind, c.port, c.model, c.workers)
+        {
+            self.shared.log(
+                Level::Warn,
+                "reload: bind, port, model and workers only change on a restart",
+            );
+        }
+        self.shared.replace(Settings::open(config)?);
+        self.shared.log(Level::Info, "configuration reloaded");
+        Ok(())
+    }
+
+    /// Begins a graceful stop: no new connections; requests in flight finish within the grace
+    /// period; idle keep-alive connections close.
+    pub fn stop(&self) {
+        self.shared.stopping.store(true, SeqCst);
+        for w in &self.wakers {
+            let _ = w.wake();
+        }
+    }
+
+    /// Waits for every thread of the server to finish (after [`Server::stop`]).
+    pub fn join(mut self) {
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        // Connection threads of the `threads` model are detached: wait for them to finish,
+        // within the grace period.
+        let grace = self.shared.settings().config.grace + Duration::from_secs(1);
+        let until = Instant::now() + grace;
+        while self.shared.open.load(SeqCst) > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// [`Server::stop`] then [`Server::join`].
+    pub fn shutdown(self) {
+        self.stop();
+        self.join();
+    }
+}
+
+/// The `threads` model's acceptor: one thread per admitted connection.
+fn accept_threads(listener: std::net::TcpListener, mut poll: Poll, shared: Arc<Shared>) {
+    let mut events = Events::with_capacity(64);
+    while !shared.is_stopping() {
+        if let Err(e) = poll.poll(&mut events, Some(Duration::from_millis(500))) {
+            if e.kind() != ErrorKind::Interrupted {
+                shared.log(Level::Error, &format!("acceptor stopped: {e}"));
+                return;
+            }
+        }
+        loop {
+            match listener.accept() {
+                Ok((mut stream, peer)) => {
+                    let max = shared.settings().config.max_connections;
+                    let _ = stream.set_nonblocking(false);
+                    let admitted = admit(&shared, max, |busy| {
+                        use std::io::Write;
+                        let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+                        let _ = stream.write_all(busy);
+                    });
+                    if !admitted {
+                        continue;
+                    }
+                    let sh = Arc::clone(&shared);
+                    let spawned = std::thread::Builder::new()
+                        .name("conn".into())
+                        .stack_size(THREAD_STACK)
+                        .spawn(move || serve_blocking(stream, peer, &sh));
+                    if let Err(e) = spawned {
+                        shared.open.fetch_sub(1, SeqCst);
+                        shared.log(
+                            Level::Error,
+                            &format!("cannot start a connection thread: {e}"),
+                        );
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    shared.log(Level::Error, &format!("accept failed: {e}"));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// One connection on a blocking socket: the simplest model to read.
+pub fn serve_blocking(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
+    let _ = stream.set_nodelay(true);
+    let mut conn = Connection::new(peer, shared, Instant::now());
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut read_timeout = None;
+        loop {
+            let now = Instant::now();
+            match conn.want() {
+                Want::Close => return,
+                Want::WaitUntil(at) => {
+                    std::thread::sleep(at.saturating_duration_since(now));
+                    conn.handle_timeout(shared, Instant::now());
+                }
+                Want::Write => {
+                    let _ = stream.set_write_timeout(Some(Duration::from_secs(60)));
+                    match conn.write_to(&mut stream, shared, now) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                        Err(_) => return,
+                    }
+                }
+                Want::Read => {
+                    if shared.is_stopping() {
+                        conn.close_when_done();
+                        if conn.want() == Want::Close {
+                            return;
+                        }
+                    }
+                    let deadline = conn.deadline();
+                    if now >= deadline {
+                        conn.handle_timeout(shared, now);
+                        continue;
+                    }
+                    // Wake at least every half second to notice a graceful stop.
+                    let wait = Some(
+                        (deadline - now)
+                            .clamp(Duration::from_millis(1), Duration::from_millis(500)),
+                    );
+                    if wait != read_timeout {
+                        let _ = stream.set_read_timeout(wait);
+                        read_timeout = wait;
+                    }
+                    match conn.read_from(&mut stream, shared, now) {
+                        Ok(_) => {}
+                        Err(e)
+                            if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+                        {
+                            conn.release_buffers();
+                            conn.handle_timeout(shared, Instant::now());
+                        }
+                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                        Err(_) => return,
+                    }
+                }
+            }
+        }
+    }));
+    if outcome.is_err() {
+        shared.log(
+            Level::Error,
+            &format!("{peer}: a request handler panicked; the connection was closed"),
+        );
+    }
+    conn.finish(shared);
+    // Let the client see the end of the last response before the socket goes away.
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut sink = [0u8; 512];
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
+    let _ = stream.read(&mut sink);
+    shared.open.fetch_sub(1, SeqCst);
+}

@@ -1,0 +1,192 @@
+//! Atomic uploads (PUT) and deletions (DELETE) inside the document root.
+//!
+//! An upload is written to a hidden temporary file in the target's own folder (same file
+//! system, so the final `rename(2)` is atomic), flushed with `fsync`, and only then renamed over
+//! the target. Readers see the old file or the new one, never half of either. If the upload is
+//! cut short, or anything fails, the temporary file is removed when the [`Upload`] is dropped,
+//! so an interrupted upload leaves nothing behind.
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// An upload in progress: bytes go to a temporary file next to the target.
+#[derive(Debug)]
+pub struct Upload {
+    target: PathBuf,
+    temp: PathBuf,
+    file: Option<File>,
+    existed: bool,
+    written: u64,
+}
+
+/// What a finished upload did, for the status code: 201 Created or 204 No Content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Created,
+    Replaced,
+}
+
+impl Upload {
+    /// Starts an upload to `target`, whose parent folder must exist.
+    pub fn begin(target: &Path) -> io::Result<Upload> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let parent = target
+            .parent()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no parent folder"))?;
+        let name = target
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+        let existed = match fs::symlink_metadata(target) {
+            Ok(m) if m.is_dir() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    "a folder has that name",
+                ))
+            }
+            Ok(_) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e),
+        };
+        let temp = parent.join(format!(
+            ".{}.upload-{}-{}",
+            name.to_string_lossy(),
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        Ok(Upload {
+            target: target.to_path_buf(),
+            temp,
+            file: Some(file),
+            existed,
+            written: 0,
+        })
+    }
+
+    /// Appends body bytes.
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("upload already finished"))?;
+        file.write_all(bytes)?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Flushes to disk and renames over the target. `modified` sets the file's modification time
+    /// (a server with a fixed clock, in tests); `None` keeps the time of the last write.
+    pub fn commit(mut self, modified: Option<std::time::SystemTime>) -> io::Result<Stored> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("upload already finished"))?;
+        if let Some(t) = modified {
+            file.set_modified(t)?;
+        }
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&self.temp, &self.target)?;
+        // Make the rename itself durable: sync the folder that holds both names.
+        if let Some(dir) = self.target.parent() {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(if self.existed {
+            Stored::Replaced
+        } else {
+            Stored::Created
+        })
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        // Still holding the file means the upload never committed: remove the partial bytes.
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Deletes a file (never a folder).
+pub fn delete(target: &Path) -> io::Result<()> {
+    let meta = fs::symlink_metadata(target)?;
+    if meta.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "folders are not deleted",
+        ));
+    }
+    fs::remove_file(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn create_then_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.txt");
+        let mut up = Upload::begin(&target).unwrap();
+        up.write(b"hello ").unwrap();
+        up.write(b"world").unwrap();
+        assert_eq!(up.written(), 11);
+        assert_eq!(up.commit(None).unwrap(), Stored::Created);
+        assert_eq!(fs::read(&target).unwrap(), b"hello world");
+        let mut up = Upload::begin(&target).unwrap();
+        up.write(b"second").unwrap();
+        assert_eq!(
+            fs::read(&target).unwrap(),
+            b"hello world",
+            "the old file stays until commit"
+        );
+        assert_eq!(up.commit(None).unwrap(), Stored::Replaced);
+        assert_eq!(fs::read(&target).unwrap(), b"second");
+        assert_eq!(leftovers(dir.path()), ["a.txt"]);
+    }
+
+    #[test]
+    fn an_abandoned_upload_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut up = Upload::begin(&dir.path().join("b.bin")).unwrap();
+        up.write(&[7; 1000]).unwrap();
+        drop(up);
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn folders_are_neither_replaced_nor_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        assert!(Upload::begin(&dir.path().join("sub")).is_err());
+        assert!(delete(&dir.path().join("sub")).is_err());
+        fs::write(dir.path().join("f"), b"x").unwrap();
+        delete(&dir.path().join("f")).unwrap();
+        assert!(leftovers(dir.path()).contains(&"sub".to_string()));
+        assert_eq!(
+            delete(&dir.path().join("f")).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+    }
+}
