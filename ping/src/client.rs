@@ -19,6 +19,7 @@ use wire::ping::Clock;
 
 use crate::icmp_socket::{self, IcmpSocketError};
 use crate::paint::Paint;
+use crate::readiness::{self, Ready};
 
 /// Everything `ping HOST` needs.
 #[derive(Debug, Clone)]
@@ -159,7 +160,13 @@ pub fn run_on(
         writeln!(out, "{}", report.banner(pinger.probe_len())).map_err(write_error)?;
     }
     let mut buf = vec![0u8; 65_536];
-    let mut read_timeout = None;
+    // Waits happen in ppoll (microsecond timeouts); reads never block.
+    socket
+        .set_nonblocking(true)
+        .map_err(|source| ClientError::Socket {
+            doing: "cannot make the socket non-blocking",
+            source,
+        })?;
     loop {
         if interrupted.load(Ordering::Relaxed) {
             pinger.handle_interrupt(Instant::now());
@@ -191,14 +198,15 @@ pub fn run_on(
         if wait.is_zero() {
             continue;
         }
-        if read_timeout != Some(wait) {
-            socket
-                .set_read_timeout(Some(wait))
-                .map_err(|source| ClientError::Socket {
-                    doing: "cannot set the read timeout",
+        match readiness::wait_readable(socket, wait) {
+            Ok(Ready::Readable) => {}
+            Ok(Ready::TimedOut | Ready::Interrupted) => continue,
+            Err(source) => {
+                return Err(ClientError::Socket {
+                    doing: "cannot wait for a reply",
                     source,
-                })?;
-            read_timeout = Some(wait);
+                })
+            }
         }
         match socket.recv_from(&mut buf) {
             Ok((n, from)) => pinger.handle_datagram(Instant::now(), &buf[..n], from),

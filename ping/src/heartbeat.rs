@@ -11,6 +11,7 @@ use wire::ping::Clock;
 
 use crate::client::{resolve, ClientError};
 use crate::paint::Paint;
+use crate::readiness::{self, Ready};
 
 /// Everything `ping heartbeat` needs.
 #[derive(Debug, Clone)]
@@ -139,13 +140,15 @@ pub fn run(
             continue;
         }
         // Nothing comes back; waiting on the socket lets Ctrl-C (EINTR) end the wait at once,
-        // and consumes any ICMP error so the next send goes out.
-        socket
-            .set_read_timeout(Some(wait))
-            .map_err(|source| ClientError::Socket {
-                doing: "cannot set the read timeout",
+        // and reading consumes any ICMP error so the next send goes out.
+        let ready =
+            readiness::wait_readable(&socket, wait).map_err(|source| ClientError::Socket {
+                doing: "cannot wait on the socket",
                 source,
             })?;
+        if ready != Ready::Readable {
+            continue;
+        }
         let mut buf = [0u8; 2048];
         match socket.recv(&mut buf) {
             Ok(_) => {}

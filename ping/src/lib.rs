@@ -10,6 +10,7 @@
 //! | [`serve`] | `ping serve`: the lab's echo server, startable on port 0 for tests |
 //! | [`heartbeat`] | `ping heartbeat HOST`: the lab's heartbeat client |
 //! | [`icmp_socket`] | Linux's unprivileged ICMP echo socket |
+//! | [`readiness`] | waiting for a datagram with a microsecond timeout (`ppoll`) |
 //! | [`cli`] | the command line |
 
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod client;
 pub mod heartbeat;
 pub mod icmp_socket;
 pub mod paint;
+pub mod readiness;
 pub mod serve;
 
 use std::sync::atomic::AtomicBool;

@@ -2,9 +2,9 @@
 //!
 //! One thread, one socket. Each datagram goes to the core with the time it arrived; whatever the
 //! core releases (at once, or when a delay runs out) is sent, and every event is logged with the
-//! running counts. The read timeout is the core's next deadline, capped so that Ctrl-C and
-//! [`Stopper::stop`] are noticed; a stopper also sends an empty datagram to wake the loop at
-//! once.
+//! running counts. Reads never block; when nothing waits, the loop sleeps in `ppoll` until the
+//! core's next deadline, capped so that Ctrl-C and [`Stopper::stop`] are noticed (a stopper
+//! also sends an empty datagram to wake the loop at once).
 
 use std::fmt;
 use std::io::{self, Write};
@@ -22,6 +22,7 @@ use wire::ping::stats::Millis;
 use wire::ping::Clock;
 
 use crate::paint::Paint;
+use crate::readiness;
 
 /// How long the loop may block when nothing is scheduled.
 const IDLE: Duration = Duration::from_millis(500);
@@ -221,51 +222,49 @@ impl Server {
             counts: Counts::default(),
         };
         let mut buf = vec![0u8; 65_536];
-        let mut read_timeout = None;
+        self.socket
+            .set_nonblocking(true)
+            .map_err(socket_error("cannot make the socket non-blocking"))?;
         let mut last_flush = Instant::now();
         let mut last_counts = (Instant::now(), Counts::default());
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 break;
             }
-            let now = Instant::now();
-            let unflushed = !log.buffer().is_empty();
-            let cap = if unflushed || options.quiet {
-                FLUSH_EVERY
-            } else {
-                IDLE
-            };
-            let wait = core
-                .poll_timeout()
-                .map_or(cap, |due| due.saturating_duration_since(now).min(cap));
-            if !wait.is_zero() {
-                if read_timeout != Some(wait) {
-                    self.socket
-                        .set_read_timeout(Some(wait))
-                        .map_err(socket_error("cannot set the read timeout"))?;
-                    read_timeout = Some(wait);
-                }
-                match self.socket.recv_from(&mut buf) {
-                    Ok((n, from)) => {
-                        if self.stop.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        core.handle_datagram(Instant::now(), &buf[..n], from);
+            // Read without blocking while datagrams wait; block (in ppoll) only when none do.
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    if self.stop.load(Ordering::Relaxed) {
+                        break;
                     }
-                    Err(e) => match e.kind() {
-                        io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted => {}
-                        // An ICMP error for an earlier echo (the client went away): not ours to fix.
-                        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {}
-                        _ => {
-                            return Err(ServeError {
-                                doing: "cannot receive".into(),
-                                source: e,
-                            })
-                        }
-                    },
+                    core.handle_datagram(Instant::now(), &buf[..n], from);
                 }
+                Err(e) => match e.kind() {
+                    io::ErrorKind::WouldBlock => {
+                        let now = Instant::now();
+                        let cap = if !log.buffer().is_empty() || options.quiet {
+                            FLUSH_EVERY
+                        } else {
+                            IDLE
+                        };
+                        let wait = core
+                            .poll_timeout()
+                            .map_or(cap, |due| due.saturating_duration_since(now).min(cap));
+                        if !wait.is_zero() {
+                            readiness::wait_readable(&self.socket, wait)
+                                .map_err(socket_error("cannot wait for datagrams"))?;
+                        }
+                    }
+                    io::ErrorKind::Interrupted => {}
+                    // An ICMP error for an earlier echo (the client went away): not ours to fix.
+                    io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset => {}
+                    _ => {
+                        return Err(ServeError {
+                            doing: "cannot receive".into(),
+                            source: e,
+                        })
+                    }
+                },
             }
             let now = Instant::now();
             core.handle_timeout(now);
