@@ -4,7 +4,8 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = client::cli::Cli::parse();
     let stdout = std::io::stdout();
-    let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    // Not locked for the whole run: the REPL prints from its reader thread too.
+    let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, stdout);
     let mut stderr = std::io::stderr();
     let mut stdin = std::io::stdin();
     let code = client::run(cli, &mut stdout, &mut stderr, &mut stdin);

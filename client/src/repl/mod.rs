@@ -18,7 +18,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
-use rustyline::{Config, Editor, ExternalPrinter};
+use rustyline::{Config, Editor};
 
 use crate::cli::ReplArgs;
 use crate::paint::Paint;
@@ -28,31 +28,6 @@ use helper::ReplHelper;
 use session::{wait_for, Connection, Display, Shared};
 
 type Out = Box<dyn Write + Send>;
-
-/// A `Write` that hands whole lines to rustyline's external printer, so output that arrives
-/// while the user types is printed above the prompt instead of through it.
-struct PrinterWriter<P: ExternalPrinter> {
-    printer: P,
-    line: Vec<u8>,
-}
-
-impl<P: ExternalPrinter> Write for PrinterWriter<P> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.line.extend_from_slice(buf);
-        while let Some(at) = self.line.iter().position(|&b| b == b'\n') {
-            let text: Vec<u8> = self.line.drain(..=at).collect();
-            let text = String::from_utf8_lossy(&text[..text.len() - 1]).into_owned();
-            self.printer
-                .print(text)
-                .map_err(|e| io::Error::other(e.to_string()))?;
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Where typed lines come from.
 enum Lines {
@@ -153,13 +128,10 @@ pub fn run(args: &ReplArgs) -> ExitCode {
         if let Some(path) = &history {
             let _ = editor.load_history(path);
         }
-        out = match editor.create_external_printer() {
-            Ok(printer) => Box::new(PrinterWriter {
-                printer,
-                line: Vec::new(),
-            }),
-            Err(_) => Box::new(io::stdout()),
-        };
+        // Output goes straight to stdout; each request waits for its answer before the next
+        // prompt, so the answer does not run through a line being typed. (rustyline's external
+        // printer would avoid even that, but it drops keys that arrive together, as in a paste.)
+        out = Box::new(io::stdout());
         lines = Lines::Editor(Box::new(editor), history);
     } else {
         out = Box::new(io::stdout());
@@ -341,8 +313,13 @@ impl Repl {
         let conn = self.conn.as_mut().expect("checked above");
         conn.send(bytes)
             .map_err(|e| format!("sending failed: {e}"))?;
-        if !interactive {
-            let wait = self.args.wait;
+        {
+            // On a terminal a line protocol's reply is not waited for long: the user is typing.
+            let wait = if interactive && self.args.line {
+                self.args.wait.min(std::time::Duration::from_secs(1))
+            } else {
+                self.args.wait
+            };
             if method.is_some() {
                 wait_for(&self.shared, wait, |s| {
                     s.responses > before.responses || s.closed
