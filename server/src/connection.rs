@@ -110,6 +110,9 @@ pub struct Connection {
     wait_until: Option<Instant>,
     /// No more HTTP: send what is queued, then close.
     closed: bool,
+    /// A last answer written outside the core (408 when no request head ever completed, so the
+    /// core has no request to answer), then the connection closes.
+    farewell: Vec<u8>,
     /// The bytes read and not yet used by the core, so a request can be shown exactly as it
     /// arrived (`/inspect`). Trimmed to the core's buffer after every step.
     mirror: Vec<u8>,
@@ -141,6 +144,7 @@ impl Connection {
             stream: None,
             wait_until: None,
             closed: false,
+            farewell: Vec::new(),
             mirror: Vec::new(),
             capture: None,
             phase: Phase::Reading,
@@ -156,7 +160,7 @@ impl Connection {
     }
 
     fn has_output(&self) -> bool {
-        self.core.poll_transmit().is_some()
+        self.core.poll_transmit().is_some() || !self.farewell.is_empty()
     }
 
     /// True between requests, with nothing received, owed or queued.
@@ -256,7 +260,7 @@ impl Connection {
             self.drop_output();
             return;
         }
-        // A request that did not arrive in time: 408, if a response can still be sent.
+        // A request that did not arrive in time: 408, if no response has started.
         let what = if self.request.is_some() {
             "request body"
         } else {
@@ -264,14 +268,13 @@ impl Connection {
         };
         self.request = None;
         self.closed = true;
-        if self.core.our_state() == State::Idle || self.core.our_state() == State::SendResponse {
-            let resp = Response::text(
-                408,
-                format!(
-                    "408 Request Timeout: the {what} did not arrive within the server's time limit"
-                ),
+        if matches!(self.core.our_state(), State::Idle | State::SendResponse) {
+            let text = format!(
+                "408 Request Timeout: the {what} did not arrive within the server's time limit\n"
             );
-            self.send(shared, None, resp.closing(), now);
+            self.farewell = farewell(&self.settings, 408, &text);
+            shared.log(Level::Info, &format!("{}: the {what} timed out", self.peer));
+            self.set_phase(shared, Phase::Writing);
         }
     }
 
@@ -396,6 +399,7 @@ impl Connection {
             self.generation = shared.generation();
         }
         self.since = now;
+        self.set_phase(shared, Phase::Writing);
         let request_line = exchange::request_line(&head);
         let head = Head::from_request(head, request_line);
         let sink = match self.body_sink(&head) {
@@ -661,6 +665,13 @@ impl Connection {
         shared: &Shared,
         now: Instant,
     ) -> io::Result<()> {
+        while !self.farewell.is_empty() {
+            let n = socket.write(&self.farewell)?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.farewell.drain(..n);
+        }
         loop {
             let n = match self.core.poll_transmit() {
                 None => break,
@@ -808,6 +819,24 @@ fn request_length(bytes: &[u8]) -> Option<usize> {
         }
         _ => Some(used),
     }
+}
+
+/// A complete response written without the core, for a connection about to close.
+fn farewell(settings: &Settings, status: u16, text: &str) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status} {}\r\nServer: protolab\r\nDate: ",
+        handler::reason(status)
+    )
+    .into_bytes();
+    exchange::with_date(settings.config.clock.now(), |d| out.extend_from_slice(d));
+    out.extend_from_slice(
+        format!(
+            "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        )
+        .as_bytes(),
+    );
+    out
 }
 
 fn too_large(limit: u64) -> Response {
