@@ -506,6 +506,7 @@ fn execute(
             t0,
             head: None,
             fail_hit: false,
+            discard_body: false,
         };
         let outcome = receive(
             &mut exchange,
@@ -740,6 +741,7 @@ struct Exchange<'e, 'o> {
     t0: Instant,
     head: Option<Head>,
     fail_hit: bool,
+    discard_body: bool,
 }
 
 impl Exchange<'_, '_> {
@@ -755,6 +757,11 @@ impl Exchange<'_, '_> {
         let args = self.args;
         if args.fail && head.status >= 400 {
             self.fail_hit = true;
+            return Ok(());
+        }
+        if args.follow && is_redirect(head) {
+            // As with curl -L, only the final response's body is written.
+            self.discard_body = true;
             return Ok(());
         }
         if !args.compressed {
@@ -944,7 +951,7 @@ fn deliver(
         }
         ReadEvent::Data(range) => {
             let bytes = &buf[base + range.start..base + range.end];
-            if let (Some(sink), false) = (ex.sink.as_mut(), ex.fail_hit) {
+            if let (Some(sink), false) = (ex.sink.as_mut(), ex.fail_hit || ex.discard_body) {
                 sink.write(bytes).map_err(|e| {
                     if e.kind() == io::ErrorKind::InvalidInput || e.kind() == io::ErrorKind::InvalidData {
                         Failure::new(ExitCode::RecvError, format!("the body does not decode as its Content-Encoding says ({e}); drop --compressed to see it as sent"))
