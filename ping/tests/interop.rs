@@ -36,7 +36,7 @@ fn our_client_against_the_python_server() {
         "-i",
         "0.01",
         "-W",
-        "0.2",
+        "1",
         "127.0.0.1",
     ]);
     let _ = server.child.kill();
@@ -79,7 +79,7 @@ fn the_python_client_against_our_server() {
             "--count",
             "10",
             "--timeout",
-            "0.2",
+            "0.5",
         ])
         .output()
         .expect("python3 runs (scripts/install-test-deps.sh installs it)");

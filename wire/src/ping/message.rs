@@ -9,7 +9,8 @@
 //! ```
 //!
 //! One datagram is one message: there is no line ending and no framing, so parsing takes the
-//! whole datagram. The server upper-cases what it echoes, so `Ping 7 1767268800.250000` comes
+//! whole datagram (UDP never delivers part of one, which is why these tests feed datagrams whole
+//! rather than cut at split points; bytes after the time are the padding, tested as such). The server upper-cases what it echoes, so `Ping 7 1767268800.250000` comes
 //! back as `PING 7 1767268800.250000`; a client matches a reply by comparing it, ignoring ASCII
 //! case, with the probe it sent.
 //!
