@@ -197,7 +197,10 @@ pub enum Event<'a> {
     /// with [`Conn::take_received`] and stop using HTTP on it.
     SwitchedProtocol,
     /// No more HTTP on this connection: write what [`Conn::poll_transmit`] still has, then
-    /// close it.
+    /// close it. When the peer may still be sending (a server closing after an error or with a
+    /// request body unread), shut down the writing side first and read and discard for a moment
+    /// before closing: closing a socket with unread bytes makes the kernel send a reset, which
+    /// can destroy the response before the peer reads it (RFC 9112 §9.6).
     ConnectionClosed(CloseReason),
 }
 
@@ -785,7 +788,10 @@ impl Conn {
                 .unwrap_or(BodyReader::Length { remaining: 0 }),
         );
         self.expecting_continue = head.version == Version::Http11
-            && framing.body != BodyLength::Empty
+            && !matches!(
+                framing.body,
+                BodyLength::Empty | BodyLength::ContentLength(0)
+            )
             && head.headers.contains_token("expect", "100-continue");
         self.method = Some(head.method.clone());
         Ok(Next::Request(head))
@@ -1099,6 +1105,7 @@ impl Conn {
                 .apply(Role::Client, Step::EndOfMessage)
                 .expect("the client just entered SendBody");
             self.after_our_end(outcome);
+            self.ended_by_core = true;
         }
         Ok(())
     }
@@ -1141,7 +1148,13 @@ impl Conn {
                 length = Some(n);
             }
             let n = length.ok_or(SendError::InvalidFraming("an empty Content-Length"))?;
-            return Ok((BodyWriter::Length { remaining: n }, false));
+            // `Content-Length: 0` is a message without a body: it is complete at once.
+            let writer = if n == 0 {
+                BodyWriter::Empty
+            } else {
+                BodyWriter::Length { remaining: n }
+            };
+            return Ok((writer, false));
         }
         Ok(match self.role {
             Role::Client => (BodyWriter::Empty, false),

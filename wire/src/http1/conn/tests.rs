@@ -1586,3 +1586,31 @@ proptest::proptest! {
         exchange(&put, &[&input], eof, quiet);
     }
 }
+
+#[test]
+fn content_length_zero_is_complete_at_once() {
+    let mut conn = Conn::client(ConnOptions::default());
+    conn.send_request(&get_request(Method::Post, "/", &[("Content-Length", "0")]))
+        .unwrap();
+    assert_eq!(conn.client_state(), State::Done);
+    assert_eq!(conn.send_data(b"x").map_err(|_| ()), Err(()));
+    conn.send_end(None).unwrap();
+
+    let mut conn = server();
+    conn.handle_bytes(
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n",
+    );
+    assert!(matches!(conn.poll_event(), Ok(Event::Request(_))));
+    assert!(matches!(conn.poll_event(), Ok(Event::EndOfMessage(_))));
+    assert_eq!(
+        conn.poll_transmit(),
+        None,
+        "no 100 Continue for an empty body"
+    );
+    conn.send_response(&response(204, &[])).unwrap();
+    conn.send_end(None).unwrap();
+    assert_eq!(
+        (conn.client_state(), conn.server_state()),
+        (State::Idle, State::Idle)
+    );
+}
