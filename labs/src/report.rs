@@ -66,7 +66,7 @@ pub fn tracks_overview(tracks: &[&Track], progress: &Progress, style: &Style) ->
             .count();
         let _ = writeln!(
             out,
-            "  {:<10} {:<52} {}",
+            "  {:<10} {:<68} {}",
             style.bold(track.id),
             track.title,
             style.dim(&format!("{done}/{required} steps"))
@@ -106,7 +106,7 @@ pub fn track_steps(track: &Track, progress: &Progress, style: &Style) -> String 
 pub fn step_text(track: &Track, index: usize, step: &Step, style: &Style) -> String {
     let id = track.step_id(step);
     let mut out = format!(
-        "{} {}\n{}\n\n",
+        "{} {}\n{}\n",
         style.bold(&format!(
             "{id} (step {} of {}):",
             index + 1,
@@ -114,7 +114,7 @@ pub fn step_text(track: &Track, index: usize, step: &Step, style: &Style) -> Str
         )),
         style.bold(step.title),
         if step.optional {
-            "This step is optional."
+            "This step is optional.\n"
         } else {
             ""
         }
