@@ -156,25 +156,34 @@ impl Ctx {
             .hint("pass --files-dir DIR (the folder your server runs in), or use --run 'CMD' so labs starts it in a folder of its own"))
     }
 
+    /// `{dir}` for `--run`: a `www` folder (with `files/` in it) inside a scratch folder of
+    /// labs' own, so that labs can put a file *outside* `{dir}` for the traversal step.
     fn run_dir(&mut self) -> Result<PathBuf, Failure> {
         if self.run_dir.is_none() {
-            let dir = tempfile::Builder::new()
-                .prefix("labs-run-")
-                .tempdir()
-                .map_err(|e| {
-                    Failure::new(
-                        "labs needs a temporary folder",
-                        format!("could not make one: {e}"),
-                    )
-                })?;
-            std::fs::create_dir_all(dir.path().join("files")).ok();
+            let scratch = || -> std::io::Result<tempfile::TempDir> {
+                let dir = tempfile::Builder::new().prefix("labs-run-").tempdir()?;
+                std::fs::create_dir_all(dir.path().join("www/files"))?;
+                Ok(dir)
+            };
+            let dir = scratch().map_err(|e| {
+                Failure::new(
+                    "labs needs a temporary folder",
+                    format!("could not make one: {e}"),
+                )
+            })?;
             self.run_dir = Some(dir);
         }
         Ok(self
             .run_dir
             .as_ref()
-            .map(|d| d.path().to_path_buf())
+            .map(|d| d.path().join("www"))
             .unwrap_or_default())
+    }
+
+    /// A folder outside everything the learner's program was given, when labs owns one
+    /// (`--run`): the traversal step hides a secret there.
+    pub fn outside_dir(&self) -> Option<PathBuf> {
+        self.run_dir.as_ref().map(|d| d.path().to_path_buf())
     }
 
     /// The address of the learner's server, starting it first for `--run` (once, and again if

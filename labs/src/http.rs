@@ -282,13 +282,6 @@ pub fn expect_file(dir: &Path, name: &str, content: &[u8]) -> Result<(), Failure
     }
 }
 
-/// True for a folder labs made itself, where it may put files beside the learner's folder.
-pub fn is_labs_scratch(dir: &Path) -> bool {
-    dir.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("labs-run-"))
-}
-
 /// Decompresses a gzip body.
 pub fn gunzip(body: &[u8]) -> Result<Vec<u8>, Failure> {
     let mut out = Vec::new();

@@ -70,6 +70,10 @@ pub struct Cli {
     /// Never compress responses
     #[arg(long)]
     pub no_gzip: bool,
+    /// Also answer the routes of the labs' http track (/echo/TEXT, /user-agent, /params,
+    /// /chunked/N, POST /files/NAME under --root); always on for the demo site
+    #[arg(long)]
+    pub lab: bool,
     /// Close an idle keep-alive connection after this long (10s, 500ms, 2m)
     #[arg(long, value_name = "TIME", value_parser = config::parse_duration)]
     pub keep_alive_timeout: Option<Duration>,
@@ -124,6 +128,9 @@ impl Cli {
         }
         if self.no_gzip {
             c.gzip = false;
+        }
+        if self.lab {
+            c.lab = true;
         }
         if let Some(t) = self.keep_alive_timeout {
             c.keep_alive_timeout = t;

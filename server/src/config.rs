@@ -11,6 +11,7 @@
 //! workers = 2                # event loops or pool threads; 0 = one per core
 //! allow_write = false        # PUT and DELETE (needs `root`)
 //! gzip = true
+//! lab = false                # the labs' http track routes (/echo/..., POST /files/...)
 //!
 //! [log]
 //! access = "-"               # a file, or "-" for standard output; omit for none
@@ -122,6 +123,8 @@ pub struct Config {
     pub log_level: Level,
     pub allow_write: bool,
     pub gzip: bool,
+    /// The routes of the labs' http track (`lab_routes`); always on for the demo site.
+    pub lab: bool,
     pub header_timeout: Duration,
     pub keep_alive_timeout: Duration,
     /// How long a graceful stop waits for requests in flight.
@@ -167,6 +170,7 @@ impl Default for Config {
             error_log: None,
             log_level: Level::Info,
             allow_write: false,
+            lab: false,
             gzip: true,
             header_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(5),
@@ -209,6 +213,7 @@ impl Config {
             workers,
             allow_write,
             gzip,
+            lab,
             log,
             limits,
             timeouts,
@@ -221,6 +226,7 @@ impl Config {
         set(&mut self.workers, workers);
         set(&mut self.allow_write, allow_write);
         set(&mut self.gzip, gzip);
+        set(&mut self.lab, lab);
         if let Some(log) = log {
             set(
                 &mut self.access_log,
@@ -286,6 +292,7 @@ pub struct FileConfig {
     workers: Option<usize>,
     allow_write: Option<bool>,
     gzip: Option<bool>,
+    lab: Option<bool>,
     log: Option<LogSection>,
     limits: Option<LimitsSection>,
     timeouts: Option<TimeoutsSection>,

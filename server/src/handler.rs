@@ -179,7 +179,7 @@ fn accepts_gzip(req: &Request<'_>) -> bool {
 }
 
 /// Small generated pages (listings) are compressed in memory like files.
-fn maybe_gzip_bytes(
+pub(crate) fn maybe_gzip_bytes(
     req: &Request<'_>,
     settings: &Settings,
     mut resp: Response,

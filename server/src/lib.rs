@@ -24,6 +24,7 @@ pub mod demo;
 pub mod event_loop;
 pub mod exchange;
 pub mod handler;
+pub mod lab_routes;
 pub mod listing;
 pub mod log;
 pub mod ranges;

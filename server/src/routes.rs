@@ -1,4 +1,4 @@
-//! The dynamic routes: `/server-status` everywhere, and on the demo site `/inspect` (the request
+//! The dynamic routes: `/server-status` everywhere, the labs' routes ([`crate::lab_routes`]), and on the demo site `/inspect` (the request
 //! as received, rendered as a trace), `/cookies` (a visit counter) and `/chunked` (a streamed
 //! body).
 use std::fmt::Write as _;
@@ -14,6 +14,11 @@ use crate::shared::{Settings, Shared};
 
 /// The response of a dynamic route, or `None` when the path is not one.
 pub fn dynamic(req: &Request<'_>, settings: &Settings, shared: &Shared) -> Option<Response> {
+    if crate::lab_routes::enabled(settings) {
+        if let Some(r) = crate::lab_routes::route(req, settings) {
+            return Some(r);
+        }
+    }
     let read = matches!(req.method, Method::Get | Method::Head);
     match req.path {
         "/server-status" => Some(if read {
@@ -90,7 +95,7 @@ fn inspect(req: &Request<'_>) -> Response {
 }
 
 /// Decodes one urlencoded form component: `+` is a space, `%XX` a byte; bad escapes stay as is.
-fn form_decode(bytes: &[u8]) -> String {
+pub(crate) fn form_decode(bytes: &[u8]) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {

@@ -1,0 +1,162 @@
+//! The routes the labs' `http` track asks a learner's server for, so that `server` passes that
+//! track itself (`labs check http --run 'server --port {port} --root {dir} --lab'`):
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `GET /echo/TEXT` | TEXT, percent-decoded, as `text/plain` |
+//! | `GET /user-agent` | the request's `User-Agent` value |
+//! | `GET /params?a=1&b=2` | each query parameter, form-decoded, as `name=value` lines |
+//! | `GET /chunked/N` | N chunks, chunk i being `chunk i\n`, with chunked coding |
+//! | `POST /files/NAME` | the body written to `files/NAME` under `--root`, 201 Created |
+//!
+//! `GET /files/NAME` needs no route: it is the static file `files/NAME` under `--root`, with
+//! the server's MIME types, validators and ranges. On for the demo site, and with `--lab`.
+use std::time::Instant;
+
+use wire::http1::target::percent_decode;
+use wire::http1::Method;
+
+use crate::handler::{maybe_gzip_bytes, Request};
+use crate::response::{Body, ChunkSource, Next, Response};
+use crate::routes::form_decode;
+use crate::shared::Settings;
+use crate::upload::Upload;
+
+/// True when the lab routes are on.
+pub fn enabled(settings: &Settings) -> bool {
+    settings.config.lab || settings.source.is_demo()
+}
+
+/// The response of a lab route, or `None` when the request is not for one.
+pub fn route(req: &Request<'_>, settings: &Settings) -> Option<Response> {
+    let read = matches!(req.method, Method::Get | Method::Head);
+    if let Some(text) = req.path.strip_prefix("/echo/") {
+        return Some(if read {
+            echo(req, settings, text)
+        } else {
+            not_allowed("GET, HEAD")
+        });
+    }
+    if let Some(count) = req.path.strip_prefix("/chunked/") {
+        return Some(if read {
+            chunks(count)
+        } else {
+            not_allowed("GET, HEAD")
+        });
+    }
+    match req.path {
+        "/user-agent" if read => Some(text(
+            req,
+            settings,
+            req.header("user-agent").unwrap_or_default().to_vec(),
+        )),
+        "/params" if read => Some(params(req, settings)),
+        _ => match req.path.strip_prefix("/files/") {
+            Some(name) if *req.method == Method::Post => Some(upload(settings, name, req.body)),
+            _ => None,
+        },
+    }
+}
+
+/// A plain-text 200, gzip-compressed when the client accepts it (the `gzip` step).
+fn text(req: &Request<'_>, settings: &Settings, body: Vec<u8>) -> Response {
+    maybe_gzip_bytes(req, settings, Response::new(200), body, "text/plain")
+}
+
+fn not_allowed(allow: &str) -> Response {
+    Response::text(
+        405,
+        format!("405 Method Not Allowed: this lab route allows {allow}"),
+    )
+    .header("Allow", allow)
+}
+
+fn echo(req: &Request<'_>, settings: &Settings, encoded: &str) -> Response {
+    match percent_decode(encoded) {
+        Ok(decoded) => text(req, settings, decoded),
+        Err(e) => Response::text(400, format!("400 Bad Request: {e}")),
+    }
+}
+
+fn params(req: &Request<'_>, settings: &Settings) -> Response {
+    let mut body = String::new();
+    for pair in req.query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        body.push_str(&form_decode(name.as_bytes()));
+        body.push('=');
+        body.push_str(&form_decode(value.as_bytes()));
+        body.push('\n');
+    }
+    text(req, settings, body.into_bytes())
+}
+
+/// `chunk 1\n` … `chunk N\n`, one chunk each.
+struct Counted {
+    next: u32,
+    last: u32,
+}
+
+impl ChunkSource for Counted {
+    fn next(&mut self, _now: Instant) -> Next {
+        if self.next > self.last {
+            return Next::End;
+        }
+        let chunk = format!("chunk {}\n", self.next).into_bytes();
+        self.next += 1;
+        Next::Chunk(chunk)
+    }
+}
+
+fn chunks(count: &str) -> Response {
+    match count.parse::<u32>() {
+        Ok(n) if n <= 1000 => Response::new(200)
+            .header("Content-Type", "text/plain")
+            .body(Body::Stream(Box::new(Counted { next: 1, last: n }))),
+        _ => Response::text(
+            400,
+            format!("400 Bad Request: /chunked/N takes a count from 0 to 1000, not `{count}`"),
+        ),
+    }
+}
+
+fn upload(settings: &Settings, name: &str, body: &[u8]) -> Response {
+    let path = format!("/files/{name}");
+    let target = match settings.source.write_target(&path) {
+        Ok(t) => t,
+        Err(_) => {
+            return Response::text(
+                404,
+                format!("404 Not Found: POST {path} needs --root with a files/ folder in it, and a plain file name"),
+            )
+        }
+    };
+    let stored = Upload::begin(&target).and_then(|mut u| {
+        u.write(body)?;
+        u.commit(None)
+    });
+    match stored {
+        Ok(_) => Response::text(
+            201,
+            format!("201 Created: {} bytes written to {path}", body.len()),
+        )
+        .header("Location", &path),
+        Err(e) => Response::text(
+            500,
+            format!("500 Internal Server Error: could not write {path}: {e}"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counted_chunks_say_their_number_and_end() {
+        let mut c = Counted { next: 1, last: 2 };
+        let now = Instant::now();
+        assert!(matches!(c.next(now), Next::Chunk(b) if b == b"chunk 1\n"));
+        assert!(matches!(c.next(now), Next::Chunk(b) if b == b"chunk 2\n"));
+        assert!(matches!(c.next(now), Next::End));
+    }
+}
