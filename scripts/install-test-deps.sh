@@ -24,4 +24,17 @@ python3 - <<'PY' 2>/dev/null || { echo "install-test-deps: pip install aiosmtpd"
 import aiosmtpd
 PY
 
+# npm: the HTTP caching test suite for the proxy, pinned by .deps/package-lock.json.
+if [ ! -d .deps/node_modules/http-cache-tests ]; then
+  command -v npm >/dev/null || { echo "install-test-deps: npm (Node.js) is needed for the proxy's caching suite" >&2; exit 1; }
+  echo "install-test-deps: npm ci in .deps (http-cache-tests)"
+  (cd .deps && npm ci --no-audit --no-fund --silent)
+fi
+
+# wrk: the load generator of the benchmarks under bench/.
+command -v wrk >/dev/null || {
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends wrk >/dev/null
+}
+
 echo "install-test-deps: ready"

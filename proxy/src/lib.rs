@@ -1,1 +1,391 @@
-//! The `proxy` program's shell (filled in by its own change).
+//! `proxy`: a caching forward HTTP proxy, as a library the program and the tests share.
+//!
+//! ```text
+//!  client ──► accept ──► one thread per client connection
+//!                          │  wire::http1::Conn (server role): requests in, responses out
+//!                          ▼
+//!                        request target (request_target.rs)
+//!                          ├─ CONNECT host:port ─────────────► tunnel.rs (bytes both ways)
+//!                          ├─ /, /proxy-status ──────────────► status_page.rs
+//!                          └─ http://host:port/path, or the path form /http://host:port/path
+//!                               │
+//!                               ▼  forward.rs
+//!                             cache lookup: wire::cache::lookup over store.rs's index
+//!                               ├─ fresh ──────────► served from the store (HIT, or 304)
+//!                               ├─ stale ──────────► conditional GET upstream ─► 304: freshen,
+//!                               │                    serve stored (REVALIDATED) │ 200: as a miss
+//!                               └─ miss ───────────► upstream.rs (pooled Conn, client role)
+//!                                                    body streamed to the client and, when
+//!                                                    storable, to a temporary file (MISS)
+//! ```
+//!
+//! The rules of HTTP (message syntax, framing, connection reuse, RFC 9111's caching rules) are
+//! all in `wire`; this crate is the shell that moves bytes between sockets, files and those
+//! cores, reads the clock and keeps the statistics.
+//!
+//! # Why one thread per connection
+//!
+//! A request's life here is a sequence of blocking steps that each depend on the last (read the
+//! request, look up the cache, maybe wait for another request's fetch of the same URL, connect,
+//! stream the body to the client and to disk at once). Written as straight-line code on a
+//! thread, each step reads like the protocol it implements, timeouts are socket options, and a
+//! slow disk or a slow origin stalls only its own connection. The cost is a thread (a small
+//! stack) per open connection, bounded by `--max-connections`; at the tens to hundreds of
+//! connections a forward proxy for a lab or a browser sees, the kernel schedules them well (see
+//! bench/proxy/README.md for the numbers against nginx). An event loop (mio) would hold tens of
+//! thousands of idle connections more cheaply but would turn every step above into a state
+//! machine of its own.
+//!
+//! # Using it from a test
+//!
+//! ```no_run
+//! let dir = tempfile::tempdir().unwrap();
+//! let proxy = proxy::Proxy::start(proxy::Options::for_tests(dir.path())).unwrap();
+//! println!("curl -x http://{} http://example.com/", proxy.addr());
+//! proxy.shutdown();
+//! ```
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub mod access_log;
+mod client_side;
+pub mod clock;
+mod forward;
+pub mod inflight;
+pub mod request_target;
+pub mod status_page;
+pub mod store;
+mod tunnel;
+pub mod upstream;
+
+pub use clock::{Clock, ManualClock};
+pub use store::{Rebuilt, Store};
+
+/// How the proxy runs. [`Options::default`] is what the program uses without flags, except
+/// that tests should use [`Options::for_tests`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Address to listen on (`--bind`, 127.0.0.1).
+    pub bind: IpAddr,
+    /// Port to listen on (`--port`, 8888; 0 picks a free one).
+    pub port: u16,
+    /// The cache: its folder and size, or `None` for `--no-cache`.
+    pub cache: Option<CacheOptions>,
+    /// How long to wait for an origin to connect or to send anything (`--upstream-timeout`).
+    pub upstream_timeout: Duration,
+    /// Ports CONNECT may open tunnels to (`--connect-ports`, 443).
+    pub connect_ports: Vec<u16>,
+    /// Most client connections open at once (`--max-connections`); more are answered 503.
+    pub max_connections: usize,
+    /// Where to write one line per request (`--access-log`; `-` is standard error).
+    pub access_log: Option<PathBuf>,
+    /// The name this proxy gives itself in `Via` (and recognises there to detect loops).
+    /// `None` means its listening address.
+    pub via_name: Option<String>,
+    /// Fixed addresses for `host:port` names, like curl's `--resolve` (tests and traces).
+    pub resolve: Vec<(String, SocketAddr)>,
+    /// How long an idle client connection is kept open.
+    pub client_idle_timeout: Duration,
+    /// The clock (the system's, or a manual one in tests).
+    pub clock: Clock,
+}
+
+/// Where and how much the proxy caches.
+#[derive(Debug, Clone)]
+pub struct CacheOptions {
+    /// The folder holding one file per stored response (`--cache-dir`).
+    pub dir: PathBuf,
+    /// The most bytes the files may take together (`--cache-size`).
+    pub size: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8888,
+            cache: Some(CacheOptions {
+                dir: std::env::temp_dir().join("protolab-proxy-cache"),
+                size: 256 * 1024 * 1024,
+            }),
+            upstream_timeout: Duration::from_secs(30),
+            connect_ports: vec![443],
+            max_connections: 1024,
+            access_log: None,
+            via_name: None,
+            resolve: Vec::new(),
+            client_idle_timeout: Duration::from_secs(300),
+            clock: Clock::System,
+        }
+    }
+}
+
+impl Options {
+    /// 127.0.0.1 on a free port, caching in `cache_dir` (64 MiB), a 10 s upstream timeout.
+    pub fn for_tests(cache_dir: &Path) -> Options {
+        Options {
+            port: 0,
+            cache: Some(CacheOptions {
+                dir: cache_dir.to_path_buf(),
+                size: 64 * 1024 * 1024,
+            }),
+            upstream_timeout: Duration::from_secs(10),
+            ..Options::default()
+        }
+    }
+}
+
+/// Counters shown on `/proxy-status`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Requests read from clients.
+    pub requests: AtomicU64,
+    /// Answered from the cache without contacting the origin.
+    pub hits: AtomicU64,
+    /// Fetched from the origin (nothing usable stored).
+    pub misses: AtomicU64,
+    /// Stored response validated with the origin (304) and served.
+    pub revalidations: AtomicU64,
+    /// Stored response served stale (allowed by the client, or the origin failed).
+    pub stale: AtomicU64,
+    /// Not cacheable by method, or the cache is off.
+    pub bypasses: AtomicU64,
+    /// CONNECT tunnels opened.
+    pub tunnels: AtomicU64,
+    /// Error responses the proxy made itself (4xx, 5xx).
+    pub errors: AtomicU64,
+    /// Body bytes sent to clients.
+    pub bytes_to_clients: AtomicU64,
+    /// Body bytes received from origins.
+    pub bytes_from_origins: AtomicU64,
+}
+
+/// What every connection thread shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub options: Options,
+    pub via_name: String,
+    pub store: Option<Store>,
+    pub inflight: inflight::InFlight,
+    pub pool: upstream::Pool,
+    pub stats: Stats,
+    pub log: Option<access_log::AccessLog>,
+    pub stopping: AtomicBool,
+    pub sockets: SocketRegistry,
+    pub connections: AtomicUsize,
+    pub local_addr: SocketAddr,
+}
+
+/// Sockets that a thread may be blocked on, so shutdown can wake every thread.
+#[derive(Debug, Default)]
+pub(crate) struct SocketRegistry {
+    next: AtomicU64,
+    open: Mutex<HashMap<u64, TcpStream>>,
+    idle: Condvar,
+}
+
+impl SocketRegistry {
+    pub fn register(&self, stream: &TcpStream) -> SocketGuard<'_> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Ok(clone) = stream.try_clone() {
+            self.open
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, clone);
+        }
+        SocketGuard { registry: self, id }
+    }
+
+    fn shutdown_all(&self) {
+        for stream in self.open.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Waits until every registered socket is gone, or `limit` passes.
+    fn wait_empty(&self, limit: Duration) {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self
+            .idle
+            .wait_timeout_while(open, limit, |open| !open.is_empty());
+    }
+}
+
+/// Unregisters its socket when dropped.
+#[derive(Debug)]
+pub(crate) struct SocketGuard<'a> {
+    registry: &'a SocketRegistry,
+    id: u64,
+}
+
+impl Drop for SocketGuard<'_> {
+    fn drop(&mut self) {
+        let mut open = self.registry.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.remove(&self.id);
+        if open.is_empty() {
+            self.registry.idle.notify_all();
+        }
+    }
+}
+
+/// A running proxy.
+#[derive(Debug)]
+pub struct Proxy {
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+    rebuilt: Rebuilt,
+}
+
+impl Proxy {
+    /// Binds, opens (and rebuilds) the cache, and starts accepting connections on a thread.
+    pub fn start(options: Options) -> io::Result<Proxy> {
+        let listener = TcpListener::bind((options.bind, options.port))?;
+        let local_addr = listener.local_addr()?;
+        let (store, rebuilt) = match &options.cache {
+            Some(cache) => {
+                let (store, rebuilt) = Store::open(&cache.dir, cache.size).map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("cannot use the cache folder {}: {e}", cache.dir.display()),
+                    )
+                })?;
+                (Some(store), rebuilt)
+            }
+            None => (None, Rebuilt::default()),
+        };
+        let log = match &options.access_log {
+            Some(path) => Some(access_log::AccessLog::open(path)?),
+            None => None,
+        };
+        let via_name = options
+            .via_name
+            .clone()
+            .unwrap_or_else(|| local_addr.to_string());
+        let shared = Arc::new(Shared {
+            pool: upstream::Pool::new(options.resolve.clone()),
+            options,
+            via_name,
+            store,
+            inflight: inflight::InFlight::default(),
+            stats: Stats::default(),
+            log,
+            stopping: AtomicBool::new(false),
+            sockets: SocketRegistry::default(),
+            connections: AtomicUsize::new(0),
+            local_addr,
+        });
+        let accepting = shared.clone();
+        let accept = std::thread::Builder::new()
+            .name("proxy-accept".into())
+            .spawn(move || accept_loop(listener, accepting))?;
+        Ok(Proxy {
+            shared,
+            accept: Some(accept),
+            rebuilt,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// What opening the cache folder found.
+    pub fn rebuilt(&self) -> Rebuilt {
+        self.rebuilt
+    }
+
+    /// The counters shown on `/proxy-status`.
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    /// Bytes and entries in the cache.
+    pub fn cache_usage(&self) -> (u64, usize) {
+        self.shared.store.as_ref().map_or((0, 0), Store::usage)
+    }
+
+    /// Stops accepting, closes every connection and waits (up to 5 s) for their threads.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    /// Blocks until the accept thread ends (after [`Proxy::shutdown`] from another thread,
+    /// or a fatal listener error).
+    pub fn wait(mut self) {
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+
+    fn stop(&mut self) {
+        let Some(accept) = self.accept.take() else {
+            return;
+        };
+        self.shared.stopping.store(true, Ordering::SeqCst);
+        // Wake the accept call with a connection of our own.
+        let _ =
+            TcpStream::connect_timeout(&wake_addr(self.shared.local_addr), Duration::from_secs(1));
+        let _ = accept.join();
+        self.shared.sockets.shutdown_all();
+        self.shared.sockets.wait_empty(Duration::from_secs(5));
+        self.shared.pool.clear();
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The address to connect to to reach a listener bound to `addr` (0.0.0.0 is not connectable).
+fn wake_addr(addr: SocketAddr) -> SocketAddr {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, addr.port())
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                if shared.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                // Out of file descriptors and the like: back off a little rather than spin.
+                eprintln!("proxy: accept failed: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        if shared.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let open = shared.connections.fetch_add(1, Ordering::SeqCst);
+        let thread_shared = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("proxy-conn".into())
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let over_limit = open >= thread_shared.options.max_connections;
+                client_side::serve(&thread_shared, stream, peer, over_limit);
+                thread_shared.connections.fetch_sub(1, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            shared.connections.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}

@@ -1,3 +1,9 @@
+//! The `proxy` program: flags in, [`proxy::Proxy`] running until Ctrl-C.
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
 use clap::Parser;
 
 /// Caching forward HTTP proxy
@@ -6,12 +12,149 @@ use clap::Parser;
     name = "proxy",
     version,
     about,
-    long_about = "A forward proxy on 127.0.0.1:8888 that caches by the rules of RFC 9111."
+    long_about = "A forward HTTP proxy that caches by the rules of RFC 9111 (freshness, Vary, \
+conditional revalidation with If-None-Match / If-Modified-Since) and tunnels https with CONNECT. \
+Every response says how the cache served it: X-Cache: HIT, MISS, REVALIDATED, STALE or BYPASS.",
+    after_help = "Examples:
+  proxy                                   listen on 127.0.0.1:8888, cache in the temp folder
+  curl -x http://127.0.0.1:8888 http://example.com/          use it like a browser does
+  curl http://127.0.0.1:8888/http://example.com/             the proxy lab's path form
+  curl -x http://127.0.0.1:8888 https://example.com/         https through a CONNECT tunnel
+  proxy --cache-dir ./cache --cache-size 1G --access-log -   log every request to stderr
+  proxy --no-cache --port 9000                               forward only
+Status page: http://127.0.0.1:8888/proxy-status"
 )]
-struct Cli {}
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Port to listen on (0 picks a free one and prints it).
+    #[arg(long, default_value_t = 8888)]
+    port: u16,
+    /// Folder for the cache's files (kept across restarts). Default: <temp>/protolab-proxy-cache.
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Most bytes the cache keeps on disk: a number with an optional K, M or G suffix.
+    #[arg(long, default_value = "256M", value_parser = parse_size)]
+    cache_size: u64,
+    /// Forward without caching.
+    #[arg(long)]
+    no_cache: bool,
+    /// Seconds to wait for an origin to connect or to answer before a 504.
+    #[arg(long, default_value_t = 30.0)]
+    upstream_timeout: f64,
+    /// Ports CONNECT may tunnel to, comma-separated.
+    #[arg(long, default_value = "443", value_delimiter = ',')]
+    connect_ports: Vec<u16>,
+    /// Most client connections at once; more are answered 503.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// File to append one line per request to (`-` for standard error).
+    #[arg(long)]
+    access_log: Option<PathBuf>,
+    /// Fix the address of HOST:PORT, like curl's --resolve (HOST:PORT:ADDRESS:PORT2). Repeatable.
+    #[arg(long, value_parser = parse_resolve)]
+    resolve: Vec<(String, std::net::SocketAddr)>,
+}
 
-fn main() {
-    let _cli = Cli::parse();
-    eprintln!("proxy: not built yet; run `proxy --help` to see what it will do");
-    std::process::exit(2);
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => s.split_at(i),
+        None => (s, ""),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size; write e.g. 512M, 2G or 1048576"))?;
+    let factor = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => return Err(format!("{unit:?} is not a size unit; use K, M or G")),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("{s} is too large"))
+}
+
+fn parse_resolve(s: &str) -> Result<(String, std::net::SocketAddr), String> {
+    let bad = || format!("{s:?}: write HOST:PORT:ADDRESS:PORT, e.g. origin.test:80:127.0.0.1:8080");
+    let mut parts = s.splitn(3, ':');
+    let host = parts.next().ok_or_else(bad)?;
+    let port = parts.next().ok_or_else(bad)?;
+    let addr = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    Ok((format!("{}:{port}", host.to_ascii_lowercase()), addr))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if !(cli.upstream_timeout > 0.0 && cli.upstream_timeout.is_finite()) {
+        eprintln!("proxy: --upstream-timeout must be a positive number of seconds");
+        return ExitCode::from(2);
+    }
+    let mut options = proxy::Options {
+        bind: cli.bind,
+        port: cli.port,
+        upstream_timeout: Duration::from_secs_f64(cli.upstream_timeout),
+        connect_ports: cli.connect_ports,
+        max_connections: cli.max_connections.max(1),
+        access_log: cli.access_log,
+        resolve: cli.resolve,
+        ..proxy::Options::default()
+    };
+    if cli.no_cache {
+        options.cache = None;
+    } else if let Some(cache) = &mut options.cache {
+        if let Some(dir) = cli.cache_dir {
+            cache.dir = dir;
+        }
+        cache.size = cli.cache_size;
+    }
+    let proxy = match proxy::Proxy::start(options.clone()) {
+        Ok(proxy) => proxy,
+        Err(e) => {
+            eprintln!(
+                "proxy: cannot start on {}:{}: {e}\n       (another program on that port? try --port 0 or another --port)",
+                options.bind, options.port
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let rebuilt = proxy.rebuilt();
+    match &options.cache {
+        Some(cache) => eprintln!(
+            "proxy: listening on http://{} (cache {} in {}, {} entries read back{})",
+            proxy.addr(),
+            cache.size,
+            cache.dir.display(),
+            rebuilt.loaded,
+            if rebuilt.dropped > 0 {
+                format!(", {} damaged ones dropped", rebuilt.dropped)
+            } else {
+                String::new()
+            }
+        ),
+        None => eprintln!("proxy: listening on http://{} (no cache)", proxy.addr()),
+    }
+    eprintln!(
+        "proxy: try  curl -x http://{} http://example.com/   (Ctrl-C stops)",
+        proxy.addr()
+    );
+    let signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ]);
+    match signals {
+        Ok(mut signals) => {
+            let _ = signals.forever().next();
+            eprintln!("proxy: stopping");
+            proxy.shutdown();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("proxy: cannot watch for Ctrl-C ({e}); running until killed");
+            proxy.wait();
+            ExitCode::SUCCESS
+        }
+    }
 }

@@ -83,9 +83,21 @@ impl StoredResponse {
         EntityTag::parse(self.headers.get("etag")?).ok()
     }
 
-    /// The `Age` field the response arrived with, if it is a number.
+    /// The `Age` field the response arrived with: `None` without one. An `Age` that is not one
+    /// line of `delta-seconds` (a list, several lines, a sign, a fraction, parameters) is
+    /// treated as the largest age, 2^31 s, which makes the response stale: RFC 9111 §4.2.1 has
+    /// a cache treat unreadable freshness information as stale rather than guess, and an `Age`
+    /// repeated or mangled on the way says some cache could not count.
     pub fn age_value(&self) -> Option<u64> {
-        age::parse_age(self.headers.get("age")?)
+        let value = self.headers.get("age")?;
+        let single = self.headers.count("age") == 1
+            && !value.trim_ascii().is_empty()
+            && value.trim_ascii().iter().all(u8::is_ascii_digit);
+        if single {
+            age::parse_age(value)
+        } else {
+            Some(1 << 31)
+        }
     }
 
     /// The freshness lifetime (§4.2.1) and the rule that gave it.
@@ -196,6 +208,27 @@ mod tests {
         let reply = stored.headers_for_reply(at(T + 11));
         assert_eq!(reply.get("age"), Some(&b"16"[..]));
         assert_eq!(reply.count("age"), 1);
+    }
+
+    #[test]
+    fn an_age_that_is_not_one_number_makes_the_response_stale() {
+        let with_age = |lines: &[(&str, &str)]| {
+            StoredResponse::new(200, &headers(lines), &Headers::new(), at(T), at(T)).age_value()
+        };
+        assert_eq!(with_age(&[]), None);
+        assert_eq!(with_age(&[("Age", "120")]), Some(120));
+        for bad in [
+            "abc",
+            "-7200",
+            "7200.0",
+            "0, 0",
+            "0,7200",
+            "7200;foo=bar",
+            "",
+        ] {
+            assert_eq!(with_age(&[("Age", bad)]), Some(1 << 31), "Age: {bad}");
+        }
+        assert_eq!(with_age(&[("Age", "0"), ("Age", "0")]), Some(1 << 31));
     }
 
     #[test]

@@ -136,10 +136,23 @@ pub fn not_modified_selects(stored: &StoredResponse, not_modified: &Headers) -> 
     }
 }
 
+/// Fields that describe the stored content's bytes (its coding, which part of the
+/// representation it is, its digest): a 304 cannot change them without new content, so
+/// [`freshen`] keeps the stored values (RFC 9111 §3.2).
+pub const DESCRIBE_STORED_CONTENT: [&str; 5] = [
+    "content-encoding",
+    "content-range",
+    "content-md5",
+    "digest",
+    "content-digest",
+];
+
 /// Updates the stored response from a 304 that selected it (§3.2, §4.3.4): every field the 304
-/// carries replaces the stored lines of the same name, except `Content-Length` and the fields a
-/// cache does not store (§3.1); the exchange's times become the stored response's, so its age
-/// starts again from this validation.
+/// carries replaces the stored lines of the same name, except `Content-Length`, the fields a
+/// cache does not store (§3.1), and the fields that describe the stored bytes themselves
+/// ([`DESCRIBE_STORED_CONTENT`]: §3.2 excepts "header fields that the cache's stored response
+/// depends upon"). The exchange's times become the stored response's, so its age starts again
+/// from this validation.
 pub fn freshen(
     stored: &mut StoredResponse,
     not_modified: &Headers,
@@ -148,6 +161,9 @@ pub fn freshen(
 ) {
     let mut update = fields_to_store(not_modified);
     update.remove("content-length");
+    for name in DESCRIBE_STORED_CONTENT {
+        update.remove(name);
+    }
     let mut replaced: Vec<String> = Vec::new();
     for field in &update {
         let name = field.name().to_ascii_lowercase();
@@ -297,12 +313,13 @@ mod tests {
     }
 
     #[test]
-    fn freshening_replaces_fields_but_not_content_length() {
+    fn freshening_replaces_fields_but_not_content_length_or_coding() {
         let mut response = stored(&[
             ("Date", "Thu, 01 Jan 2026 00:00:00 GMT"),
             ("Cache-Control", "max-age=60"),
             ("ETag", "\"v1\""),
             ("Content-Length", "5"),
+            ("Content-Encoding", "gzip"),
             ("X-Kept", "a"),
         ]);
         freshen(
@@ -313,6 +330,7 @@ mod tests {
                 ("Cache-Control", "public"),
                 ("ETag", "\"v1\""),
                 ("Content-Length", "0"),
+                ("Content-Encoding", "br"),
                 ("Connection", "close"),
                 ("X-New", "b"),
             ]),
@@ -323,6 +341,7 @@ mod tests {
             response.headers,
             headers(&[
                 ("Content-Length", "5"),
+                ("Content-Encoding", "gzip"),
                 ("X-Kept", "a"),
                 ("Date", "Thu, 01 Jan 2026 00:10:00 GMT"),
                 ("Cache-Control", "max-age=120"),

@@ -1,0 +1,191 @@
+//! One client connection: read requests through `wire::http1::Conn` (server role), hand each to
+//! [`crate::forward`], write what the core queues, until the connection is over.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::Ordering;
+
+use wire::http1::conn::{Conn, ConnOptions, Event, Transmit};
+use wire::http1::{Headers, Leniencies, Limits, ParseOptions, ResponseHead, StatusCode};
+
+use crate::forward::{self, CacheStatus};
+use crate::Shared;
+
+/// How the proxy reads clients' requests: strict framing (a proxy that guesses invites request
+/// smuggling), with the header-line leniencies browsers never need but hand-typed requests do.
+fn client_conn_options() -> ConnOptions {
+    ConnOptions {
+        parse: ParseOptions {
+            limits: Limits {
+                max_header_section: 64 * 1024,
+                max_fields: 200,
+                ..Limits::DEFAULT
+            },
+            leniencies: Leniencies {
+                bare_lf: true,
+                ..Leniencies::NONE
+            },
+        },
+        ..ConnOptions::default()
+    }
+}
+
+/// The client's connection, as the request handlers see it.
+pub(crate) struct Client<'s> {
+    pub shared: &'s Shared,
+    pub stream: TcpStream,
+    pub conn: Conn,
+    pub peer: SocketAddr,
+}
+
+impl Client<'_> {
+    /// Writes everything the core has queued.
+    pub fn flush(&mut self) -> io::Result<()> {
+        while let Some(transmit) = self.conn.poll_transmit() {
+            let Transmit::Bytes(bytes) = transmit else {
+                return Err(io::Error::other(
+                    "the core asked for a shell-written body, which this proxy never promises",
+                ));
+            };
+            let n = self.stream.write(bytes)?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.conn
+                .advance_transmit(n as u64)
+                .map_err(io::Error::other)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is queued, then reads once more from the client into the core. An idle
+    /// timeout or a reset is an error; the end of the stream is handed to the core.
+    pub fn read_more(&mut self) -> io::Result<()> {
+        self.flush()?;
+        let n = self.stream.read(self.conn.receive_buffer())?;
+        if n == 0 {
+            self.conn.handle_eof();
+        } else {
+            self.conn.handle_received(n);
+        }
+        Ok(())
+    }
+
+    /// The fields every response the proxy sends gets: `Via` and `X-Cache`.
+    pub fn add_proxy_fields(&self, headers: &mut Headers, cache: CacheStatus) {
+        let _ = headers.append("Via", format!("1.1 {}", self.shared.via_name));
+        let _ = headers.insert("X-Cache", cache.as_str());
+    }
+
+    /// A response the proxy makes itself, with a complete body.
+    pub fn respond(
+        &mut self,
+        status: u16,
+        content_type: &str,
+        body: &[u8],
+        cache: CacheStatus,
+        extra: &[(&str, &str)],
+    ) -> io::Result<forward::Served> {
+        let mut head = ResponseHead::new(
+            StatusCode::new(status).unwrap_or_else(|_| StatusCode::new(500).expect("500")),
+        );
+        let date = self.shared.options.clock.http_date();
+        let _ = head.headers.append("Date", date.to_string());
+        let _ = head.headers.append("Content-Type", content_type);
+        let _ = head
+            .headers
+            .append("Content-Length", body.len().to_string());
+        for (name, value) in extra {
+            let _ = head.headers.append(name, value);
+        }
+        self.add_proxy_fields(&mut head.headers, cache);
+        self.conn.send_response(&head).map_err(io::Error::other)?;
+        if self.conn.can_send_data() {
+            self.conn.send_data(body).map_err(io::Error::other)?;
+        }
+        self.conn.send_end(None).map_err(io::Error::other)?;
+        self.flush()?;
+        Ok(forward::Served {
+            status,
+            bytes: body.len() as u64,
+            cache,
+        })
+    }
+
+    /// An error response with a readable explanation.
+    pub fn respond_error(&mut self, status: u16, why: &str) -> io::Result<forward::Served> {
+        self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
+        let reason = StatusCode::new(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error");
+        let body = format!("{status} {reason}\n\n{why}\n");
+        self.respond(
+            status,
+            "text/plain; charset=utf-8",
+            body.as_bytes(),
+            CacheStatus::Bypass,
+            &[("Cache-Control", "no-store")],
+        )
+    }
+}
+
+/// Serves one client connection until it closes, errs, idles out or the proxy stops.
+pub(crate) fn serve(shared: &Shared, stream: TcpStream, peer: SocketAddr, over_limit: bool) {
+    let _registered = shared.sockets.register(&stream);
+    if shared.stopping.load(Ordering::SeqCst) {
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(Some(shared.options.client_idle_timeout));
+    let _ = stream.set_write_timeout(Some(shared.options.client_idle_timeout));
+    let mut client = Client {
+        shared,
+        stream,
+        conn: Conn::server(client_conn_options()),
+        peer,
+    };
+    if over_limit {
+        let _ = client.read_more();
+        let _ = client.conn.poll_event();
+        let _ = client.respond_error(
+            503,
+            &format!(
+                "the proxy already has {} connections open (--max-connections); try again shortly",
+                shared.options.max_connections
+            ),
+        );
+        return;
+    }
+    loop {
+        match client.conn.poll_event() {
+            Ok(Event::Request(head)) => {
+                shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+                if forward::handle(&mut client, head).is_err() {
+                    break;
+                }
+            }
+            Ok(Event::NeedData) => {
+                if client.read_more().is_err() {
+                    break;
+                }
+            }
+            Ok(Event::ConnectionClosed(_)) => {
+                let _ = client.flush();
+                break;
+            }
+            Ok(Event::SwitchedProtocol | Event::Paused) => break,
+            // Body bytes of a request whose handler did not read them: the core drains them.
+            Ok(_) => {}
+            Err(error) => {
+                let status = error.status_hint();
+                let _ = client.respond_error(
+                    status,
+                    &format!("the proxy could not read the request: {error}"),
+                );
+                let _ = client.flush();
+                break;
+            }
+        }
+    }
+}
