@@ -1,0 +1,168 @@
+//! The `server` binary as a user runs it: help, version, config errors, the start banner, and a
+//! graceful stop on SIGTERM and SIGINT with exit code 0.
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn server() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_server"))
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let out = server().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--root",
+        "--bind",
+        "--port",
+        "--config",
+        "--model",
+        "--workers",
+        "--max-connections",
+        "--access-log",
+        "--error-log",
+        "--log-level",
+        "--allow-write",
+        "--no-gzip",
+        "--keep-alive-timeout",
+        "--header-timeout",
+    ] {
+        assert!(text.contains(flag), "--help lacks {flag}");
+    }
+    assert!(
+        text.contains("Examples:")
+            && text.contains("client GET localhost 8080 /")
+            && text.contains("curl -v http://localhost:8080/")
+    );
+    let version = server().arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("server "));
+}
+
+#[test]
+fn a_bad_config_file_names_line_and_column_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.toml");
+    std::fs::write(&path, "port = 8080\n[limits]\nmax_conections = 5\n").unwrap();
+    let out = server().arg("--config").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:3:1:", path.display())), "{err}");
+    assert!(err.contains("max_conections"), "{err}");
+    let out = server().args(["--model", "fibers"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "clap reports bad flags with 2");
+    let out = server()
+        .args(["--allow-write", "--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--allow-write without --root is refused"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--root"));
+}
+
+/// Starts the binary on port 0 and reads its banner; returns the child and the port.
+fn start(args: &[&str]) -> (Child, u16, Vec<String>) {
+    let mut child = server()
+        .args(["--port", "0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    for _ in 0..3 {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    let url = lines[0].split("http://").nth(1).unwrap();
+    let port: u16 = url
+        .split(['/', ' '])
+        .next()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (child, port, lines)
+}
+
+fn fetch(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn the_banner_shows_the_url_and_two_commands_and_sigterm_exits_0() {
+    let (mut child, port, lines) = start(&[]);
+    assert!(
+        lines[0].contains("the built-in demo site is at http://127.0.0.1:"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines[1].trim(),
+        format!("try:  client GET localhost {port} /")
+    );
+    assert_eq!(lines[2].trim(), format!("curl -v http://localhost:{port}/"));
+    assert!(fetch(port, "/").contains("Welcome to the demo site"));
+    signal(&child, "-TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn sigint_stops_gracefully_and_sighup_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "one\n").unwrap();
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("a.txt"), "two\n").unwrap();
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, format!("root = {:?}\n", dir.path())).unwrap();
+    let (mut child, port, _) = start(&["--config", config.to_str().unwrap(), "--model", "threads"]);
+    assert!(fetch(port, "/a.txt").ends_with("one\n"));
+    // Point the config at another folder and send SIGHUP: the same port now serves it.
+    std::fs::write(&config, format!("root = {:?}\n", other.path())).unwrap();
+    signal(&child, "-HUP");
+    let mut served = String::new();
+    for _ in 0..100 {
+        served = fetch(port, "/a.txt");
+        if served.ends_with("two\n") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(served.ends_with("two\n"), "{served}");
+    signal(&child, "-INT");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("configuration reloaded"), "{err}");
+}

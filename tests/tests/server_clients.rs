@@ -1,0 +1,293 @@
+//! Real clients against the real server, in every I/O model: curl (HTTP/1.0, HEAD, ranges,
+//! --compressed, uploads, DELETE, -z), Python's http.client (keep-alive, chunked uploads,
+//! forms) and headless Chromium (the demo site and a folder listing render, the images load).
+//! The tools are installed by scripts/install-test-deps.sh.
+mod server_common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use server::config::{LogTarget, Model};
+use server_common::{config, fixture, start, MODELS};
+
+fn tool(name: &str) -> Command {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .map(|o| o.status.success());
+    assert!(
+        found.unwrap_or(false),
+        "{name} is not installed: run `bash scripts/install-test-deps.sh`"
+    );
+    Command::new(name)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn curl(args: &[&str]) -> Output {
+    run(tool("curl").args(["-s", "--max-time", "10"]).args(args))
+}
+
+#[test]
+fn curl_reads_files_every_way() {
+    for model in MODELS {
+        let fx = fixture();
+        let server = start(config(model, Some(fx.root.path())), None);
+        let base = format!("http://{}", server.local_addr());
+        assert_eq!(
+            text(&curl(&["--http1.0", &format!("{base}/hello.txt")])),
+            "hello, world\n",
+            "{model}"
+        );
+        let head = text(&curl(&["-I", &format!("{base}/hello.txt")]));
+        assert!(
+            head.starts_with("HTTP/1.1 200 OK\r\n") && head.contains("Content-Length: 13\r\n"),
+            "{model}: {head}"
+        );
+        assert!(
+            head.contains("ETag: \"6955b900-d\"")
+                && head.contains("Last-Modified: Thu, 01 Jan 2026 00:00:00 GMT"),
+            "{head}"
+        );
+        assert_eq!(
+            text(&curl(&["-r", "0-4", &format!("{base}/hello.txt")])),
+            "hello",
+            "{model}"
+        );
+        assert_eq!(
+            text(&curl(&["-r", "-6", &format!("{base}/hello.txt")])),
+            "world\n",
+            "{model}"
+        );
+        let css = std::fs::read(fx.root.path().join("style.css")).unwrap();
+        let gz = curl(&["--compressed", "-D", "-", &format!("{base}/style.css")]);
+        let (head, body) = text(&gz)
+            .split_once("\r\n\r\n")
+            .map(|(h, b)| (h.to_string(), b.to_string()))
+            .unwrap();
+        assert!(
+            head.contains("Content-Encoding: gzip") && head.contains("Vary: Accept-Encoding"),
+            "{model}: {head}"
+        );
+        assert_eq!(
+            body.as_bytes(),
+            &css[..],
+            "{model}: curl decompressed the original"
+        );
+        // -z: only if modified since the date.
+        let code = |date: &str| {
+            text(&curl(&[
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-z",
+                date,
+                &format!("{base}/hello.txt"),
+            ]))
+        };
+        assert_eq!(code("Fri, 02 Jan 2026 00:00:00 GMT"), "304", "{model}");
+        assert_eq!(code("Wed, 31 Dec 2025 00:00:00 GMT"), "200", "{model}");
+        // Two URLs in one command share the connection.
+        let both = run(tool("curl").args([
+            "-sv",
+            "-o",
+            "/dev/null",
+            "-o",
+            "/dev/null",
+            &format!("{base}/hello.txt"),
+            &format!("{base}/docs/a.txt"),
+        ]));
+        assert!(
+            String::from_utf8_lossy(&both.stderr).contains("Re-using existing connection"),
+            "{model}"
+        );
+        server.shutdown();
+    }
+}
+
+#[test]
+fn curl_uploads_and_deletes() {
+    for model in MODELS {
+        let fx = fixture();
+        let mut c = config(model, Some(fx.root.path()));
+        c.allow_write = true;
+        let server = start(c, None);
+        let base = format!("http://{}", server.local_addr());
+        let src = fx.outside.path().join("upload.bin");
+        let bytes = server_common::pattern(300_000, 3);
+        std::fs::write(&src, &bytes).unwrap();
+        let put = |path: &str| {
+            text(&curl(&[
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-T",
+                src.to_str().unwrap(),
+                &format!("{base}{path}"),
+            ]))
+        };
+        assert_eq!(put("/docs/upload.bin"), "201", "{model}");
+        assert_eq!(
+            std::fs::read(fx.root.path().join("docs/upload.bin")).unwrap(),
+            bytes,
+            "{model}"
+        );
+        assert_eq!(put("/docs/upload.bin"), "204", "{model}");
+        // The upload reads back byte for byte (through sendfile, it is over 16 KiB).
+        let back = curl(&[&format!("{base}/docs/upload.bin")]);
+        assert_eq!(back.stdout, bytes, "{model}");
+        let del = |path: &str| {
+            text(&curl(&[
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-X",
+                "DELETE",
+                &format!("{base}{path}"),
+            ]))
+        };
+        assert_eq!(del("/docs/upload.bin"), "204", "{model}");
+        assert_eq!(del("/docs/upload.bin"), "404", "{model}");
+        assert!(!fx.root.path().join("docs/upload.bin").exists());
+        server.shutdown();
+    }
+}
+
+const PYTHON_CLIENT: &str = r#"
+import http.client, sys
+host, port = sys.argv[1], int(sys.argv[2])
+c = http.client.HTTPConnection(host, port, timeout=10)
+out = []
+for path in ["/", "/files/hello.txt", "/files/hello.txt"]:
+    c.request("GET", path)
+    r = c.getresponse()
+    body = r.read()
+    out.append(f"GET {path} {r.status} {len(body)} {r.getheader('Content-Type')}")
+c.request("HEAD", "/files/large.txt")
+r = c.getresponse(); r.read()
+out.append(f"HEAD {r.status} {r.getheader('Content-Length')}")
+c.request("POST", "/inspect", body="name=Ada&n=1", headers={"Content-Type": "application/x-www-form-urlencoded"})
+r = c.getresponse(); body = r.read().decode()
+out.append(f"POST form {r.status} {'name = Ada' in body}")
+def chunks():
+    yield b"Wiki"
+    yield b"pedia"
+c.request("POST", "/inspect", body=chunks(), encode_chunked=True)
+r = c.getresponse(); body = r.read().decode()
+out.append(f"POST chunked {r.status} {'C: 4' in body and 'pedia' in body}")
+c.request("GET", "/chunked?n=3&delay_ms=0")
+r = c.getresponse(); body = r.read().decode()
+out.append(f"GET chunked {r.status} {r.getheader('Transfer-Encoding')} {body.count('line ')}")
+c.request("GET", "/files/large.txt", headers={"Range": "bytes=32-63"})
+r = c.getresponse(); body = r.read().decode()
+out.append(f"range {r.status} {r.getheader('Content-Range')} {body.strip()}")
+print("\n".join(out))
+"#;
+
+#[test]
+fn python_http_client_keeps_one_connection() {
+    for model in MODELS {
+        let server = start(config(model, None), None);
+        let addr = server.local_addr();
+        let out = text(&run(tool("python3").args([
+            "-c",
+            PYTHON_CLIENT,
+            "127.0.0.1",
+            &addr.port().to_string(),
+        ])));
+        let expected = [
+            "GET / 200 ",
+            "GET /files/hello.txt 200 118 text/plain; charset=utf-8",
+            "GET /files/hello.txt 200 118 text/plain; charset=utf-8",
+            "HEAD 200 2097152",
+            "POST form 200 True",
+            "POST chunked 200 True",
+            "GET chunked 200 chunked 3",
+            "range 206 bytes 32-63/2097152 line 000002 of 065536 .........",
+        ];
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), expected.len(), "{model}: {out}");
+        for (line, want) in lines.iter().zip(expected) {
+            assert!(
+                line.starts_with(want),
+                "{model}: `{line}` should start with `{want}`"
+            );
+        }
+        // Everything went over one connection.
+        assert_eq!(server.status().accepted, 1, "{model}: {out}");
+        server.shutdown();
+    }
+}
+
+/// Loads `url` in headless Chromium and returns the DOM after the load event.
+fn chromium_dom(url: &str, profile: &Path) -> String {
+    let out = run(tool("chromium").args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        &format!("--user-data-dir={}", profile.display()),
+        "--dump-dom",
+        url,
+    ]));
+    text(&out)
+}
+
+#[test]
+fn chromium_renders_the_demo_site_and_a_listing() {
+    for model in [Model::Epoll, Model::Threads, Model::Pool] {
+        let logs = tempfile::tempdir().unwrap();
+        let log = logs.path().join("access.log");
+        let mut c = config(model, None);
+        c.access_log = Some(LogTarget::File(log.clone()));
+        let server = start(c, None);
+        let base = format!("http://{}", server.local_addr());
+        let profile = tempfile::tempdir().unwrap();
+        let dom = chromium_dom(&format!("{base}/"), profile.path());
+        assert!(dom.contains("Welcome to the demo site"), "{model}: {dom}");
+        assert!(dom.contains("src=\"/images/packets.png\""), "{model}");
+        let listing = chromium_dom(&format!("{base}/files/"), profile.path());
+        assert!(
+            listing.contains("<h1>Index of /files/</h1>") && listing.contains("large.txt"),
+            "{model}: {listing}"
+        );
+        server.shutdown();
+        // The browser asked for the page, its stylesheet and both images, and got them.
+        let access = std::fs::read_to_string(&log).unwrap();
+        for path in [
+            "/ ",
+            "/style.css ",
+            "/images/logo.svg ",
+            "/images/packets.png ",
+            "/files/ ",
+        ] {
+            assert!(
+                access
+                    .lines()
+                    .any(|l| l.contains(&format!("\"GET {path}HTTP/1.1\" 200 "))
+                        && l.contains("Chrome")),
+                "{model}: no 200 for {path} from Chromium in the access log:\n{access}"
+            );
+        }
+    }
+}
