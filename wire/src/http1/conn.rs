@@ -650,13 +650,8 @@ impl Conn {
                     return Ok(Next::NeedData);
                 }
                 State::Idle => return self.read_request_head(),
-                State::SendResponse => {
-                    if self.states.client == State::Idle {
-                        // Unreachable by the transitions; kept as a clear answer.
-                        return Ok(Next::NeedData);
-                    }
-                    return self.read_response_head();
-                }
+                // Only a server is ever in SendResponse: this is the client waiting for it.
+                State::SendResponse => return self.read_response_head(),
                 State::SendBody => {
                     if self.role == Role::Server
                         && matches!(ours, State::MustClose | State::Closed | State::Error)

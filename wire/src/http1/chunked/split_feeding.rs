@@ -3,37 +3,19 @@
 //! Every incremental decoder in this module (and the connection tests) runs each case through
 //! [`assert_same_every_way`], so a decoder that only works when a line arrives in one piece fails
 //! its tests. Tests add trailing bytes themselves (see [`TRAILING`]) and check they are left alone.
+//!
+//! [`crate::http1::testing::feed_every_way`] does the same for parsers that re-read a growing
+//! buffer; this one is for consumers that take each byte once (the chunked decoder, `Conn`).
 
 use std::fmt::Debug;
+
+use crate::http1::testing::SplitMix64;
 
 /// Bytes appended after a complete message to check that a decoder stops exactly at its end.
 pub(crate) const TRAILING: &[u8] = b"GET /next HTTP/1.1\r\n";
 
 /// How many seeded random cuttings each input gets.
 const RANDOM_CUTTINGS: u64 = 24;
-
-/// A small deterministic generator (SplitMix64), so a failing cutting can be replayed by seed.
-#[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-}
 
 /// One way of cutting an input: a label for failure messages and the cut positions.
 #[derive(Debug, Clone)]
@@ -70,7 +52,7 @@ pub(crate) fn cuttings(len: usize) -> Vec<Cutting> {
     ];
     if len > 1 {
         for seed in 0..RANDOM_CUTTINGS {
-            let mut rng = SplitMix64::new(seed);
+            let mut rng = SplitMix64(seed);
             let count = 1 + rng.below(8.min(len - 1));
             let mut cuts: Vec<usize> = (0..count).map(|_| 1 + rng.below(len - 1)).collect();
             cuts.sort_unstable();
