@@ -1,17 +1,17 @@
+//! `smtp`: send mail (`smtp send`), run a local sink (`smtp serve`), read what it stored
+//! (`smtp show`). See `smtp --help`.
 use clap::Parser;
 
-/// SMTP client and local sink server
-#[derive(Parser, Debug)]
-#[command(
-    name = "smtp",
-    version,
-    about,
-    long_about = "Sends mail over SMTP (STARTTLS, AUTH, MIME) or runs a local sink on 127.0.0.1:2525."
-)]
-struct Cli {}
-
 fn main() {
-    let _cli = Cli::parse();
-    eprintln!("smtp: not built yet; run `smtp --help` to see what it will do");
-    std::process::exit(2);
+    let cli = match smtp::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors; bad arguments exit 1, as swaks does
+            // (2 means "cannot connect" here).
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    std::process::exit(smtp::run(cli));
 }

@@ -1,0 +1,576 @@
+//! `smtp serve`: a local SMTP sink. Each connection gets a thread running a
+//! [`wire::smtp::ServerSession`]; this shell reads and writes the socket, runs TLS when the
+//! session asks (STARTTLS) or from the start (the `--smtps-port`), stores messages in a
+//! Maildir and prints one summary line per message.
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use wire::smtp::{
+    CloseReason, Credentials, ReceivedMessage, ServerConfig, ServerEvent, ServerSession,
+};
+
+use crate::cli::ServeArgs;
+use crate::connection::Stream;
+use crate::maildir::Maildir;
+use crate::style;
+use crate::tls::{self, ServerIdentity};
+
+/// Connections served at once; more are told 421 and closed.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// Where summary lines and (with `-v`) conversations go.
+pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// A log that prints to standard output.
+pub fn stdout_log() -> Log {
+    Arc::new(|line: &str| {
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        let _ = out.write_all(line.as_bytes());
+        if !line.ends_with('\n') {
+            let _ = out.write_all(b"\n");
+        }
+        let _ = out.flush();
+    })
+}
+
+/// How the sink runs.
+pub struct SinkConfig {
+    pub bind: IpAddr,
+    /// 0 picks a free port (tests).
+    pub port: u16,
+    /// Implicit TLS port (0 picks a free one).
+    pub smtps_port: Option<u16>,
+    pub maildir: Option<PathBuf>,
+    /// TLS identity; `None` means no STARTTLS and no smtps port.
+    pub tls: Option<ServerIdentity>,
+    /// The protocol settings (hostname, accounts, limits). `starttls` is set from `tls`.
+    pub session: ServerConfig,
+    /// Print every conversation in trace syntax.
+    pub verbose: bool,
+    pub log: Log,
+}
+
+/// State every connection shares.
+struct Shared {
+    session: ServerConfig,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    maildir: Option<Maildir>,
+    verbose: bool,
+    log: Log,
+    connections: AtomicUsize,
+    connection_ids: AtomicU64,
+    message_ids: AtomicU64,
+    log_lock: Mutex<()>,
+}
+
+/// A running sink.
+pub struct Sink {
+    addr: SocketAddr,
+    smtps_addr: Option<SocketAddr>,
+    certificate_pem: Option<String>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Sink {
+    /// Binds the ports and starts accepting.
+    pub fn start(config: SinkConfig) -> io::Result<Sink> {
+        let listener = TcpListener::bind((config.bind, config.port))
+            .map_err(|e| bind_error(config.bind, config.port, e))?;
+        let addr = listener.local_addr()?;
+        let smtps = match (config.smtps_port, &config.tls) {
+            (Some(port), Some(_)) => Some(
+                TcpListener::bind((config.bind, port))
+                    .map_err(|e| bind_error(config.bind, port, e))?,
+            ),
+            _ => None,
+        };
+        let smtps_addr = smtps.as_ref().map(TcpListener::local_addr).transpose()?;
+        let maildir = config.maildir.as_deref().map(Maildir::create).transpose()?;
+        let mut session = config.session;
+        session.starttls = config.tls.is_some();
+        let certificate_pem = config.tls.as_ref().map(|t| t.certificate_pem.clone());
+        let shared = Arc::new(Shared {
+            session,
+            tls: config.tls.map(|t| t.config),
+            maildir,
+            verbose: config.verbose,
+            log: config.log,
+            connections: AtomicUsize::new(0),
+            connection_ids: AtomicU64::new(0),
+            message_ids: AtomicU64::new(0),
+            log_lock: Mutex::new(()),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = vec![spawn_acceptor(
+            listener,
+            false,
+            shared.clone(),
+            stop.clone(),
+        )?];
+        if let Some(listener) = smtps {
+            threads.push(spawn_acceptor(listener, true, shared, stop.clone())?);
+        }
+        Ok(Sink {
+            addr,
+            smtps_addr,
+            certificate_pem,
+            stop,
+            threads,
+        })
+    }
+
+    /// The SMTP address (STARTTLS when TLS is set up).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The implicit-TLS address, when there is one.
+    pub fn smtps_addr(&self) -> Option<SocketAddr> {
+        self.smtps_addr
+    }
+
+    /// The certificate clients should trust, in PEM.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate_pem.as_deref()
+    }
+
+    /// Waits until the sink stops (it does not on its own: `smtp serve` runs until killed).
+    pub fn wait(mut self) {
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+
+    /// Stops accepting connections and waits for the acceptors to end. Connections already
+    /// open finish on their own (their clients hang up or the idle timeout ends them).
+    pub fn shutdown(mut self) {
+        self.stop_accepting();
+    }
+
+    fn stop_accepting(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for addr in [Some(self.addr), self.smtps_addr].into_iter().flatten() {
+            // Wake the blocked accept() so it sees the flag.
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+        }
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        if !self.threads.is_empty() {
+            self.stop_accepting();
+        }
+    }
+}
+
+fn bind_error(ip: IpAddr, port: u16, e: io::Error) -> io::Error {
+    let hint = match e.kind() {
+        io::ErrorKind::AddrInUse => "; another server uses it: pick another with --port",
+        io::ErrorKind::PermissionDenied => "; ports below 1024 need root: use --port 2525",
+        _ => "",
+    };
+    io::Error::new(e.kind(), format!("cannot listen on {ip}:{port}: {e}{hint}"))
+}
+
+fn spawn_acceptor(
+    listener: TcpListener,
+    implicit_tls: bool,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("smtp-accept".into())
+        .spawn(move || {
+            for conn in listener.incoming() {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(tcp) = conn else { continue };
+                let shared = shared.clone();
+                let _ = std::thread::Builder::new()
+                    .name("smtp-conn".into())
+                    .spawn(move || {
+                        let peer = tcp
+                            .peer_addr()
+                            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+                        let id = shared.connection_ids.fetch_add(1, Ordering::Relaxed) + 1;
+                        let open = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
+                        if open > MAX_CONNECTIONS {
+                            let mut tcp = tcp;
+                            let _ = tcp
+                                .write_all(b"421 4.3.2 Too many connections, try again later\r\n");
+                        } else {
+                            serve_connection(tcp, peer, id, implicit_tls, &shared);
+                        }
+                        shared.connections.fetch_sub(1, Ordering::SeqCst);
+                    });
+            }
+        })
+}
+
+/// One connection's trace, printed whole lines at a time.
+struct ConnectionTrace<'a> {
+    shared: &'a Shared,
+    id: u64,
+    pending: Vec<u8>,
+}
+
+impl ConnectionTrace<'_> {
+    fn print(&self, text: &str) {
+        if self.shared.verbose && !text.is_empty() {
+            let _guard = self.shared.log_lock.lock();
+            (self.shared.log)(text.trim_end_matches('\n'));
+        }
+    }
+
+    fn comment(&mut self, text: &str) {
+        self.flush();
+        self.print(&format!("# [{}] {text}", self.id));
+    }
+
+    fn client(&mut self, bytes: &[u8]) {
+        if !self.shared.verbose {
+            return;
+        }
+        self.pending.extend_from_slice(bytes);
+        if let Some(last) = self.pending.iter().rposition(|&b| b == b'\n') {
+            let complete: Vec<u8> = self.pending.drain(..=last).collect();
+            self.print(&self.render("C: ", &complete));
+        }
+    }
+
+    fn server(&mut self, bytes: &[u8]) {
+        if self.shared.verbose {
+            self.flush();
+            self.print(&self.render("S: ", bytes));
+        }
+    }
+
+    fn render(&self, prefix: &str, bytes: &[u8]) -> String {
+        if bytes.len() > crate::send::ELIDE_OVER {
+            return format!("{prefix}{}\n", wire::trace::ElidedBody::of(bytes));
+        }
+        wire::trace::render_payload(prefix, bytes)
+    }
+
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.print(&self.render("C: ", &rest));
+        }
+    }
+}
+
+fn serve_connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    implicit_tls: bool,
+    shared: &Shared,
+) {
+    let _ = tcp.set_nodelay(true);
+    let _ = tcp.set_write_timeout(Some(Duration::from_secs(60)));
+    let mut trace = ConnectionTrace {
+        shared,
+        id,
+        pending: Vec::new(),
+    };
+    trace.comment(&format!("connection from {peer}"));
+    let mut stream = Stream::Plain(tcp);
+    if implicit_tls {
+        let Some(config) = shared.tls.clone() else {
+            return;
+        };
+        match stream.into_server_tls(config, Duration::from_secs(30)) {
+            Ok((tls, info)) => {
+                stream = tls;
+                trace.comment(&format!("TLS from the first byte ({info})"));
+            }
+            Err(e) => {
+                trace.comment(&format!("TLS handshake failed: {e}"));
+                return;
+            }
+        }
+    }
+    let mut session = ServerSession::new(shared.session.clone(), implicit_tls, Instant::now());
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut out = Vec::new();
+    loop {
+        out.clear();
+        while let Some(bytes) = session.poll_transmit() {
+            out.extend_from_slice(&bytes);
+        }
+        if !out.is_empty() {
+            trace.server(&out);
+            if stream.write_all(&out).and_then(|_| stream.flush()).is_err() {
+                trace.comment("the client went away while we wrote");
+                return;
+            }
+        }
+        match session.poll_event() {
+            Some(ServerEvent::StartTls) => {
+                let Some(config) = shared.tls.clone() else {
+                    return;
+                };
+                match stream.into_server_tls(config, Duration::from_secs(30)) {
+                    Ok((tls, info)) => {
+                        stream = tls;
+                        trace.comment(&format!(
+                            "TLS established ({info}): everything below is encrypted"
+                        ));
+                        session.handle_tls_established(Instant::now());
+                    }
+                    Err(e) => {
+                        trace.comment(&format!("TLS handshake failed: {e}"));
+                        return;
+                    }
+                }
+            }
+            Some(ServerEvent::Message(message)) => {
+                let result = store(shared, &message, peer);
+                session.handle_stored(result, Instant::now());
+            }
+            Some(ServerEvent::Leniency(leniency)) => {
+                trace.comment(&format!("accepted, though not RFC 5321: {leniency}"))
+            }
+            Some(ServerEvent::DiscardedAfterStartTls(n)) => trace.comment(&format!(
+                "{n} bytes sent after STARTTLS before TLS were thrown away (RFC 3207 §6)"
+            )),
+            Some(ServerEvent::Authenticated(user)) => {
+                trace.comment(&format!("authenticated as {user}"))
+            }
+            Some(ServerEvent::Close(reason)) => {
+                let why = match reason {
+                    CloseReason::Quit => "QUIT".to_owned(),
+                    CloseReason::IdleTimeout => "idle timeout".to_owned(),
+                    CloseReason::TooManyErrors => "too many errors".to_owned(),
+                    CloseReason::ClientClosed(state) => {
+                        format!("the client closed the connection in state {state}")
+                    }
+                };
+                trace.comment(&format!("closing: {why}"));
+                stream.close();
+                return;
+            }
+            None => {
+                let now = Instant::now();
+                let deadline = session.poll_timeout();
+                if let Some(deadline) = deadline {
+                    if deadline <= now {
+                        session.handle_timeout(now);
+                        continue;
+                    }
+                }
+                let _ = stream.set_read_timeout(deadline.map(|d| d - now));
+                match stream.read(&mut buf) {
+                    Ok(0) => {
+                        trace.flush();
+                        session.handle_eof(Instant::now());
+                    }
+                    Ok(n) => {
+                        trace.client(&buf[..n]);
+                        session.handle_input(&buf[..n], Instant::now());
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        session.handle_timeout(Instant::now());
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        trace.comment(&format!("read error: {e}"));
+                        session.handle_eof(Instant::now());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Stores a message (when there is a Maildir) and prints its summary line.
+fn store(shared: &Shared, message: &ReceivedMessage, peer: SocketAddr) -> Result<String, String> {
+    let now = SystemTime::now();
+    let (id, place) = match &shared.maildir {
+        Some(maildir) => match maildir.deliver(message, peer, now) {
+            Ok(path) => {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (name, path.display().to_string())
+            }
+            Err(e) => {
+                let _guard = shared.log_lock.lock();
+                (shared.log)(&format!(
+                    "{} cannot store a message from {peer}: {e}",
+                    style::error("error:")
+                ));
+                return Err(e.to_string());
+            }
+        },
+        None => {
+            let n = shared.message_ids.fetch_add(1, Ordering::Relaxed) + 1;
+            (
+                format!("M{n}"),
+                "not stored (pass --maildir DIR to keep messages)".to_owned(),
+            )
+        }
+    };
+    let line = summary_line(message, peer, &place);
+    let _guard = shared.log_lock.lock();
+    (shared.log)(&line);
+    Ok(id)
+}
+
+/// `127.0.0.1:5555 TLS alice <a@x> -> <b@y>, <c@z> 1234 bytes "Subject" maildir/new/NAME`
+pub fn summary_line(message: &ReceivedMessage, peer: SocketAddr, place: &str) -> String {
+    let head_end = message
+        .data
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(message.data.len(), |i| i + 4);
+    let head = wire::smtp::mime::Part::parse(&message.data[..head_end]).ok();
+    let subject = head
+        .and_then(|h| h.header_text("Subject"))
+        .unwrap_or_default();
+    let recipients: Vec<String> = message.recipients.iter().map(ToString::to_string).collect();
+    let mut line = format!(
+        "{} {peer}",
+        wire::smtp::message::rfc5322_date(SystemTime::now())
+    );
+    if message.encrypted {
+        line.push_str(" TLS");
+    }
+    if let Some(user) = &message.authenticated {
+        line.push_str(&format!(" user={user}"));
+    }
+    line.push_str(&format!(
+        " {} -> {} {} bytes {:?} {place}",
+        message.from,
+        recipients.join(", "),
+        message.data.len(),
+        subject
+    ));
+    line
+}
+
+/// Turns `--auth USER:PASS` into credentials.
+pub fn parse_account(text: &str) -> Result<Credentials, String> {
+    match text.split_once(':') {
+        Some((user, password)) if !user.is_empty() => Ok(Credentials {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        }),
+        _ => Err(format!(
+            "--auth {text:?} is not USER:PASS (e.g. --auth alice:secret)"
+        )),
+    }
+}
+
+/// `smtp serve` from the command line: runs until killed; returns an exit code on failure.
+pub fn run(args: &ServeArgs) -> i32 {
+    let fail = |message: String| {
+        eprintln!("{} {message}", style::error("smtp serve:"));
+        1
+    };
+    let mut session = ServerConfig::new(&args.hostname);
+    for account in &args.auth {
+        match parse_account(account) {
+            Ok(credentials) => session.credentials.push(credentials),
+            Err(e) => return fail(e),
+        }
+    }
+    session.require_tls = args.require_tls;
+    session.require_auth = args.require_auth;
+    session.max_size = args.max_size;
+    session.idle_timeout = Duration::from_secs(args.idle_timeout.max(1));
+    let identity = if args.no_tls {
+        None
+    } else {
+        let made = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => tls::server_identity_from_files(cert, key),
+            _ => tls::generated_server_identity(&args.hostname),
+        };
+        match made {
+            Ok(identity) => Some(identity),
+            Err(e) => return fail(e.to_string()),
+        }
+    };
+    let generated = identity.as_ref().is_some_and(|i| i.generated);
+    let pem = identity.as_ref().map(|i| i.certificate_pem.clone());
+    let config = SinkConfig {
+        bind: args.bind,
+        port: args.port,
+        smtps_port: args.smtps_port,
+        maildir: args.maildir.clone(),
+        tls: identity,
+        session,
+        verbose: args.verbose,
+        log: stdout_log(),
+    };
+    let sink = match Sink::start(config) {
+        Ok(sink) => sink,
+        Err(e) => return fail(e.to_string()),
+    };
+    let mut lines = vec![format!("smtp sink listening on {}", sink.addr())];
+    if let Some(pem) = pem {
+        let cert_path = match &args.maildir {
+            Some(dir) => dir.join("sink-cert.pem"),
+            None => {
+                std::env::temp_dir().join(format!("protolab-smtp-sink-{}.pem", sink.addr().port()))
+            }
+        };
+        let written = generated && std::fs::write(&cert_path, pem).is_ok();
+        let mut tls_line = String::from("  STARTTLS offered");
+        if let Some(addr) = sink.smtps_addr() {
+            tls_line.push_str(&format!("; implicit TLS on {addr}"));
+        }
+        if written {
+            tls_line.push_str(&format!(
+                "; self-signed certificate in {} (clients: --ca {} or --insecure)",
+                cert_path.display(),
+                cert_path.display()
+            ));
+        }
+        lines.push(tls_line);
+    }
+    match &args.maildir {
+        Some(dir) => lines.push(format!(
+            "  storing messages in {}/new, envelopes in {}/envelope",
+            dir.display(),
+            dir.display()
+        )),
+        None => lines.push("  not storing messages (add --maildir DIR to keep them)".to_owned()),
+    }
+    if !args.auth.is_empty() {
+        let users: Vec<&str> = args
+            .auth
+            .iter()
+            .filter_map(|a| a.split_once(':').map(|(u, _)| u))
+            .collect();
+        lines.push(format!("  AUTH PLAIN and LOGIN for {}", users.join(", ")));
+    }
+    lines.push(format!(
+        "  try: smtp send --server {} --from alice@example.org --to bob@example.org --body hello",
+        sink.addr()
+    ));
+    println!("{}", lines.join("\n"));
+    let _ = io::stdout().flush();
+    sink.wait();
+    0
+}
