@@ -354,16 +354,14 @@ impl fmt::Display for ClientError {
         match self {
             ClientError::Rejected { state, reply } => write!(
                 f,
-                "the server refused {state}: {} — a {}",
+                "the server refused {state}: {} ({})",
                 reply_text(reply),
                 reply.severity()
             ),
             ClientError::NoRecipientAccepted { refused } => {
-                write!(f, "the server refused every recipient:")?;
-                for (path, reply) in refused {
-                    write!(f, " {path}: {};", reply_text(reply))?;
-                }
-                Ok(())
+                let each: Vec<String> =
+                    refused.iter().map(|(path, reply)| format!("{path}: {}", reply_text(reply))).collect();
+                write!(f, "the server refused every recipient: {}", each.join("; "))
             }
             ClientError::TlsNotOffered { capabilities } => write!(
                 f,

@@ -132,7 +132,7 @@ impl fmt::Display for PathError {
         match self {
             PathError::Empty => f.write_str("the address is empty"),
             PathError::NoAt => f.write_str(
-                "the address has no '@' (a mailbox is local-part@domain, RFC 5321 §4.1.2)",
+                "the address has no '@' (a mailbox is local-part@domain, RFC 5321 section 4.1.2)",
             ),
             PathError::NoLocalPart => f.write_str("the address has nothing before '@'"),
             PathError::NoDomain => f.write_str("the address has no domain after '@'"),
@@ -326,10 +326,10 @@ impl fmt::Display for Leniency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Leniency::SpaceAfterColon => {
-                "a space after \"FROM:\"/\"TO:\"; RFC 5321 §4.1.1.2 writes \"MAIL FROM:<a@b>\" with no space"
+                "a space after \"FROM:\"/\"TO:\"; RFC 5321 section 4.1.1.2 writes \"MAIL FROM:<a@b>\" with no space"
             }
-            Leniency::MissingAngleBrackets => "the address lacks its angle brackets; RFC 5321 §4.1.2 requires <a@b>",
-            Leniency::TrailingWhitespace => "whitespace before CRLF; RFC 5321 §4.1.1 has none",
+            Leniency::MissingAngleBrackets => "the address lacks its angle brackets; RFC 5321 section 4.1.2 requires <a@b>",
+            Leniency::TrailingWhitespace => "whitespace before CRLF; RFC 5321 section 4.1.1 has none",
         })
     }
 }
@@ -627,25 +627,25 @@ impl fmt::Display for CommandError {
         match self {
             CommandError::UnknownVerb { verb } => write!(
                 f,
-                "Syntax error: command \"{}\" not recognized (RFC 5321 §4.1 lists EHLO HELO MAIL RCPT DATA RSET VRFY EXPN HELP NOOP QUIT)",
+                "Syntax error: command \"{}\" not recognized (RFC 5321 section 4.1 lists EHLO HELO MAIL RCPT DATA RSET VRFY EXPN HELP NOOP QUIT)",
                 show(verb)
             ),
             CommandError::Syntax { verb, problem, .. } => {
-                write!(f, "Syntax error in {verb}: {problem} (RFC 5321 §4.1.1)")
+                write!(f, "Syntax error in {verb}: {problem} (RFC 5321 section 4.1.1)")
             }
             CommandError::BareLf { offset, line } => write!(
                 f,
-                "Syntax error: \"{}\" ends in a bare LF at offset {offset}; SMTP lines end in CRLF, \\r\\n (RFC 5321 §2.3.8)",
+                "Syntax error: \"{}\" ends in a bare LF at offset {offset}; SMTP lines end in CRLF, \\r\\n (RFC 5321 section 2.3.8)",
                 show(line)
             ),
             CommandError::NotText { offset, line } => write!(
                 f,
-                "Syntax error: \"{}\" has a CR, NUL or non-UTF-8 byte at offset {offset} (RFC 5321 §2.3.8)",
+                "Syntax error: \"{}\" has a CR, NUL or non-UTF-8 byte at offset {offset} (RFC 5321 section 2.3.8)",
                 show(line)
             ),
-            CommandError::LineTooLong { len, .. } => write!(
+            CommandError::LineTooLong { .. } => write!(
                 f,
-                "Line too long: {len} bytes without CRLF; command lines are at most 512 octets (RFC 5321 §4.5.3.1.4)"
+                "Line too long: no CRLF within {MAX_COMMAND_LINE} bytes; command lines are at most 512 octets (RFC 5321 section 4.5.3.1.4)"
             ),
         }
     }

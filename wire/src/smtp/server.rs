@@ -162,7 +162,8 @@ pub enum ServerEvent {
     Message(ReceivedMessage),
     /// The client needed a leniency (for a teaching server's log).
     Leniency(Leniency),
-    /// Bytes that followed STARTTLS in the same read were thrown away.
+    /// Bytes that followed STARTTLS before the handshake were thrown away (reported once TLS
+    /// is up).
     DiscardedAfterStartTls(usize),
     /// A client authenticated.
     Authenticated(String),
@@ -184,6 +185,7 @@ pub struct ServerSession {
     reader: Option<DataReader>,
     errors: usize,
     skipping_long_line: bool,
+    discarded_before_tls: usize,
     input: Vec<u8>,
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<ServerEvent>,
@@ -210,6 +212,7 @@ impl ServerSession {
             reader: None,
             errors: 0,
             skipping_long_line: false,
+            discarded_before_tls: 0,
             input: Vec::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -231,8 +234,14 @@ impl ServerSession {
 
     /// Feeds bytes read from the client; answers every complete command in order.
     pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
-        if matches!(self.state, ServerState::Closed | ServerState::StartTls) {
-            return;
+        match self.state {
+            ServerState::Closed => return,
+            ServerState::StartTls => {
+                // Plaintext between the 220 and the handshake is never run as commands.
+                self.discarded_before_tls += bytes.len();
+                return;
+            }
+            _ => {}
         }
         self.deadline = now + self.config.idle_timeout;
         self.input.extend_from_slice(bytes);
@@ -270,6 +279,11 @@ impl ServerSession {
     pub fn handle_tls_established(&mut self, now: Instant) {
         if self.state != ServerState::StartTls {
             return;
+        }
+        if self.discarded_before_tls > 0 {
+            let dropped = std::mem::take(&mut self.discarded_before_tls);
+            self.events
+                .push_back(ServerEvent::DiscardedAfterStartTls(dropped));
         }
         self.encrypted = true;
         self.hello = None;
@@ -481,7 +495,7 @@ impl ServerSession {
                 2,
                 0,
                 0,
-                "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY STARTTLS AUTH (RFC 5321 §4.1)",
+                "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY STARTTLS AUTH (RFC 5321 section 4.1)",
             )),
             Command::Vrfy(_) => self.send(reply(
                 ReplyCode::CANNOT_VRFY,
@@ -520,11 +534,11 @@ impl ServerSession {
                     self.refuse(reply(ReplyCode::BAD_SEQUENCE, 5, 5, 1, "Error: STARTTLS inside a mail transaction"));
                 } else {
                     self.send(reply(ReplyCode::SERVICE_READY, 2, 0, 0, "Ready to start TLS"));
-                    if !self.input.is_empty() {
-                        let dropped = self.input.len();
-                        self.input.clear();
-                        self.events.push_back(ServerEvent::DiscardedAfterStartTls(dropped));
-                    }
+                    // Bytes pipelined after STARTTLS were sent in plaintext and could have been
+                    // injected by anyone on the path: drop them (RFC 3207 §6), report the count
+                    // once TLS is up.
+                    self.discarded_before_tls += self.input.len();
+                    self.input.clear();
                     self.state = S::StartTls;
                     self.events.push_back(ServerEvent::StartTls);
                 }
@@ -798,7 +812,7 @@ impl ServerSession {
                 5,
                 5,
                 2,
-                "AUTH PLAIN response must be authzid NUL user NUL password (RFC 4616 §2)",
+                "AUTH PLAIN response must be authzid NUL user NUL password (RFC 4616 section 2)",
             ));
         };
         let user = String::from_utf8_lossy(user).into_owned();
@@ -850,7 +864,7 @@ impl ServerSession {
             5,
             5,
             2,
-            "Cannot decode the response: it is not base64 (RFC 4954 §4)",
+            "Cannot decode the response: it is not base64 (RFC 4954 section 4)",
         ));
     }
 
@@ -1049,12 +1063,13 @@ mod tests {
             now,
         );
         assert!(out.ends_with("220 2.0.0 Ready to start TLS\r\n"), "{out}");
+        assert_eq!(session.poll_event(), Some(ServerEvent::StartTls));
+        session.handle_input(b"more plaintext", now);
+        session.handle_tls_established(now);
         assert_eq!(
             session.poll_event(),
-            Some(ServerEvent::DiscardedAfterStartTls(22))
+            Some(ServerEvent::DiscardedAfterStartTls(36))
         );
-        assert_eq!(session.poll_event(), Some(ServerEvent::StartTls));
-        session.handle_tls_established(now);
         assert!(session.is_encrypted());
         let out = feed(&mut session, b"MAIL FROM:<a@b.c>\r\nEHLO a\r\n", now);
         assert!(out.starts_with("503 "), "EHLO again is required: {out}");
