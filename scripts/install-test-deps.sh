@@ -2,13 +2,13 @@
 # Installs the real peers that protolab's interop tests talk to, on a fresh Debian machine.
 # Idempotent: a second run only checks. Needs root (or sudo) for apt-get.
 #
-# Debian: curl, nginx, swaks, chromium (headless browser tests), wrk (bench/server).
+# Debian: curl, nginx, swaks, chromium (headless browser tests), wrk (bench/server, bench/client), hyperfine (bench/client).
 # PyPI:   aiosmtpd (an SMTP server with STARTTLS and AUTH).
 # npm:    http-cache-tests (the HTTP caching conformance suite), installed under .deps/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(curl nginx swaks chromium python3 wrk)
+apt_packages=(curl nginx swaks chromium python3 wrk hyperfine)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

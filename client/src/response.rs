@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use wire::http1::chunked::{ChunkedDecoder, ChunkedError, ChunkedOptions};
 use wire::http1::framing::{response_body_length, BodyLength, FramingError};
-use wire::http1::{Headers, Method, ParseError, ParseOptions, ResponseHead, Version};
+use wire::http1::{Headers, Method, ParseError, ParseOptions, RawResponse, ResponseHead, Version};
 use wire::trace::escape_inline;
 use wire::Status;
 
@@ -185,6 +185,8 @@ pub struct ResponseReader {
     /// Bytes of this response seen so far (for messages).
     seen: u64,
     end_notes: Vec<String>,
+    /// Keep only what the load generator needs (status, framing), copy nothing else.
+    lean: bool,
 }
 
 impl ResponseReader {
@@ -196,6 +198,16 @@ impl ResponseReader {
             keep_alive: true,
             seen: 0,
             end_notes: Vec::new(),
+            lean: false,
+        }
+    }
+
+    /// A reader that keeps only the status and the framing (for the load generator): no copy of
+    /// the head, no diagnoses.
+    pub fn lean(method: &str) -> ResponseReader {
+        ResponseReader {
+            lean: true,
+            ..ResponseReader::new(method)
         }
     }
 
@@ -283,42 +295,74 @@ impl ResponseReader {
     }
 
     fn read_head(&mut self, input: &[u8]) -> Result<(usize, Option<ReadEvent>), ResponseError> {
-        let parsed = ResponseHead::parse(input, &ParseOptions::LENIENT).map_err(|error| {
-            ResponseError::Head {
-                error,
-                offset_base: 0,
+        let head_error = |error| ResponseError::Head {
+            error,
+            offset_base: 0,
+        };
+        let (used, status, reason, version, headers, leniencies) = if self.lean {
+            // The load generator needs only the status and the framing fields: read the borrowed
+            // view and keep just those, without copying the rest of the head.
+            let parsed = RawResponse::parse(input, &ParseOptions::LENIENT).map_err(head_error)?;
+            let Status::Complete((used, raw)) = parsed else {
+                return Ok((0, None));
+            };
+            let mut headers = Headers::new();
+            for f in &raw.fields {
+                if f.is("content-length") || f.is("transfer-encoding") || f.is("connection") {
+                    let _ = headers.append(f.name, &f.value);
+                }
             }
-        })?;
-        let Status::Complete((used, head)) = parsed else {
-            return Ok((0, None));
+            (
+                used,
+                raw.status,
+                String::new(),
+                raw.version,
+                headers,
+                raw.leniencies_used,
+            )
+        } else {
+            let parsed = ResponseHead::parse(input, &ParseOptions::LENIENT).map_err(head_error)?;
+            let Status::Complete((used, head)) = parsed else {
+                return Ok((0, None));
+            };
+            let reason = head.reason().to_string();
+            (
+                used,
+                head.status.as_u16(),
+                reason,
+                head.version,
+                head.headers,
+                head.leniencies_used,
+            )
         };
         self.seen += used as u64;
-        let raw = input[..used].to_vec();
+        let raw = if self.lean {
+            Vec::new()
+        } else {
+            input[..used].to_vec()
+        };
         let mut diagnoses = Vec::new();
-        if !head.leniencies_used.is_empty() {
-            let names: Vec<String> = head.leniencies_used.iter().map(|l| l.to_string()).collect();
+        if !leniencies.is_empty() && !self.lean {
+            let names: Vec<String> = leniencies.iter().map(|l| l.to_string()).collect();
             let first = match ResponseHead::parse(&raw, &ParseOptions::STRICT) {
                 Err(e) => describe_parse_error(&e, &raw, "the server broke a rule"),
                 Ok(_) => "the server broke a rule".to_string(),
             };
             diagnoses.push(format!("{first}; read leniently ({})", names.join(", ")));
         }
-        let status = head.status.as_u16();
-        let reason = head.reason().to_string();
-        let version = head.version;
         if (100..200).contains(&status) && status != 101 {
             let interim = Head {
                 status,
                 reason,
                 version,
-                headers: head.headers,
+                headers,
                 raw,
                 body: BodyLength::Empty,
                 diagnoses,
             };
             return Ok((used, Some(ReadEvent::Interim(interim))));
         }
-        let framing = response_body_length(&self.method, status, version, &head.headers)
+        let framing = response_body_length(&self.method, status, version, &headers)
             .map_err(ResponseError::Framing)?;
         if let Some(suspect) = framing.close_after {
             diagnoses.push(format!(
@@ -332,7 +376,7 @@ impl ResponseReader {
                 framing.codings.join(", ")
             ));
         }
-        self.keep_alive &= persists(version, &head.headers);
+        self.keep_alive &= persists(version, &headers);
         let body = framing.body;
         self.phase = match body {
             BodyLength::Empty => Phase::Ending,
@@ -361,7 +405,7 @@ impl ResponseReader {
             status,
             reason,
             version,
-            headers: head.headers,
+            headers,
             raw,
             body,
             diagnoses,
@@ -452,7 +496,7 @@ impl ResponseTracker {
     /// A tracker for responses to GET (or HEAD).
     pub fn new(head_request: bool) -> ResponseTracker {
         ResponseTracker {
-            reader: ResponseReader::new(if head_request { "HEAD" } else { "GET" }),
+            reader: ResponseReader::lean(if head_request { "HEAD" } else { "GET" }),
             status: 0,
             head_request,
             pending: Vec::new(),
