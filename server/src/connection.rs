@@ -496,7 +496,9 @@ impl Connection {
                     Clock::Fixed(t) => Some(t),
                     Clock::System => None,
                 };
-                let resp = match upload.commit(fixed) {
+                let committed = upload.commit(fixed);
+                crate::file_cache::note_write();
+                let resp = match committed {
                     Ok(Stored::Created) => Response::text(201, format!("201 Created: {url_path}"))
                         .header("Location", &url_path),
                     Ok(Stored::Replaced) => Response::new(204),

@@ -5,7 +5,7 @@
 //! (`fields::AcceptEncoding`), dates (`date::HttpDate`). This module only applies them to files.
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use wire::http1::conditional::{
     self, CurrentRepresentation, EntityTag, Outcome, RequestConditions,
@@ -16,11 +16,12 @@ use wire::http1::target::SafePath;
 use wire::http1::{Method, Version};
 
 use crate::content_type;
+use crate::file_cache::{self, CachedFile};
 use crate::listing::{self, Sort};
 use crate::response::{Body, Response, Segment};
 use crate::routes;
 use crate::shared::{Settings, Shared};
-use crate::site::{Contents, Found, FoundFile};
+use crate::site::{Contents, Found};
 use crate::upload;
 
 /// The methods a resource of this server allows, for `Allow`.
@@ -79,7 +80,7 @@ pub fn handle(req: &Request<'_>, settings: &Settings, shared: &Shared) -> Respon
     let writable = settings.config.allow_write && !settings.source.is_demo();
     let allow = if writable { ALLOW_WRITE } else { ALLOW_READ };
     match req.method {
-        Method::Get | Method::Head => serve(req, settings, &url_path, &safe),
+        Method::Get | Method::Head => serve(req, settings, shared, &url_path, &safe),
         Method::Options => Response::new(204).header("Allow", allow),
         // A writable PUT is taken over by the connection, which streams the body to disk.
         Method::Delete if writable => delete(req, settings, &url_path),
@@ -130,8 +131,25 @@ fn forbidden(path: &str) -> Response {
     Response::text(403, format!("403 Forbidden: {path} may not be served"))
 }
 
-fn serve(req: &Request<'_>, settings: &Settings, url_path: &str, safe: &SafePath) -> Response {
-    match settings.source.find(url_path) {
+fn serve(
+    req: &Request<'_>,
+    settings: &Settings,
+    shared: &Shared,
+    url_path: &str,
+    safe: &SafePath,
+) -> Response {
+    let found = file_cache::get_or_find(
+        url_path,
+        shared.generation(),
+        Instant::now(),
+        || settings.source.find(url_path),
+        |f| content_type::for_name(&f.name, &settings.config.mime_types),
+    );
+    let found = match found {
+        Ok(cached) => return serve_file(req, settings, shared, cached),
+        Err(other) => other,
+    };
+    match found {
         Found::NotFound => not_found(url_path),
         Found::Forbidden => forbidden(url_path),
         Found::AddSlash => {
@@ -160,7 +178,10 @@ fn serve(req: &Request<'_>, settings: &Settings, url_path: &str, safe: &SafePath
                 "text/html; charset=utf-8",
             )
         }
-        Found::File(file) => serve_file(req, settings, file),
+        Found::File(file) => {
+            let ty = content_type::for_name(&file.name, &settings.config.mime_types);
+            serve_file(req, settings, shared, CachedFile::new(file, ty))
+        }
     }
 }
 
@@ -220,14 +241,22 @@ struct Representation {
     gzip: bool,
 }
 
-fn serve_file(req: &Request<'_>, settings: &Settings, file: FoundFile) -> Response {
-    let ty = content_type::for_name(&file.name, &settings.config.mime_types);
-    let compressible = settings.config.gzip && content_type::is_compressible(&ty);
+fn serve_file(
+    req: &Request<'_>,
+    settings: &Settings,
+    shared: &Shared,
+    cached: CachedFile,
+) -> Response {
+    let file = &cached.file;
+    let ty: &str = &cached.content_type;
+    let compressible = settings.config.gzip && content_type::is_compressible(ty);
     let has_range = req.headers.contains("range");
     let last_modified = HttpDate::from(file.modified);
-    let mut rep = identity(&file);
+    let Some(mut rep) = identity(&cached) else {
+        return not_found(&file.name);
+    };
     if compressible && !has_range && accepts_gzip(req) {
-        if let Some(gz) = gzip_representation(settings, &file) {
+        if let Some(gz) = gzip_representation(settings, shared, &cached) {
             rep = gz;
         }
     }
@@ -242,30 +271,32 @@ fn serve_file(req: &Request<'_>, settings: &Settings, file: FoundFile) -> Respon
         req.header("if-unmodified-since"),
         HttpDate::from(req.now),
     );
-    let mut resp = Response::new(200);
     let etag_value = rep.etag.to_field_value();
-    let lm = last_modified.to_string();
+    let lm = last_modified.to_imf_fixdate();
     if !conditions.is_empty() {
-        let eval = conditional::evaluate(req.method, &conditions, Some(&current));
-        match eval.outcome {
+        match conditional::evaluate(req.method, &conditions, Some(&current)).outcome {
             Outcome::Proceed => {}
             Outcome::NotModified => {
                 let mut r = Response::new(304)
                     .header("ETag", &etag_value)
-                    .header("Last-Modified", &lm);
+                    .header("Last-Modified", lm);
                 if compressible {
                     r.push_header("Vary", b"Accept-Encoding");
                 }
                 return r;
             }
             Outcome::PreconditionFailed => {
-                return Response::text(412, "412 Precondition Failed: the file does not match the request's If-Match or If-Unmodified-Since")
-                    .header("ETag", &etag_value);
+                return Response::text(
+                    412,
+                    "412 Precondition Failed: the file does not match the request's If-Match or If-Unmodified-Since",
+                )
+                .header("ETag", &etag_value);
             }
         }
     }
+    let mut resp = Response::new(200);
     resp.push_header("Content-Type", ty.as_bytes());
-    resp.push_header("Last-Modified", lm.as_bytes());
+    resp.push_header("Last-Modified", &lm);
     resp.push_header("ETag", &etag_value);
     resp.push_header("Accept-Ranges", b"bytes");
     if compressible {
@@ -276,55 +307,72 @@ fn serve_file(req: &Request<'_>, settings: &Settings, file: FoundFile) -> Respon
         return resp.body(Body::Fixed(rep.segments));
     }
     if has_range && matches!(req.method, Method::Get) {
-        return crate::ranges::apply(req, resp, &rep.segments, rep.len, &current, &ty);
+        return crate::ranges::apply(req, resp, &rep.segments, rep.len, &current, ty);
     }
-    let _ = rep.len;
     resp.body(Body::Fixed(rep.segments))
 }
 
-fn identity(file: &FoundFile) -> Representation {
-    let segment = match &file.contents {
-        Contents::Static(b) => Segment::Static(b),
-        Contents::Disk(f) => Segment::File {
+/// The file as stored: its bytes when small (kept by the cache), else the file, opened now.
+/// `None` when it vanished since the lookup.
+fn identity(cached: &CachedFile) -> Option<Representation> {
+    let file = &cached.file;
+    let segment = match (&cached.bytes, &file.contents) {
+        (Some(b), _) => Segment::Bytes(Arc::clone(b)),
+        (None, Contents::Static(b)) => Segment::Static(b),
+        (None, Contents::Disk(f, _)) => Segment::File {
             file: Arc::clone(f),
             offset: 0,
             len: file.len,
         },
+        (None, Contents::Path(p)) => Segment::File {
+            file: Arc::new(std::fs::File::open(p).ok()?),
+            offset: 0,
+            len: file.len,
+        },
     };
-    Representation {
+    Some(Representation {
         segments: vec![segment],
         len: file.len,
-        etag: parse_etag(&file.etag),
+        etag: file.etag.clone(),
         gzip: false,
-    }
+    })
 }
 
-fn parse_etag(quoted: &str) -> EntityTag {
-    EntityTag::parse(quoted.as_bytes())
-        .unwrap_or_else(|_| EntityTag::from_length_and_modified(0, SystemTime::UNIX_EPOCH))
-}
-
-/// A `.gz` sibling on disk, or the file compressed now (demo files are compressed once).
-fn gzip_representation(settings: &Settings, file: &FoundFile) -> Option<Representation> {
-    if let Some(sibling) = crate::site::gzip_sibling(&settings.source, file) {
-        let mut rep = identity(&sibling);
-        rep.gzip = true;
-        return Some(rep);
+/// A `.gz` sibling on disk, or the file compressed once and kept with the cache entry.
+fn gzip_representation(
+    settings: &Settings,
+    shared: &Shared,
+    cached: &CachedFile,
+) -> Option<Representation> {
+    let file = &cached.file;
+    if !settings.source.is_demo() {
+        let gz_path = format!("{}.gz", file.name);
+        let sibling = file_cache::get_or_find(
+            &gz_path,
+            shared.generation(),
+            Instant::now(),
+            || settings.source.find(&gz_path),
+            |_| "application/gzip".to_string(),
+        );
+        if let Some(mut rep) = sibling.ok().as_ref().and_then(identity) {
+            rep.gzip = true;
+            return Some(rep);
+        }
     }
     if file.len > GZIP_ON_THE_FLY_LIMIT {
         return None;
     }
-    let bytes: Arc<[u8]> = match &file.contents {
-        Contents::Static(b) => crate::demo::gzipped(file.name.as_str(), b)?,
-        Contents::Disk(f) => {
-            use std::os::unix::fs::FileExt;
-            let mut buf = vec![0; file.len as usize];
-            f.read_exact_at(&mut buf, 0).ok()?;
-            gzip(&buf).ok()?.into()
-        }
-    };
+    let bytes = cached.gzipped.get_or_init(|| {
+        let plain: Vec<u8> = match (&cached.bytes, &file.contents) {
+            (Some(b), _) => b.to_vec(),
+            (None, Contents::Static(b)) => b.to_vec(),
+            (None, Contents::Disk(_, path) | Contents::Path(path)) => std::fs::read(path).ok()?,
+        };
+        gzip(&plain).ok().map(Arc::from)
+    });
+    let bytes = bytes.clone()?;
     // A different representation needs a different strong tag: the identity tag plus "-gzip".
-    let mut opaque = parse_etag(&file.etag).opaque().to_vec();
+    let mut opaque = file.etag.opaque().to_vec();
     opaque.extend_from_slice(b"-gzip");
     let etag = EntityTag::strong(opaque).ok()?;
     Some(Representation {
@@ -342,7 +390,10 @@ fn delete(_req: &Request<'_>, settings: &Settings, url_path: &str) -> Response {
         Err(_) => return forbidden(url_path),
     };
     match upload::delete(&target) {
-        Ok(()) => Response::new(204),
+        Ok(()) => {
+            file_cache::note_write();
+            Response::new(204)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => not_found(url_path),
         Err(e) => Response::text(409, format!("409 Conflict: cannot delete {url_path}: {e}")),
     }

@@ -23,6 +23,7 @@ pub mod content_type;
 pub mod demo;
 pub mod event_loop;
 pub mod exchange;
+pub mod file_cache;
 pub mod handler;
 pub mod lab_routes;
 pub mod listing;

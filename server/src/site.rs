@@ -30,7 +30,11 @@ pub enum Source {
 #[derive(Debug, Clone)]
 pub enum Contents {
     Static(&'static [u8]),
-    Disk(Arc<File>),
+    /// An open file, and its real path.
+    Disk(Arc<File>, PathBuf),
+    /// A file known by its real path, opened when it is sent (what the lookup cache keeps, so
+    /// it holds no descriptor).
+    Path(PathBuf),
 }
 
 /// A file found for a request, with its validators.
@@ -41,8 +45,8 @@ pub struct FoundFile {
     pub contents: Contents,
     pub len: u64,
     pub modified: SystemTime,
-    /// A strong entity tag, quotes included.
-    pub etag: String,
+    /// A strong entity tag.
+    pub etag: EntityTag,
 }
 
 /// What a path names.
@@ -81,20 +85,20 @@ pub fn segments(path: &str) -> Result<Vec<&str>, Refusal> {
     Ok(out)
 }
 
-/// A strong ETag from a file's size and modification time (`wire`'s recipe), quotes included.
-pub fn etag_for(len: u64, modified: SystemTime) -> String {
-    let tag = EntityTag::from_length_and_modified(len, modified).to_field_value();
-    String::from_utf8_lossy(&tag).into_owned()
+/// A strong ETag from a file's size and modification time (`wire`'s recipe).
+pub fn etag_for(len: u64, modified: SystemTime) -> EntityTag {
+    EntityTag::from_length_and_modified(len, modified)
 }
 
 /// A strong ETag for embedded bytes: FNV-1a over the content.
-fn etag_for_bytes(bytes: &[u8]) -> String {
+fn etag_for_bytes(bytes: &[u8]) -> EntityTag {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("\"{:x}-{h:016x}\"", bytes.len())
+    EntityTag::strong(format!("{:x}-{h:016x}", bytes.len()))
+        .expect("hex digits and a dash are etagc")
 }
 
 impl Source {
@@ -235,7 +239,7 @@ fn open_file(name: String, real: &Path, meta: &fs::Metadata) -> Found {
             let modified = meta.modified().unwrap_or(UNIX_EPOCH);
             Found::File(FoundFile {
                 name,
-                contents: Contents::Disk(Arc::new(f)),
+                contents: Contents::Disk(Arc::new(f), real.to_path_buf()),
                 len: meta.len(),
                 modified,
                 etag: etag_for(meta.len(), modified),
@@ -273,17 +277,6 @@ fn list_folder(root: &Path, real: &Path) -> Found {
         });
     }
     Found::Folder(entries)
-}
-
-/// The precompressed sibling `name.gz` of a file found on disk, if there is one inside the root.
-pub fn gzip_sibling(source: &Source, found: &FoundFile) -> Option<FoundFile> {
-    let Source::Folder(_) = source else {
-        return None;
-    };
-    match source.find(&format!("{}.gz", found.name)) {
-        Found::File(f) => Some(f),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
