@@ -89,6 +89,10 @@ impl Client<'_> {
         let mut head = ResponseHead::new(
             StatusCode::new(status).unwrap_or_else(|_| StatusCode::new(500).expect("500")),
         );
+        if status == 508 {
+            // RFC 5842 §7.2; not in the core's table of RFC 9110 reasons.
+            let _ = head.set_reason("Loop Detected");
+        }
         let date = self.shared.options.clock.http_date();
         let _ = head.headers.append("Date", date.to_string());
         let _ = head.headers.append("Content-Type", content_type);
@@ -115,10 +119,13 @@ impl Client<'_> {
     /// An error response with a readable explanation.
     pub fn respond_error(&mut self, status: u16, why: &str) -> io::Result<forward::Served> {
         self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
-        let reason = StatusCode::new(status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("Error");
+        let reason = match status {
+            508 => "Loop Detected",
+            _ => StatusCode::new(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Error"),
+        };
         let body = format!("{status} {reason}\n\n{why}\n");
         self.respond(
             status,

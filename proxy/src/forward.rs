@@ -472,8 +472,10 @@ fn serve_stored(
         StatusCode::new(stored.status).unwrap_or_else(|_| StatusCode::new(200).expect("200")),
     );
     response.headers = stored.headers_for_reply(now);
+    // The stored body is sent with a length and without the trailer it may have had.
     response.headers.remove("content-length");
     response.headers.remove("transfer-encoding");
+    response.headers.remove("trailer");
     let bodiless = matches!(stored.status, 100..=199 | 204 | 304);
     if !bodiless {
         let _ = response
@@ -600,7 +602,7 @@ fn exchange<'s>(
         .ok_or_else(|| Failure::Answer(400, "no host to forward to".into()))?;
     let port = authority.port_or(80);
     for attempt in 0..2 {
-        let mut up = if attempt == 0 && !has_body {
+        let mut up = if attempt == 0 {
             shared.pool.checkout(&authority.host, port, timeout)
         } else {
             shared.pool.connect(&authority.host, port, timeout)

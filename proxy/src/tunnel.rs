@@ -43,6 +43,16 @@ pub(crate) fn open(client: &mut Client<'_>, authority: &Authority) -> io::Result
         Err(e) => return client.respond_error(e.status(), &e.to_string()),
     };
     let _registered = shared.sockets.register(&upstream);
+    // The CONNECT request must be complete (its empty body read) before the switch.
+    loop {
+        match client.conn.poll_event() {
+            Ok(wire::http1::conn::Event::EndOfMessage(_)) => break,
+            Ok(wire::http1::conn::Event::NeedData) => client.read_more()?,
+            Ok(wire::http1::conn::Event::Data(_)) => {}
+            Ok(_) => break,
+            Err(e) => return Err(io::Error::other(e)),
+        }
+    }
     let _ = upstream.set_nodelay(true);
     let head = ResponseHead::new(StatusCode::new(200).expect("200"))
         .with_reason("Connection established")
