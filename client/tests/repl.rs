@@ -142,6 +142,16 @@ fn piped_line_mode_sends_lines_as_typed() {
     }
 }
 
+/// Kills and reaps the program if the test fails before it exits, so none is left behind.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The screen of a program on a pseudo-terminal, as it is written.
 struct Screen {
     text: Arc<(Mutex<Vec<u8>>, Condvar)>,
@@ -201,16 +211,18 @@ fn on_a_terminal_keys_go_in_and_the_trace_comes_out() {
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
     // SAFETY: both descriptors were just opened by openpty and are owned by nothing else.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_client"))
-        .args(["repl", "127.0.0.1", &port.to_string()])
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1")
-        .env("XDG_DATA_HOME", data.path())
-        .stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave))
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_client"))
+            .args(["repl", "127.0.0.1", &port.to_string()])
+            .env("TERM", "xterm")
+            .env("NO_COLOR", "1")
+            .env("XDG_DATA_HOME", data.path())
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .unwrap(),
+    );
     let mut keys = std::fs::File::from(master.try_clone().unwrap());
     let screen = Screen {
         text: Arc::new((Mutex::new(Vec::new()), Condvar::new())),
@@ -248,7 +260,7 @@ fn on_a_terminal_keys_go_in_and_the_trace_comes_out() {
     let at = screen.wait_for("nothing typed yet", at);
     keys.write_all(b":quit\r").unwrap();
     let _ = at;
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success());
     assert_eq!(server.join().unwrap(), b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     let history = std::fs::read_to_string(data.path().join("protolab/client_history")).unwrap();
