@@ -37,4 +37,17 @@ command -v wrk >/dev/null || {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends wrk >/dev/null
 }
 
+# smtp: swaks needs Net::SSLeay and IO::Socket::SSL for --tls (the interop tests run STARTTLS
+# against `smtp serve`); hyperfine times bench/smtp.
+smtp_missing=()
+for p in libnet-ssleay-perl libio-socket-ssl-perl hyperfine; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || smtp_missing+=("$p")
+done
+if [ ${#smtp_missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "install-test-deps: apt-get install ${smtp_missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${smtp_missing[@]}" >/dev/null
+fi
+
 echo "install-test-deps: ready"

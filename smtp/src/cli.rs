@@ -63,6 +63,18 @@ pub struct Cli {
     pub command: CommandKind,
 }
 
+impl Cli {
+    /// Parses a command line given as words (the first is the program name), as `main` does
+    /// with the real one; tests use it to run `smtp send ...` in-process.
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Cli::try_parse_from(args)
+    }
+}
+
 /// The three programs in one.
 #[derive(Subcommand, Debug)]
 pub enum CommandKind {

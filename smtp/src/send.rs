@@ -505,6 +505,28 @@ impl<'a> TraceWriter<'a> {
     }
 }
 
+/// A failed TLS handshake: exit 29, with what to do about the usual certificate problems.
+fn tls_failure(options: &SendOptions, what: &str, error: &io::Error) -> SendFailure {
+    let text = error.to_string();
+    let hint = if text.contains("CaUsedAsEndEntity") {
+        "; the server presents a CA certificate (CA:TRUE) as its own, which TLS refuses: \
+         make its certificate without CA:TRUE, or use --insecure for a local test"
+    } else if text.contains("UnknownIssuer") && options.ca.is_none() && !options.insecure {
+        "; for a self-signed server pass --ca CERT.pem (or --insecure for a local test)"
+    } else if text.contains("NotValidForName") {
+        "; the certificate is for another name: connect by the name it names, or use --insecure for a local test"
+    } else {
+        ""
+    };
+    SendFailure {
+        exit_code: ClientState::TlsHandshake.exit_code(),
+        message: format!(
+            "{what} with {}:{} failed: {text}{hint}",
+            options.host, options.port
+        ),
+    }
+}
+
 /// Connects to the first address that answers within the timeout.
 fn connect(
     host: &str,
@@ -556,19 +578,7 @@ pub fn send(options: &SendOptions, out: &mut dyn Write) -> Result<Delivery, Send
     } else {
         None
     };
-    let tls_failure = |e: io::Error| SendFailure {
-        exit_code: ClientState::TlsHandshake.exit_code(),
-        message: format!(
-            "TLS with {}:{} failed: {e}{}",
-            options.host,
-            options.port,
-            if options.ca.is_none() && !options.insecure {
-                "; for a self-signed server pass --ca CERT.pem (or --insecure for a local test)"
-            } else {
-                ""
-            }
-        ),
-    };
+    let tls_failure = |e: io::Error| tls_failure(options, "TLS", &e);
     let mut stream = Stream::Plain(tcp);
     trace.comment(&format!("connected to {addr}"));
     if options.config.tls == TlsMode::Implicit {
@@ -637,17 +647,9 @@ fn run_session(
                     .expect("STARTTLS only happens with a TLS mode");
                 let name = tls::server_name(&options.host)
                     .map_err(|e| SendFailure::usage(e.to_string()))?;
-                let (tls_stream, info) = stream.into_client_tls(config, name, timeout).map_err(|e| SendFailure {
-                    exit_code: ClientState::TlsHandshake.exit_code(),
-                    message: format!(
-                        "the TLS handshake after STARTTLS failed: {e}{}",
-                        if options.ca.is_none() && !options.insecure {
-                            "; for a self-signed server pass --ca CERT.pem (or --insecure for a local test)"
-                        } else {
-                            ""
-                        }
-                    ),
-                })?;
+                let (tls_stream, info) = stream
+                    .into_client_tls(config, name, timeout)
+                    .map_err(|e| tls_failure(options, "the TLS handshake after STARTTLS", &e))?;
                 stream = tls_stream;
                 trace.comment(&format!(
                     "TLS established ({info}): everything below is encrypted"

@@ -152,8 +152,9 @@ pub fn server_identity_from_files(cert: &Path, key: &Path) -> io::Result<ServerI
     })
 }
 
-/// A self-signed certificate for `localhost`, `127.0.0.1`, `::1` and `hostname`.
-pub fn generated_server_identity(hostname: &str) -> io::Result<ServerIdentity> {
+/// The names a generated certificate is valid for: `localhost`, `127.0.0.1`, `::1` and
+/// `hostname`.
+fn certificate_names(hostname: &str) -> Vec<String> {
     let mut names = vec![
         "localhost".to_owned(),
         "127.0.0.1".to_owned(),
@@ -162,7 +163,20 @@ pub fn generated_server_identity(hostname: &str) -> io::Result<ServerIdentity> {
     if !names.iter().any(|n| n == hostname) {
         names.push(hostname.to_owned());
     }
-    let certified = rcgen::generate_simple_self_signed(names)
+    names
+}
+
+/// A self-signed end-entity certificate (not a CA, so `--ca` accepts it as the server's own)
+/// and its private key, both in PEM. Tests hand these to other servers (aiosmtpd).
+pub fn self_signed_pem(hostname: &str) -> io::Result<(String, String)> {
+    let certified = rcgen::generate_simple_self_signed(certificate_names(hostname))
+        .map_err(|e| invalid(format!("cannot generate a certificate: {e}")))?;
+    Ok((certified.cert.pem(), certified.key_pair.serialize_pem()))
+}
+
+/// A self-signed certificate for `localhost`, `127.0.0.1`, `::1` and `hostname`.
+pub fn generated_server_identity(hostname: &str) -> io::Result<ServerIdentity> {
+    let certified = rcgen::generate_simple_self_signed(certificate_names(hostname))
         .map_err(|e| invalid(format!("cannot generate a certificate: {e}")))?;
     let cert_der = certified.cert.der().clone();
     let key_der =

@@ -418,19 +418,24 @@ impl MessageBuilder {
     }
 }
 
-/// Writes multipart parts with their delimiters and the closing delimiter (RFC 2046 §5.1.1).
+/// Writes multipart parts with their delimiters and the closing delimiter (RFC 2046 §5.1.1):
+/// the CRLF before each `--boundary` belongs to the delimiter, not to the part, so a part whose
+/// text ends in CRLF is followed by an empty-looking line.
 fn write_parts(
     out: &mut Vec<u8>,
     boundary: &str,
     parts: impl IntoIterator<Item = (Header, Vec<u8>)>,
 ) {
-    for (header, content) in parts {
+    for (i, (header, content)) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"\r\n");
+        }
         out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
         header.write(out);
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&content);
     }
-    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
 }
 
 /// A text body with CRLF line endings: 7bit when ASCII with lines of at most 998 octets,
@@ -733,6 +738,12 @@ mod tests {
         let parsed = crate::smtp::mime::Part::parse(&bytes).unwrap();
         let leaves = parsed.leaves();
         assert_eq!(leaves.len(), 4);
+        // The CRLF before a delimiter belongs to it: the text keeps its own final CRLF.
+        assert_eq!(leaves[0].decoded_body().unwrap(), b"see attached\r\n");
+        assert_eq!(
+            leaves[1].decoded_body().unwrap(),
+            b"<p>see attached</p>\r\n"
+        );
         assert_eq!(
             leaves[2].decoded_body().unwrap(),
             (0..=255).collect::<Vec<u8>>()
