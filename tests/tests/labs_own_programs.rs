@@ -130,3 +130,40 @@ fn the_pinger_client_steps_pass_against_ping() {
     ctx.stop_learner();
     assert!(result.passed(), "{}", step_result(&result, &Style::plain()));
 }
+
+#[test]
+fn the_mail_track_passes_against_smtp_send() {
+    let smtp = workspace_bin("smtp");
+    let files = tempfile::tempdir().unwrap();
+    // The smallest valid PNG: signature, IHDR for 1x1 grey, IDAT, IEND.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n\
+        \x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00\x00\x3a\x7e\x9b\x55\
+        \x00\x00\x00\x0aIDAT\x78\x9c\x63\x60\x00\x00\x00\x02\x00\x01\xe5\x27\xde\xfc\
+        \x00\x00\x00\x00IEND\xae\x42\x60\x82";
+    let image = files.path().join("pixel.png");
+    std::fs::write(&image, png).unwrap();
+    let send = format!(
+        "{} send --server {{host}}:{{port}} --from alice@example.com --to bob@example.com --subject hello --body 'I love computer networks!'",
+        smtp.display()
+    );
+    let cases: [(&str, String); 5] = [
+        ("mail/greeting mail/helo mail/envelope mail/data", send.clone()),
+        ("mail/starttls", format!("{send} --tls starttls --insecure")),
+        ("mail/auth-login", format!("LABS_PW=wonderland {send} --auth login --user alice --password-env LABS_PW --allow-plaintext-auth")),
+        ("mail/auth-plain", format!("LABS_PW=wonderland {send} --auth plain --user alice --password-env LABS_PW --allow-plaintext-auth")),
+        ("mail/mime", format!("{send} --attach {}", image.display())),
+    ];
+    let mut failures = String::new();
+    for (steps, command) in cases {
+        for id in steps.split(' ') {
+            let mut ctx = Ctx::new(Reach::Run(command.clone()), Duration::from_secs(5), None);
+            let (track, index, step) = labs::catalog::find_step(id).unwrap();
+            let result = run_step(&mut ctx, track, index, step);
+            ctx.stop_learner();
+            if !result.passed() {
+                failures.push_str(&step_result(&result, &Style::plain()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "steps failed:\n{failures}");
+}
