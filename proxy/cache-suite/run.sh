@@ -15,7 +15,7 @@ workdir=$(mktemp -d)
 ( cd "$workdir" && npm_config_port=$port npm_config_protocol=http npm_config_pidfile="$workdir/server.pid" \
     exec node -r "$here/loopback.cjs" "$suite/server/server.mjs" >"$workdir/origin.log" 2>&1 ) &
 origin=$!
-trap 'kill $origin 2>/dev/null; wait $origin 2>/dev/null; rm -rf "$workdir"' EXIT
+trap 'kill $origin 2>/dev/null || true; wait $origin 2>/dev/null || true; rm -rf "$workdir"' EXIT
 for _ in $(seq 100); do grep -q Listening "$workdir/origin.log" 2>/dev/null && break; sleep 0.05; done
 ( cd "$suite" && npm_config_base="http://$proxy_addr/http://127.0.0.1:$port" npm_config_id="" npm_package_config_id="" \
     node --no-warnings cli.mjs ) >"$results"
