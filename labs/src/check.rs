@@ -244,10 +244,13 @@ impl Ctx {
             .hint("use --listen HOST:PORT and start your client against it, or --run 'CMD' with {port} in it")),
             Reach::Listen(addr) => {
                 let addr = resolve(&addr)?;
-                TcpListener::bind(addr).map_err(|e| {
+                let listener = TcpListener::bind(addr).map_err(|e| {
                     Failure::new("labs must listen where your client connects", format!("cannot listen on {addr}: {e}"))
                         .hint("pick another port with --listen 127.0.0.1:PORT")
-                })
+                })?;
+                // The learner starts the client by hand: say where, and that labs is ready.
+                eprintln!("labs: listening on {addr}; start your client against it now");
+                Ok(listener)
             }
             Reach::Run(template) => {
                 let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| {

@@ -1,0 +1,154 @@
+//! The `labs` program as a learner runs it: exit codes, JSON, recordings, progress, --listen.
+
+use std::io::{BufRead, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output};
+
+fn labs(data: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_labs"))
+        .args(args)
+        .env("PROTOLAB_DATA_DIR", data)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("labs runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn fakes() -> String {
+    format!("{}/tests/fakes", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn help_teaches_and_version_answers() {
+    let data = tempfile::tempdir().unwrap();
+    let help = labs(data.path(), &["--help"]);
+    assert!(help.status.success());
+    let help = text(&help.stdout);
+    for needle in [
+        "labs check http/1 --target 127.0.0.1:8080",
+        "--run",
+        "Exit status",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
+    let version = labs(data.path(), &["--version"]);
+    assert!(text(&version.stdout).starts_with("labs "));
+}
+
+#[test]
+fn usage_errors_exit_2_and_say_what_to_do() {
+    let data = tempfile::tempdir().unwrap();
+    let out = labs(data.path(), &["check", "http/echo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--target 127.0.0.1:8080"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = labs(data.path(), &["show", "http/99"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("labs list TRACK"));
+    let out = labs(data.path(), &["list", "nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("http, webserver, pinger, mail, proxy"));
+}
+
+#[test]
+fn json_results_and_recorded_traces_for_a_failing_step() {
+    let data = tempfile::tempdir().unwrap();
+    let record = data.path().join("traces");
+    let run = format!(
+        "python3 {}/http_broken.py wrong-length {{port}} {{dir}}/files",
+        fakes()
+    );
+    let out = labs(
+        data.path(),
+        &[
+            "check",
+            "http/echo",
+            "--run",
+            &run,
+            "--timeout",
+            "500ms",
+            "--json",
+            "--record",
+            record.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    assert_eq!(json["passed"], 0);
+    assert_eq!(json["failed"], 1);
+    assert_eq!(json["steps"][0]["id"], "http/echo");
+    assert!(json["steps"][0]["problem"]
+        .as_str()
+        .unwrap()
+        .contains("Content-Length said 5 bytes"));
+
+    let saved =
+        std::fs::read_to_string(record.join("http-echo-1.trace")).expect("the exchange was saved");
+    let trace = wire::trace::Trace::parse(&saved).expect("a recorded exchange is a valid trace");
+    assert_eq!(
+        trace.title(),
+        Some("a body with Content-Type and Content-Length (http/echo)")
+    );
+    assert!(saved.contains("C: GET /echo/abc HTTP/1.1\\r\\n"), "{saved}");
+}
+
+#[test]
+fn a_passing_step_counts_towards_progress_and_next_moves_on() {
+    let data = tempfile::tempdir().unwrap();
+    let run = format!(
+        "python3 {}/http_broken.py no-keep-alive {{port}} {{dir}}/files",
+        fakes()
+    );
+    let out = labs(data.path(), &["check", "http/connect", "--run", &run]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("1 passed, 0 failed"));
+    assert!(text(&labs(data.path(), &[]).stdout).contains("1/18 steps"));
+    assert!(text(&labs(data.path(), &["next"]).stdout).starts_with("http/respond (step 2 of 23)"));
+    let reset = labs(data.path(), &["reset", "http"]);
+    assert!(text(&reset.stdout).contains("Forgot 1 passed step."));
+    assert!(text(&labs(data.path(), &[]).stdout).contains("0/18 steps"));
+}
+
+#[test]
+fn listen_waits_for_a_client_the_learner_starts() {
+    let data = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = Command::new(env!("CARGO_BIN_EXE_labs"))
+        .args(["check", "webserver/client", "--listen", &addr])
+        .env("PROTOLAB_DATA_DIR", data.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // labs says when it listens; that line is the signal to start the learner's client.
+    let mut child = child;
+    let mut announcement = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut announcement)
+        .unwrap();
+    assert!(
+        announcement.contains(&format!("listening on {addr}")),
+        "{announcement}"
+    );
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /HelloWorld.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let mut page = Vec::new();
+    stream.read_to_end(&mut page).unwrap();
+    assert!(text(&page).contains("labs says hello back"));
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("PASS webserver/client"));
+}
