@@ -17,9 +17,10 @@
 //!
 //! A last group of 1 or 2 bytes is padded with zero bits and the missing characters are `=`.
 //!
-//! Speed: the encoder works in blocks of 3 bytes to 4 characters written straight into a sized
-//! output buffer (no per-character push), looking up two characters at a time in a 4096-entry
-//! table indexed by 12 bits. A 25 MiB attachment encodes at well over 1 GB/s in a release build
+//! Speed: the encoder works in blocks of 3 bytes to 4 characters (no per-character push),
+//! looking up two characters at a time in a 4096-entry table indexed by 12 bits, into a block
+//! buffer on the stack that is appended to the output with one copy (so the output is written
+//! once and never zero-filled first). A 25 MiB attachment encodes at well over 1 GB/s in a release build
 //! (see `bench/smtp/`).
 
 use std::fmt;
@@ -78,40 +79,52 @@ pub fn encode(input: &[u8]) -> String {
 
 /// Appends the base64 of `input` to `out`, as one line with padding.
 pub fn encode_to(input: &[u8], out: &mut Vec<u8>) {
-    let start = out.len();
-    out.resize(start + encoded_len(input.len()), 0);
-    encode_slice(input, &mut out[start..]);
+    // Blocks of 768 bytes are encoded into a buffer on the stack (hot in L1) and appended with
+    // one copy each: the output is written once, never zero-filled first.
+    const BLOCK_INPUT: usize = 768;
+    const BLOCK_OUTPUT: usize = BLOCK_INPUT / 3 * 4;
+    out.reserve(encoded_len(input.len()));
+    let mut block = [0u8; BLOCK_OUTPUT];
+    let mut blocks = input.chunks_exact(BLOCK_INPUT);
+    for chunk in &mut blocks {
+        encode_slice(chunk, &mut block);
+        out.extend_from_slice(&block);
+    }
+    let rest = blocks.remainder();
+    let rest_len = encoded_len(rest.len());
+    encode_slice(rest, &mut block[..rest_len]);
+    out.extend_from_slice(&block[..rest_len]);
 }
 
 /// Appends the base64 of `input` to `out` as MIME body lines: 76 characters per line, every
 /// line (the last one too) ended by CRLF. Empty input appends nothing.
 pub fn encode_wrapped(input: &[u8], out: &mut Vec<u8>) {
-    // 57 input bytes make exactly one 76-character line.
+    // 57 input bytes make exactly one 76-character line; 16 lines are encoded at a time into a
+    // buffer on the stack and appended with one copy.
     const LINE_INPUT: usize = MIME_LINE / 4 * 3;
     const LINE_OUTPUT: usize = MIME_LINE + 2;
-    let full_lines = input.len() / LINE_INPUT;
-    let rest = &input[full_lines * LINE_INPUT..];
-    let rest_len = if rest.is_empty() {
-        0
-    } else {
-        encoded_len(rest.len()) + 2
-    };
-    let start = out.len();
-    out.resize(start + full_lines * LINE_OUTPUT + rest_len, 0);
-    let body = &mut out[start..];
-    let (lines_out, rest_out) = body.split_at_mut(full_lines * LINE_OUTPUT);
-    for (line_in, line_out) in input
-        .chunks_exact(LINE_INPUT)
-        .zip(lines_out.chunks_exact_mut(LINE_OUTPUT))
-    {
-        let (chars, crlf) = line_out.split_at_mut(MIME_LINE);
+    const LINES: usize = 16;
+    out.reserve(input.len().div_ceil(LINE_INPUT) * LINE_OUTPUT);
+    let mut block = [0u8; LINES * LINE_OUTPUT];
+    let mut groups = input.chunks_exact(LINES * LINE_INPUT);
+    for group in &mut groups {
+        for (line_in, line_out) in group
+            .chunks_exact(LINE_INPUT)
+            .zip(block.chunks_exact_mut(LINE_OUTPUT))
+        {
+            let (chars, crlf) = line_out.split_at_mut(MIME_LINE);
+            encode_slice(line_in, chars);
+            crlf.copy_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(&block);
+    }
+    for line_in in groups.remainder().chunks(LINE_INPUT) {
+        let len = encoded_len(line_in.len());
+        let line_out = &mut block[..len + 2];
+        let (chars, crlf) = line_out.split_at_mut(len);
         encode_slice(line_in, chars);
         crlf.copy_from_slice(b"\r\n");
-    }
-    if !rest.is_empty() {
-        let (chars, crlf) = rest_out.split_at_mut(rest_len - 2);
-        encode_slice(rest, chars);
-        crlf.copy_from_slice(b"\r\n");
+        out.extend_from_slice(line_out);
     }
 }
 
