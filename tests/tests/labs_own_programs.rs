@@ -167,3 +167,13 @@ fn the_mail_track_passes_against_smtp_send() {
     }
     assert!(failures.is_empty(), "steps failed:\n{failures}");
 }
+
+#[test]
+fn the_proxy_track_passes_against_proxy() {
+    let cache = tempfile::tempdir().unwrap();
+    let proxy = proxy::Proxy::start(proxy::Options::for_tests(cache.path()))
+        .expect("the proxy starts on 127.0.0.1:0");
+    let mut ctx = Ctx::new(target(proxy.addr()), Duration::from_secs(5), None);
+    run_track(find_track("proxy").unwrap(), &mut ctx, &[]);
+    proxy.shutdown();
+}
