@@ -642,3 +642,58 @@ fn serve_refuses_a_port_in_use_clearly() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn serve_with_certificate_files_and_an_implicit_tls_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_pem, key_pem) = smtp::tls::self_signed_pem("localhost").unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, cert_pem).unwrap();
+    std::fs::write(&key, key_pem).unwrap();
+    let maildir = dir.path().join("md");
+    let (_serve, addr, mut stdout) = serve(&[
+        "--maildir",
+        maildir.to_str().unwrap(),
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+        "--smtps-port",
+        "0",
+        "--require-tls",
+    ]);
+    let mut tls_line = String::new();
+    stdout.read_line(&mut tls_line).unwrap();
+    let smtps = tls_line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(
+        tls_line.contains("implicit TLS on 127.0.0.1:"),
+        "{tls_line}"
+    );
+    assert!(
+        !maildir.join("sink-cert.pem").exists(),
+        "given certificates are not written out"
+    );
+    let send = |server: &str, tls: &str| {
+        run(&[
+            "send",
+            "--server",
+            server,
+            "--tls",
+            tls,
+            "--ca",
+            cert.to_str().unwrap(),
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.org",
+        ])
+    };
+    let out = send(&smtps, "implicit");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = send(&addr.to_string(), "starttls");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // --require-tls: plain MAIL is refused, exit 23.
+    let out = send(&addr.to_string(), "none");
+    assert_eq!(out.status.code(), Some(23), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_dir(maildir.join("new")).unwrap().count(), 2);
+}
