@@ -627,7 +627,9 @@ fn run_session(
         message: what,
     };
     loop {
+        let mut wrote = false;
         while let Some(transmit) = session.poll_transmit() {
+            wrote = true;
             trace.client(&transmit);
             if let Err(e) = stream
                 .write_all(&transmit.bytes)
@@ -639,6 +641,9 @@ fn run_session(
                 );
                 return Err(fail(&session, message));
             }
+        }
+        if wrote {
+            session.handle_flushed(Instant::now());
         }
         match session.poll_event() {
             Some(ClientEvent::StartTls) => {

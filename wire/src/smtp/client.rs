@@ -543,6 +543,17 @@ impl ClientSession {
         }
     }
 
+    /// The shell finished writing everything [`ClientSession::poll_transmit`] gave it, at
+    /// `now`: the wait for the reply starts here. A 30 MiB message may take longer to send than
+    /// the timeout allows for the reply; the clock for the reply must not run while it is sent.
+    pub fn handle_flushed(&mut self, now: Instant) {
+        if self.deadline.is_some()
+            && !matches!(self.state, ClientState::Done | ClientState::TlsHandshake)
+        {
+            self.deadline = Some(now + self.config.timeout);
+        }
+    }
+
     /// The shell finished the TLS handshake that [`ClientEvent::StartTls`] asked for.
     pub fn handle_tls_established(&mut self, now: Instant) {
         if self.state != ClientState::TlsHandshake {
@@ -1241,6 +1252,30 @@ mod tests {
             assert!(sent.ends_with(last), "{point:?}: {sent}");
             assert_eq!(result.unwrap().quit_after, Some(point));
         }
+    }
+
+    #[test]
+    fn the_reply_clock_starts_when_the_message_is_sent() {
+        let now = Instant::now();
+        let mut session =
+            ClientSession::new(config(), envelope(&["b@x.test"]), vec![b'x'; 1000], now);
+        for reply in [
+            &b"220 x\r\n"[..],
+            b"250 x\r\n",
+            b"250 ok\r\n",
+            b"250 ok\r\n",
+            b"354 go\r\n",
+        ] {
+            session.handle_input(reply, now);
+        }
+        while session.poll_transmit().is_some() {}
+        assert_eq!(session.state(), ClientState::Message);
+        // Writing the message took 100 s; the server then has the whole timeout to answer.
+        let sent = now + Duration::from_secs(100);
+        session.handle_flushed(sent);
+        assert_eq!(session.poll_timeout(), Some(sent + Duration::from_secs(30)));
+        session.handle_timeout(sent + Duration::from_secs(29));
+        assert_eq!(session.poll_event(), None);
     }
 
     #[test]
