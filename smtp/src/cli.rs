@@ -124,7 +124,7 @@ pub enum QuitAfterArg {
 
 #[derive(Args, Debug, Clone)]
 pub struct SendArgs {
-    /// Server as HOST[:PORT] (default localhost:2525, the sink); the port picks the TLS default:
+    /// Server as HOST or HOST:PORT (default localhost:2525, the sink); the port picks the TLS default:
     /// 587 STARTTLS, 465 implicit, others none. A bare HOST means port 25
     #[arg(long, short = 's', value_name = "HOST[:PORT]")]
     pub server: Option<String>,

@@ -16,7 +16,7 @@
 //! Commands out of order get 503, unknown verbs and bad lines 500, bad arguments 501, a message
 //! over the limit 552 (RFC 5321 §4.2.2-§4.2.3, codes from RFC 3463 alongside). Verbs are
 //! case-insensitive and the lab's `MAIL FROM: <a>` is accepted (reported as a
-//! [`Leniency`](super::Leniency) event). Pipelined commands (RFC 2920) are answered in order
+//! `Leniency` event). Pipelined commands (RFC 2920) are answered in order
 //! from one buffer; bytes that follow STARTTLS in the same read are thrown away, never run
 //! after the handshake (RFC 3207 §6).
 //!
