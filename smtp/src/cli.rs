@@ -128,7 +128,7 @@ pub struct SendArgs {
     /// 587 STARTTLS, 465 implicit, others none. A bare HOST means port 25
     #[arg(long, short = 's', value_name = "HOST[:PORT]")]
     pub server: Option<String>,
-    /// Sender address, `a@b.c` or `Name <a@b.c>` (MAIL FROM and the From header)
+    /// Sender address, `a@b.c` or `Name <a@b.c>` (MAIL FROM and the From header); default USER@host
     #[arg(long, short = 'f', value_name = "ADDRESS")]
     pub from: Option<String>,
     /// Recipient (repeatable); `Name <a@b.c>` is fine

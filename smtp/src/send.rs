@@ -101,6 +101,20 @@ pub fn default_tls(port: u16) -> TlsMode {
     }
 }
 
+/// `USER@host`, the sender when --from is not given (swaks does the same).
+pub fn default_sender() -> String {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|u| {
+            !u.is_empty()
+                && u.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        })
+        .unwrap_or_else(|| "smtp".to_owned());
+    format!("{user}@{}", local_hostname())
+}
+
 /// This machine's name for EHLO.
 pub fn local_hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -228,11 +242,17 @@ pub fn options_from_args(args: &SendArgs) -> Result<SendOptions, SendFailure> {
     } else {
         (None, Vec::new())
     };
-    let from_text = args.from.clone().or(default_from).ok_or_else(|| {
-        SendFailure::usage(
-            "--from ADDRESS is required (the sender, as in --from alice@example.org)",
-        )
-    })?;
+    if args.gmail && args.from.is_none() {
+        return Err(SendFailure::usage(
+            "--gmail needs --from you@gmail.com (it is also the AUTH user unless --user says otherwise)",
+        ));
+    }
+    // Like swaks: without --from, the sender is USER@this-host.
+    let from_text = args
+        .from
+        .clone()
+        .or(default_from)
+        .unwrap_or_else(default_sender);
     let from = Mailbox::parse(&from_text)
         .map_err(|e| SendFailure::usage(format!("--from {from_text:?}: {e}")))?;
     let to_texts = if args.to.is_empty() {

@@ -120,10 +120,17 @@ fn help_teaches_with_examples_and_version_works() {
 fn bad_arguments_exit_1_and_say_what_to_do() {
     let out = run(&["send", "--bogus"]);
     assert_eq!(out.status.code(), Some(1));
-    let out = run(&["send", "--to", "b@example.org"]);
+    let out = run(&["send", "--gmail", "--to", "b@example.org"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("--from ADDRESS is required"),
+        text(&out.stderr).contains("--gmail needs --from"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["send", "--server", "127.0.0.1:9", "--from", "a@example.org"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("at least one recipient"),
         "{}",
         text(&out.stderr)
     );
@@ -186,6 +193,28 @@ fn cannot_connect_is_exit_2() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn the_sender_defaults_to_user_at_host_like_swaks() {
+    let sink = TestSink::start(|_| {}, false);
+    let out = smtp()
+        .args([
+            "send",
+            "--server",
+            &sink.server(),
+            "--to",
+            "b@example.org",
+            "--body",
+            "hi",
+        ])
+        .env("USER", "learner")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let envelope = smtp::maildir::envelope_path(&sink.messages()[0]).unwrap();
+    let envelope = std::fs::read_to_string(envelope).unwrap();
+    assert!(envelope.starts_with("from: <learner@"), "{envelope}");
 }
 
 #[test]
