@@ -123,6 +123,8 @@ pub struct Connection {
     settings: Arc<Settings>,
     generation: u64,
     finished: bool,
+    /// Buffers were used since the last release.
+    holds_buffers: bool,
 }
 
 impl Connection {
@@ -152,6 +154,7 @@ impl Connection {
             generation: shared.generation(),
             settings,
             finished: false,
+            holds_buffers: false,
         }
     }
 
@@ -226,6 +229,7 @@ impl Connection {
         now: Instant,
     ) -> io::Result<usize> {
         let was_idle = self.is_between_requests();
+        self.holds_buffers = true;
         let buf = self.core.receive_buffer();
         let n = socket.read(buf)?;
         if n == 0 {
@@ -400,7 +404,11 @@ impl Connection {
         }
         self.since = now;
         self.set_phase(shared, Phase::Writing);
-        let request_line = exchange::request_line(&head);
+        let request_line = if self.settings.logs.wants_access() {
+            exchange::request_line(&head)
+        } else {
+            Vec::new()
+        };
         let head = Head::from_request(head, request_line);
         let sink = match self.body_sink(&head) {
             Ok(sink) => sink,
@@ -753,11 +761,15 @@ impl Connection {
 
     /// Frees the buffers of a connection with nothing in progress, so an idle keep-alive
     /// connection costs no buffer memory.
-    pub fn release_buffers(&mut self) {
-        if self.is_between_requests() {
+    /// Returns true when there was something to give back.
+    pub fn release_buffers(&mut self) -> bool {
+        if self.holds_buffers && self.is_between_requests() {
             self.core.release_idle_buffers();
             self.mirror = Vec::new();
+            self.holds_buffers = false;
+            return true;
         }
+        false
     }
 
     /// True while no request is partly received or answered: safe to close at a graceful stop.

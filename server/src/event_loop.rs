@@ -75,10 +75,7 @@ fn drive_inner(entry: &mut Entry, shared: &Shared) -> bool {
                 }
                 match entry.conn.read_from(&mut entry.stream, shared, now) {
                     Ok(_) => {}
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                        entry.readable = false;
-                        entry.conn.release_buffers();
-                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => entry.readable = false,
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
                     Err(_) => return false,
                 }
@@ -150,6 +147,9 @@ pub struct EventLoop {
     live: usize,
     shared: Arc<Shared>,
     mode: Mode,
+    /// Buffers released since the last trim, and when that was.
+    released: usize,
+    last_trim: Instant,
 }
 
 impl EventLoop {
@@ -227,6 +227,8 @@ impl EventLoop {
                 live: 0,
                 shared,
                 mode,
+                released: 0,
+                last_trim: Instant::now(),
             },
             waker,
         ))
@@ -442,7 +444,20 @@ impl EventLoop {
             if now >= entry.conn.deadline() {
                 entry.conn.handle_timeout(&self.shared, now);
                 self.run_slot(slot);
+            } else if entry.conn.is_idle() {
+                // Idle since the last sweep at least: give its buffers back (10,000 idle
+                // keep-alive connections then cost almost nothing). Not on every WouldBlock,
+                // which would free and allocate them again for every request.
+                if entry.conn.release_buffers() {
+                    self.released += 1;
+                }
             }
+        }
+        // Many buffers freed: hand the pages back, at most once a second.
+        if self.released >= 256 && now.duration_since(self.last_trim) >= Duration::from_secs(1) {
+            crate::memory::release_free_memory();
+            self.released = 0;
+            self.last_trim = now;
         }
     }
 
@@ -460,6 +475,7 @@ impl EventLoop {
     fn remove(&mut self, slot: usize) {
         if let Slot::Here(mut entry) = std::mem::replace(&mut self.slots[slot], Slot::Free) {
             let _ = self.poll.registry().deregister(&mut entry.stream);
+            close_gently(&mut entry.stream);
             entry.conn.finish(&self.shared);
             self.shared.open.fetch_sub(1, SeqCst);
             self.free.push(slot);
@@ -472,6 +488,20 @@ impl Drop for EventLoop {
     fn drop(&mut self) {
         for slot in 0..self.slots.len() {
             self.remove(slot);
+        }
+    }
+}
+
+/// Ends our side first and reads what the client already sent, so closing does not answer its
+/// unread bytes with a reset that could destroy a response it has not read yet.
+fn close_gently(stream: &mut TcpStream) {
+    use std::io::Read;
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut sink = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.read(&mut sink) {
+            Ok(n) if n > 0 => {}
+            _ => break,
         }
     }
 }

@@ -12,7 +12,7 @@
 //! | [`handler`], [`routes`], [`ranges`] | from a request to a response: files, listings, demo routes |
 //! | [`site`], [`demo`], [`listing`], [`content_type`] | what a path names, the embedded site, folder pages, MIME types |
 //! | [`upload`] | atomic PUT and DELETE |
-//! | [`sendfile`] | zero-copy file bodies (the one `unsafe` call) |
+//! | [`sendfile`], [`memory`] | zero-copy file bodies, returning freed memory (the two `unsafe` calls) |
 //! | [`stats`], [`log`] | `/server-status`, access and error logs |
 //! | [`console`] | signals and the terminal console |
 pub mod cli;
@@ -28,6 +28,7 @@ pub mod handler;
 pub mod lab_routes;
 pub mod listing;
 pub mod log;
+pub mod memory;
 pub mod ranges;
 pub mod response;
 pub mod routes;

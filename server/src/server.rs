@@ -76,6 +76,10 @@ impl Server {
         let workers = config.worker_count();
         let queue = config.queue;
         let requested = SocketAddr::new(config.bind, config.port);
+        if config.root.is_none() {
+            // The demo site's large file is made now, not by the first request for it.
+            crate::demo::large_file();
+        }
         let shared = Arc::new(Shared::new(Settings::open(config)?));
         let mut threads = Vec::new();
         let mut wakers = Vec::new();
@@ -330,10 +334,16 @@ pub fn serve_blocking(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) 
         );
     }
     conn.finish(shared);
-    // Let the client see the end of the last response before the socket goes away.
+    // End our side first and take what the client already sent, without waiting: closing with
+    // unread bytes would answer them with a reset that can destroy the last response.
     let _ = stream.shutdown(std::net::Shutdown::Write);
-    let mut sink = [0u8; 512];
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
-    let _ = stream.read(&mut sink);
+    let _ = stream.set_nonblocking(true);
+    let mut sink = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.read(&mut sink) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
     shared.open.fetch_sub(1, SeqCst);
 }

@@ -166,3 +166,48 @@ fn sigint_stops_gracefully_and_sighup_reloads() {
         .unwrap();
     assert!(err.contains("configuration reloaded"), "{err}");
 }
+
+#[test]
+fn the_console_answers_on_a_terminal() {
+    // `script` gives the server a pseudo-terminal as standard input, as a person's shell would.
+    let found = Command::new("sh")
+        .args(["-c", "command -v script"])
+        .output()
+        .unwrap();
+    assert!(
+        found.status.success(),
+        "`script` (util-linux) is needed for this test"
+    );
+    let cmd = format!("{} --port 0", env!("CARGO_BIN_EXE_server"));
+    let mut child = Command::new("script")
+        .args(["-qc", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    // Wait for the console's first line before typing.
+    while !seen.contains("commands: status") {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the server ended early: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"status\nstop\n")
+        .unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(
+        rest.contains("Active connections: 0") && rest.contains("server accepts handled requests"),
+        "{rest}"
+    );
+    assert!(child.wait().unwrap().success());
+}
