@@ -350,29 +350,7 @@ use wire::Status;
 /// RFC 9112 §6.3 frames it. A head that strict HTTP refuses is reported with the offending byte
 /// and whether a lenient client would have taken it.
 pub fn read_response(peer: &mut Peer, method: &str) -> Result<Response, Failure> {
-    let mut strict_error = None;
-    let head_bytes = peer
-        .read_until(
-            |buf| match ResponseHead::parse(buf, &ParseOptions::STRICT) {
-                Ok(Status::Complete((n, _))) => Some(n),
-                Ok(Status::Partial) => None,
-                Err(e) => {
-                    strict_error = Some(e);
-                    Some(buf.len())
-                }
-            },
-        )
-        .map_err(|end| read_failed(&end, peer))?;
-    if let Some(error) = strict_error {
-        return Err(head_failure(&head_bytes, &error));
-    }
-    let Ok(Status::Complete((_, head))) = ResponseHead::parse(&head_bytes, &ParseOptions::STRICT)
-    else {
-        return Err(Failure::new(
-            "A response head parses",
-            "labs could not re-read the head it accepted",
-        ));
-    };
+    let (head_bytes, head) = read_head(peer, ResponseHead::parse)?;
     let method = Method::parse(method).unwrap_or(Method::Get);
     let status = head.status.as_u16();
     let framing =
@@ -400,27 +378,7 @@ pub fn read_response(peer: &mut Peer, method: &str) -> Result<Response, Failure>
 
 /// Reads one request strictly (for the servers labs runs itself, such as the proxy track's origin).
 pub fn read_request(peer: &mut Peer) -> Result<crate::origin::Seen, Failure> {
-    let mut strict_error = None;
-    let head_bytes = peer
-        .read_until(|buf| match RequestHead::parse(buf, &ParseOptions::STRICT) {
-            Ok(Status::Complete((n, _))) => Some(n),
-            Ok(Status::Partial) => None,
-            Err(e) => {
-                strict_error = Some(e);
-                Some(buf.len())
-            }
-        })
-        .map_err(|end| read_failed(&end, peer))?;
-    if let Some(error) = strict_error {
-        return Err(head_failure(&head_bytes, &error));
-    }
-    let Ok(Status::Complete((_, head))) = RequestHead::parse(&head_bytes, &ParseOptions::STRICT)
-    else {
-        return Err(Failure::new(
-            "A request head parses",
-            "labs could not re-read the head it accepted",
-        ));
-    };
+    let (_, head) = read_head(peer, RequestHead::parse)?;
     let framing = request_body_length(head.version, &head.headers).map_err(|e| {
         Failure::new(
             "The request says where its body ends (RFC 9112 §6.3)",
@@ -438,6 +396,35 @@ pub fn read_request(peer: &mut Peer) -> Result<crate::origin::Seen, Failure> {
             .collect(),
         body,
     })
+}
+
+/// Reads one message head with a strict `wire::http1` parser; returns its bytes and the head.
+fn read_head<H>(
+    peer: &mut Peer,
+    parse: fn(&[u8], &ParseOptions) -> Result<Status<(usize, H)>, wire::http1::ParseError>,
+) -> Result<(Vec<u8>, H), Failure> {
+    let mut outcome = None;
+    let head_bytes = peer
+        .read_until(|buf| match parse(buf, &ParseOptions::STRICT) {
+            Ok(Status::Complete((n, head))) => {
+                outcome = Some(Ok(head));
+                Some(n)
+            }
+            Ok(Status::Partial) => None,
+            Err(e) => {
+                outcome = Some(Err(e));
+                Some(buf.len())
+            }
+        })
+        .map_err(|end| read_failed(&end, peer))?;
+    match outcome {
+        Some(Ok(head)) => Ok((head_bytes, head)),
+        Some(Err(error)) => Err(head_failure(&head_bytes, &error)),
+        None => Err(Failure::new(
+            "A message head parses",
+            "labs lost track of the head it read",
+        )),
+    }
 }
 
 /// Reads a body framed as `length`; returns it and the number of chunks it came in.
