@@ -398,11 +398,12 @@ pub fn read_request(peer: &mut Peer) -> Result<crate::origin::Seen, Failure> {
     })
 }
 
+/// A head parser of `wire::http1`: `RequestHead::parse` or `ResponseHead::parse`.
+type HeadParser<H> =
+    fn(&[u8], &ParseOptions) -> Result<Status<(usize, H)>, wire::http1::ParseError>;
+
 /// Reads one message head with a strict `wire::http1` parser; returns its bytes and the head.
-fn read_head<H>(
-    peer: &mut Peer,
-    parse: fn(&[u8], &ParseOptions) -> Result<Status<(usize, H)>, wire::http1::ParseError>,
-) -> Result<(Vec<u8>, H), Failure> {
+fn read_head<H>(peer: &mut Peer, parse: HeadParser<H>) -> Result<(Vec<u8>, H), Failure> {
     let mut outcome = None;
     let head_bytes = peer
         .read_until(|buf| match parse(buf, &ParseOptions::STRICT) {
