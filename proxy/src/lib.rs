@@ -91,6 +91,9 @@ pub struct Options {
     pub via_name: Option<String>,
     /// Fixed addresses for `host:port` names, like curl's `--resolve` (tests and traces).
     pub resolve: Vec<(String, SocketAddr)>,
+    /// Where origins may be (`--only-loopback-upstreams` limits them to loopback, refusing
+    /// everything else with 403 without resolving it).
+    pub reach: upstream::Reach,
     /// How long an idle client connection is kept open.
     pub client_idle_timeout: Duration,
     /// The clock (the system's, or a manual one in tests).
@@ -121,6 +124,7 @@ impl Default for Options {
             access_log: None,
             via_name: None,
             resolve: Vec::new(),
+            reach: upstream::Reach::Anywhere,
             client_idle_timeout: Duration::from_secs(300),
             clock: Clock::System,
         }
@@ -128,7 +132,8 @@ impl Default for Options {
 }
 
 impl Options {
-    /// 127.0.0.1 on a free port, caching in `cache_dir` (64 MiB), a 10 s upstream timeout.
+    /// 127.0.0.1 on a free port, caching in `cache_dir` (64 MiB), a 10 s upstream timeout, and
+    /// origins on loopback only ([`upstream::Reach::LoopbackOnly`]): no test reaches the network.
     pub fn for_tests(cache_dir: &Path) -> Options {
         Options {
             port: 0,
@@ -137,6 +142,7 @@ impl Options {
                 size: 64 * 1024 * 1024,
             }),
             upstream_timeout: Duration::from_secs(10),
+            reach: upstream::Reach::LoopbackOnly,
             ..Options::default()
         }
     }
@@ -269,7 +275,7 @@ impl Proxy {
             .clone()
             .unwrap_or_else(|| local_addr.to_string());
         let shared = Arc::new(Shared {
-            pool: upstream::Pool::new(options.resolve.clone()),
+            pool: upstream::Pool::new(options.resolve.clone(), options.reach),
             options,
             via_name,
             store,

@@ -22,6 +22,7 @@ Every response says how the cache served it: X-Cache: HIT, MISS, REVALIDATED, ST
   curl -x http://127.0.0.1:8888 https://example.com/         https through a CONNECT tunnel
   proxy --cache-dir ./cache --cache-size 1G --access-log -   log every request to stderr
   proxy --no-cache --port 9000                               forward only
+  proxy --only-loopback-upstreams                            loopback origins only, 403 for others
 Status page: http://127.0.0.1:8888/proxy-status"
 )]
 struct Cli {
@@ -55,6 +56,11 @@ struct Cli {
     /// Fix the address of HOST:PORT, like curl's --resolve (HOST:PORT:ADDRESS:PORT2). Repeatable.
     #[arg(long, value_parser = parse_resolve)]
     resolve: Vec<(String, std::net::SocketAddr)>,
+    /// Connect only to loopback origins (127.0.0.0/8, ::1, localhost, or a --resolve to one);
+    /// anything else gets 403 without being resolved. For tests and CI, where no packet may leave
+    /// the machine.
+    #[arg(long)]
+    only_loopback_upstreams: bool,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -100,6 +106,11 @@ fn main() -> ExitCode {
         max_connections: cli.max_connections.max(1),
         access_log: cli.access_log,
         resolve: cli.resolve,
+        reach: if cli.only_loopback_upstreams {
+            proxy::upstream::Reach::LoopbackOnly
+        } else {
+            proxy::upstream::Reach::Anywhere
+        },
         ..proxy::Options::default()
     };
     if cli.no_cache {

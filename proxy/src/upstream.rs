@@ -7,11 +7,21 @@
 //! something unasked) makes it useless, and it is dropped. A request without a body that fails on
 //! a reused connection before any byte of the response arrived is retried once on a new one
 //! (the origin may have closed it just as it was picked, RFC 9112 §9.3.1).
+//!
+//! # Loopback only
+//!
+//! With `--only-loopback-upstreams` ([`Reach::LoopbackOnly`]) every connection the proxy would
+//! open, for a forwarded request or a CONNECT tunnel, must go to a loopback address, and the
+//! address is found without asking any resolver: an IP literal in 127.0.0.0/8 or `::1`, the
+//! name `localhost` (or a name under `.localhost`, RFC 6761 §6.3) as 127.0.0.1 and ::1, or a name
+//! fixed by `--resolve` to a loopback address. Anything else is refused (403) before a packet
+//! is sent. Tests and CI run the proxy this way, so a browser's background requests for update
+//! or time services end at the proxy instead of on the network.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -61,6 +71,8 @@ pub enum UpstreamError {
     Connect { origin: String, error: io::Error },
     /// Connecting took longer than the upstream timeout (504).
     Timeout { origin: String },
+    /// The proxy reaches loopback only, and this origin is not on it (403).
+    NotLoopback { origin: String },
 }
 
 impl UpstreamError {
@@ -68,6 +80,7 @@ impl UpstreamError {
     pub fn status(&self) -> u16 {
         match self {
             UpstreamError::Timeout { .. } => 504,
+            UpstreamError::NotLoopback { .. } => 403,
             _ => 502,
         }
     }
@@ -88,8 +101,25 @@ impl fmt::Display for UpstreamError {
                 f,
                 "{origin} did not accept the connection within the upstream timeout"
             ),
+            UpstreamError::NotLoopback { origin } => write!(
+                f,
+                "this proxy runs with --only-loopback-upstreams: it connects only to loopback \
+                 addresses (127.0.0.0/8, ::1) and localhost, and {origin} is neither, so it \
+                 was not resolved or contacted; use an origin on this machine, or start the \
+                 proxy without that flag"
+            ),
         }
     }
+}
+
+/// Which origins the proxy may open connections to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reach {
+    /// Any address a name resolves to (the default).
+    #[default]
+    Anywhere,
+    /// Loopback addresses only, found without resolving (`--only-loopback-upstreams`).
+    LoopbackOnly,
 }
 
 /// Idle connections to origins, most recently used last.
@@ -97,14 +127,17 @@ impl fmt::Display for UpstreamError {
 pub struct Pool {
     idle: Mutex<HashMap<String, Vec<(Upstream, Instant)>>>,
     resolve: Vec<(String, SocketAddr)>,
+    reach: Reach,
 }
 
 impl Pool {
-    /// An empty pool; `resolve` fixes the address of some `host:port` names.
-    pub fn new(resolve: Vec<(String, SocketAddr)>) -> Pool {
+    /// An empty pool; `resolve` fixes the address of some `host:port` names, `reach` limits
+    /// where connections may go.
+    pub fn new(resolve: Vec<(String, SocketAddr)>, reach: Reach) -> Pool {
         Pool {
             idle: Mutex::new(HashMap::new()),
             resolve,
+            reach,
         }
     }
 
@@ -164,9 +197,19 @@ impl Pool {
         origin: &str,
         timeout: Duration,
     ) -> Result<TcpStream, UpstreamError> {
-        let addrs: Vec<SocketAddr> = match self.resolve.iter().find(|(name, _)| name == origin) {
-            Some((_, addr)) => vec![*addr],
-            None => {
+        let fixed = self
+            .resolve
+            .iter()
+            .find(|(name, _)| name == origin)
+            .map(|(_, addr)| *addr);
+        let addrs: Vec<SocketAddr> = match (fixed, self.reach) {
+            (_, Reach::LoopbackOnly) => {
+                loopback_addresses(host, port, fixed).ok_or_else(|| UpstreamError::NotLoopback {
+                    origin: origin.to_owned(),
+                })?
+            }
+            (Some(addr), Reach::Anywhere) => vec![addr],
+            (None, Reach::Anywhere) => {
                 let bare = host.trim_start_matches('[').trim_end_matches(']');
                 (bare, port)
                     .to_socket_addrs()
@@ -224,6 +267,29 @@ impl Pool {
     }
 }
 
+/// The loopback addresses `host:port` names, found without a resolver, or `None` when it does
+/// not name loopback. `fixed` is the address `--resolve` gives it, if any.
+pub fn loopback_addresses(
+    host: &str,
+    port: u16,
+    fixed: Option<SocketAddr>,
+) -> Option<Vec<SocketAddr>> {
+    if let Some(addr) = fixed {
+        return addr.ip().is_loopback().then(|| vec![addr]);
+    }
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return ip.is_loopback().then(|| vec![SocketAddr::new(ip, port)]);
+    }
+    let name = bare.trim_end_matches('.').to_ascii_lowercase();
+    (name == "localhost" || name.ends_with(".localhost")).then(|| {
+        vec![
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port),
+        ]
+    })
+}
+
 fn origin_key(host: &str, port: u16) -> String {
     format!("{}:{port}", host.to_ascii_lowercase())
 }
@@ -236,4 +302,69 @@ fn still_usable(stream: &TcpStream) -> bool {
     let mut probe = [0u8; 1];
     let usable = matches!(stream.peek(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock);
     stream.set_nonblocking(false).is_ok() && usable
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn loopback_literals_and_localhost_are_reached_without_resolving() {
+        assert_eq!(
+            loopback_addresses("127.0.0.1", 80, None),
+            Some(vec![addr("127.0.0.1:80")])
+        );
+        assert_eq!(
+            loopback_addresses("127.1.2.3", 8080, None),
+            Some(vec![addr("127.1.2.3:8080")])
+        );
+        assert_eq!(
+            loopback_addresses("[::1]", 443, None),
+            Some(vec![addr("[::1]:443")])
+        );
+        let both = Some(vec![addr("127.0.0.1:81"), addr("[::1]:81")]);
+        assert_eq!(loopback_addresses("localhost", 81, None), both);
+        assert_eq!(loopback_addresses("LocalHost.", 81, None), both);
+        assert_eq!(loopback_addresses("app.localhost", 81, None), both);
+    }
+
+    #[test]
+    fn everything_else_is_refused_unless_fixed_to_loopback() {
+        for host in [
+            "example.com",
+            "update.googleapis.com",
+            "10.0.0.1",
+            "0.0.0.0",
+            "[2001:db8::1]",
+            "localhost.example.com",
+            "notlocalhost",
+        ] {
+            assert_eq!(loopback_addresses(host, 80, None), None, "{host}");
+        }
+        assert_eq!(
+            loopback_addresses("origin.test", 80, Some(addr("127.0.0.1:9000"))),
+            Some(vec![addr("127.0.0.1:9000")])
+        );
+        assert_eq!(
+            loopback_addresses("origin.test", 80, Some(addr("192.0.2.7:80"))),
+            None
+        );
+    }
+
+    #[test]
+    fn a_loopback_only_pool_refuses_a_remote_name_with_403() {
+        let pool = Pool::new(Vec::new(), Reach::LoopbackOnly);
+        let refused = pool
+            .open("example.com", 80, "example.com:80", Duration::from_secs(1))
+            .unwrap_err();
+        assert_eq!(refused.status(), 403);
+        let message = refused.to_string();
+        assert!(message.contains("example.com:80"), "{message}");
+        assert!(message.contains("--only-loopback-upstreams"), "{message}");
+    }
 }

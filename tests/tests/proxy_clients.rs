@@ -56,8 +56,11 @@ fn demo_server() -> Server {
     Server::start(Config::for_tests(None)).expect("the server starts on 127.0.0.1:0")
 }
 
+/// A proxy for these tests: loopback origins only (`--only-loopback-upstreams`), so nothing a
+/// client or a browser asks for leaves the machine.
 fn start_proxy(cache: &Path, log: Option<&Path>, connect_ports: Vec<u16>) -> proxy::Proxy {
     let mut options = proxy::Options::for_tests(cache);
+    options.reach = proxy::upstream::Reach::LoopbackOnly;
     options.access_log = log.map(Path::to_path_buf);
     options.connect_ports = connect_ports;
     proxy::Proxy::start(options).expect("the proxy starts on 127.0.0.1:0")
@@ -205,6 +208,9 @@ fn chromium_loads_the_demo_site_through_the_proxy() {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        // The browser resolves no name itself (loopback literals and localhost aside), and
+        // whatever it asks the proxy for beyond loopback gets the proxy's 403.
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
         &format!("--user-data-dir={}", profile.path().display()),
         &format!("--proxy-server=http://{}", proxy.addr()),
         // Chromium never proxies loopback unless told to.
@@ -233,4 +239,41 @@ fn chromium_loads_the_demo_site_through_the_proxy() {
             "no 200 for {path} through the proxy:\n{access}"
         );
     }
+}
+
+#[test]
+fn origins_beyond_loopback_are_refused_without_a_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = start_proxy(dir.path(), None, vec![443]);
+    let proxy_url = format!("http://{}", proxy.addr());
+    // `.invalid` never resolves (RFC 6761 §6.4): a 403 rather than a 502 shows the proxy did not
+    // try.
+    let out = tool("curl")
+        .args(["-s", "--max-time", "10", "-D", "/dev/stderr"])
+        .args(["-x", &proxy_url, "http://update.example.invalid/service"])
+        .output()
+        .unwrap();
+    let (body, headers) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(headers.starts_with("HTTP/1.1 403"), "{headers}");
+    assert!(body.contains("--only-loopback-upstreams"), "{body}");
+    assert!(body.contains("update.example.invalid:80"), "{body}");
+    // The same for a tunnel.
+    let out = tool("curl")
+        .args(["-s", "--max-time", "10", "-o", "/dev/null"])
+        .args(["-w", "%{http_connect}", "-x", &proxy_url])
+        .arg("https://time.example.invalid/")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "403");
+    assert_eq!(
+        proxy
+            .stats()
+            .errors
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+    proxy.shutdown();
 }

@@ -5,7 +5,8 @@
 //!
 //! The proxy runs in-process with a manual clock set from `# now:` (`<wait Nms>` moves it), its
 //! name in `Via` fixed to `proxy.test`, and `origin.test:80` / `origin.test:443` resolved to the
-//! test's origin listener. Metadata a trace may add:
+//! test's origin listener; any other origin gets the 403 of `--only-loopback-upstreams`, which
+//! [`proxy::Options::for_tests`] turns on. Metadata a trace may add:
 //!
 //! - `# origin: down`: nothing listens at the origin's address (502).
 //! - `# upstream-timeout: 300ms`: the proxy's `--upstream-timeout`.

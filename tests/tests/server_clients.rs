@@ -246,6 +246,7 @@ fn chromium_dom(url: &str, profile: &Path) -> String {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
         &format!("--user-data-dir={}", profile.display()),
         "--dump-dom",
         url,
