@@ -77,9 +77,14 @@ pub struct RequestArgs {
     #[arg(short = 'i', long)]
     pub include: bool,
 
-    /// Show the whole exchange on stderr in trace syntax (C:/S: lines, \r\n visible).
-    #[arg(short = 'v', long)]
-    pub verbose: bool,
+    /// Show the whole exchange on stderr in trace syntax (C:/S: lines, \r\n visible); bodies
+    /// over 4 KiB show as `<body N bytes sha256=...>`. Twice (-vv): every body byte too.
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// With -v, show every body byte however large (the same as -vv).
+    #[arg(long = "verbose-body")]
+    pub verbose_body: bool,
 
     /// Add a header, `Name: value` (replaces a default of that name; `Name:` removes it).
     #[arg(short = 'H', long = "header", value_name = "LINE")]

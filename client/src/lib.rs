@@ -12,6 +12,9 @@
 //! | [`net`] | resolve, connect with a timeout, TLS handshake, timing of each phase |
 //! | [`tls`] | rustls configuration: webpki roots, `--cacert`, `-k` |
 //! | [`paint`] | colour on a terminal only, hex dumps |
+//! | [`raw`] | what `--raw` bytes ask for: how many requests, and whether one is unfinished |
+//! | [`response`] | reading responses leniently, with a diagnosis of what a server got wrong |
+//! | [`transcript`] | the exchange in trace syntax, large bodies elided, and `--record` |
 //! | [`histogram`] | latency histogram for `load` |
 //! | [`exit`] | curl-compatible exit codes |
 
@@ -22,6 +25,7 @@ pub mod load;
 pub mod net;
 pub mod oneshot;
 pub mod paint;
+pub mod raw;
 pub mod repl;
 pub mod request;
 pub mod response;

@@ -5,6 +5,11 @@
 //! [`ResponseReader`], writing the body to stdout (or `-o FILE`, decoded with `--compressed`) as it
 //! arrives and the exchange to stderr with `-v`; then follow a redirect with `-L`. The exit code
 //! is curl's for the first thing that went wrong.
+//!
+//! `--raw` bytes are surveyed first ([`crate::raw`]): every complete request in them gets its
+//! response read and shown, and bytes that end in the middle of a request are named at once.
+//! `https://` through `--proxy` asks the proxy for a tunnel (CONNECT, RFC 9110 §9.3.6) and
+//! speaks TLS with the origin inside it, as curl does.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -17,12 +22,14 @@ use flate2::write::{GzDecoder, ZlibDecoder};
 use crate::cli::RequestArgs;
 use crate::net::{self, ConnectError, Deadline, Stream, Timing};
 use crate::paint::Paint;
+use crate::raw::{self, Rest, Survey};
 use crate::request::{RequestSpec, Version};
-use crate::response::{Head, ReadEvent, ResponseError, ResponseReader};
+use crate::response::{close_reason_text, Head, ReadEvent, ResponseError, ResponseReader};
 use crate::target::{self, Scheme, Url};
 use crate::tls::{self, TlsOptions};
 use crate::transcript::{Direction, Transcript};
 use crate::ExitCode;
+use wire::http1::conn::CloseReason;
 
 /// Where the program's output goes; tests hand in buffers.
 pub struct Io<'a> {
@@ -65,10 +72,14 @@ struct Open {
     host: String,
     port: u16,
     scheme: Scheme,
+    /// The origin a proxy tunnels to (`https://` through `--proxy`).
+    tunnel: Option<(String, u16)>,
     /// Which connection this is (#0, #1, ...), for the notes.
     number: usize,
     /// Requests sent on it.
     used: usize,
+    /// Bytes received but not yet part of a response (the start of the next one, pipelined).
+    pending: Vec<u8>,
 }
 
 /// Where body bytes (and `-i` heads) go: stdout, or the `-o` file.
@@ -136,6 +147,8 @@ struct Plan {
     urls: Vec<Url>,
     body: Option<(Vec<u8>, Option<&'static str>)>,
     raw: Option<Vec<u8>>,
+    /// What the raw bytes hold.
+    survey: Option<Survey>,
 }
 
 /// Runs a one-shot invocation.
@@ -245,12 +258,14 @@ fn plan(args: &RequestArgs, io: &mut Io<'_>) -> Result<Plan, Failure> {
             "--raw sends to one place: give HOST PORT or one URL",
         ));
     }
+    let survey = raw.as_deref().map(raw::survey);
     Ok(Plan {
         method,
         method_forced,
         urls,
         body,
         raw,
+        survey,
     })
 }
 
@@ -336,7 +351,8 @@ fn execute(
     } else {
         None
     };
-    let show = args.verbose || args.hex || (plan.raw.is_some() && !args.silent);
+    let show = args.verbose > 0 || args.hex || (plan.raw.is_some() && !args.silent);
+    let body_limit = (args.verbose < 2 && !args.verbose_body).then_some(VERBOSE_BODY_LIMIT);
     let paint = io.paint;
     let mut out_file = match &args.output {
         Some(path) => Some(File::create(path).map_err(|e| {
@@ -362,9 +378,13 @@ fn execute(
     let last_index = plan.urls.len();
     let mut done_urls = 0usize;
     while let Some((url, method, with_body)) = queue.pop() {
-        let request_bytes = match &plan.raw {
-            Some(raw) => raw.clone(),
-            None => build_request(args, &plan, &url, &method, with_body)?.to_bytes(),
+        let (request_bytes, body_len) = match &plan.raw {
+            Some(raw) => (raw.clone(), 0),
+            None => {
+                let spec = build_request(args, &plan, &url, &method, with_body)?;
+                let body_len = spec.body.as_ref().map_or(0, Vec::len);
+                (spec.to_bytes(), body_len)
+            }
         };
         let mut transcript = Transcript::new(
             if args.silent {
@@ -377,6 +397,7 @@ fn execute(
             args.record.is_some(),
         );
         transcript.show_exchange(show);
+        transcript.set_body_limit(body_limit);
         let mut timing = Timing::default();
         let t0 = Instant::now();
 
@@ -385,8 +406,13 @@ fn execute(
             Some(p) => split_host_port(p)?,
             None => (url.host.clone(), url.port),
         };
+        let tunnel = (args.proxy.is_some() && url.scheme == Scheme::Https)
+            .then(|| (url.host.clone(), url.port));
         let reusable = open.as_ref().is_some_and(|o| {
-            o.host.eq_ignore_ascii_case(&conn_host) && o.port == conn_port && o.scheme == url.scheme
+            o.host.eq_ignore_ascii_case(&conn_host)
+                && o.port == conn_port
+                && o.scheme == url.scheme
+                && o.tunnel == tunnel
         });
         if !reusable {
             if let Some(mut old) = open.take() {
@@ -410,17 +436,25 @@ fn execute(
                     args.connect_timeout.map(|c| c.saturating_sub(t0.elapsed())),
                 )
                 .map_err(|_| timeout_failure(args, 0))?;
-            let tcp = net::connect(&conn_host, conn_port, &addrs, left)?;
+            let mut tcp = net::connect(&conn_host, conn_port, &addrs, left)?;
             timing.connected = Some(t0.elapsed());
             let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            note(
+                &mut transcript,
+                &format!(
+                    "connection #{connections} to {conn_host} port {conn_port} ({peer}){}",
+                    if args.proxy.is_some() {
+                        ", the proxy"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+            if let Some((host, port)) = &tunnel {
+                open_tunnel(&mut tcp, host, *port, args, &mut transcript, deadline)?;
+            }
             let stream = match (&tls_config, url.scheme) {
                 (Some(config), Scheme::Https) => {
-                    if args.proxy.is_some() {
-                        return Err(Failure::new(
-                            ExitCode::UnsupportedProtocol,
-                            "https:// through --proxy (CONNECT tunnels) is not supported; use http:// through the proxy, or no proxy",
-                        ));
-                    }
                     let left = deadline
                         .remaining(Instant::now())
                         .map_err(|_| timeout_failure(args, 0))?;
@@ -430,18 +464,20 @@ fn execute(
                 }
                 _ => Stream::Plain(tcp),
             };
-            note(
-                &mut transcript,
-                &format!(
-                    "connection #{connections} to {conn_host} port {conn_port} ({peer}){}{}",
-                    if stream.is_tls() { ", TLS" } else { "" },
-                    if args.proxy.is_some() {
-                        ", the proxy"
-                    } else {
-                        ""
-                    }
-                ),
-            );
+            if stream.is_tls() {
+                note(
+                    &mut transcript,
+                    &format!(
+                        "connection #{connections}, TLS with {}{}",
+                        url.host,
+                        if tunnel.is_some() {
+                            " inside the tunnel"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
             if args.insecure && stream.is_tls() {
                 note(
                     &mut transcript,
@@ -453,8 +489,10 @@ fn execute(
                 host: conn_host,
                 port: conn_port,
                 scheme: url.scheme,
+                tunnel,
                 number: connections,
                 used: 0,
+                pending: Vec::new(),
             });
             connections += 1;
         } else if let Some(o) = &open {
@@ -473,7 +511,13 @@ fn execute(
         conn.used += 1;
 
         // Send.
-        transcript.sent(&request_bytes).map_err(stderr_failure)?;
+        show_request(
+            &mut transcript,
+            &request_bytes,
+            body_len,
+            plan.survey.as_ref(),
+        )
+        .map_err(stderr_failure)?;
         if let Ok(left) = deadline.remaining(Instant::now()) {
             let _ = conn.stream.set_write_timeout(left);
         }
@@ -493,73 +537,122 @@ fn execute(
             ));
         }
 
-        // Receive.
+        // Receive: one response, or with --raw one for each request the bytes hold.
+        let reads = match &plan.survey {
+            Some(survey) => {
+                explain_raw(args, &mut transcript, survey);
+                raw_reads(survey)
+            }
+            None => vec![Read1 {
+                method: method.clone(),
+                patience: Patience::Deadline,
+            }],
+        };
+        let owed = plan.survey.as_ref().map_or(1, Survey::responses_owed);
         let is_final_url = done_urls + 1 >= last_index && queue.is_empty();
-        let target = match out_file.as_mut() {
-            Some(f) => Target::File(BufWriter::new(f)),
-            None => Target::Stdout(&mut **stdout),
-        };
-        let mut exchange = Exchange {
-            args,
-            sink: Some(Sink::Plain(target)),
-            timing: &mut timing,
-            t0,
-            head: None,
-            fail_hit: false,
-            discard_body: false,
-        };
-        let outcome = receive(
-            &mut exchange,
-            conn,
-            &method,
-            &mut transcript,
-            deadline,
-            plan.raw.is_some(),
-        );
-        let head = exchange.head.take();
-        let fail_hit = exchange.fail_hit;
-        if let Some(sink) = exchange.sink.take() {
-            sink.finish().map_err(|e| {
-                Failure::new(
-                    ExitCode::WriteError,
-                    format!("writing the body failed: {e}"),
-                )
-            })?;
-        }
-        timing.total = Some(t0.elapsed());
-        let fate = match outcome {
-            Ok(fate) => fate,
-            Err(failure) => {
-                let _ = transcript.flush();
-                if let Some(t) = transcript.take_recording() {
-                    append_trace(&mut recording, t);
+        let mut head = None;
+        let mut fail_hit = false;
+        let mut fate = Fate::LeftOpen;
+        for (index, read) in reads.iter().enumerate() {
+            let Some(conn) = open.as_mut() else {
+                break;
+            };
+            let target = match out_file.as_mut() {
+                Some(f) => Target::File(BufWriter::new(f)),
+                None => Target::Stdout(&mut **stdout),
+            };
+            let mut exchange = Exchange {
+                args,
+                sink: Some(Sink::Plain(target)),
+                timing: &mut timing,
+                t0,
+                head: None,
+                fail_hit: false,
+                discard_body: false,
+            };
+            let outcome = receive(
+                &mut exchange,
+                conn,
+                &read.method,
+                &mut transcript,
+                deadline,
+                &read.patience,
+            );
+            head = exchange.head.take();
+            fail_hit |= exchange.fail_hit;
+            if let Some(sink) = exchange.sink.take() {
+                sink.finish().map_err(|e| {
+                    Failure::new(
+                        ExitCode::WriteError,
+                        format!("writing the body failed: {e}"),
+                    )
+                })?;
+            }
+            timing.total = Some(t0.elapsed());
+            fate = match outcome {
+                Ok(fate) => fate,
+                Err(failure) => {
+                    let _ = transcript.flush();
+                    if let Some(t) = transcript.take_recording() {
+                        append_trace(&mut recording, t);
+                    }
+                    if let Some(path) = &args.record {
+                        save_trace(path, &recording, &url)?;
+                    }
+                    if args.timing {
+                        let _ = writeln!(
+                            stderr,
+                            "{}",
+                            paint.note(&format!("timing: {}", timing.summary()))
+                        );
+                    }
+                    return Err(failure);
                 }
-                if let Some(path) = &args.record {
-                    save_trace(path, &recording, &url)?;
-                }
-                if args.timing {
-                    let _ = writeln!(
-                        stderr,
-                        "{}",
-                        paint.note(&format!("timing: {}", timing.summary()))
+            };
+            if fate == Fate::Quiet {
+                break;
+            }
+            if fate != Fate::LeftOpen {
+                if index + 1 < owed {
+                    diagnose(
+                        args,
+                        &mut transcript,
+                        &format!(
+                            "the connection ended after {} of the {owed} responses the bytes ask for; the requests after it went unanswered",
+                            index + 1
+                        ),
                     );
                 }
-                return Err(failure);
+                break;
             }
-        };
+        }
         match fate {
             Fate::LeftOpen => {}
-            Fate::MustClose => {
+            Fate::MustClose(reason) => {
                 if let Some(mut o) = open.take() {
                     note(
                         &mut transcript,
-                        &format!("the response ends connection #{} (Connection: close, or HTTP/1.0 without keep-alive); closing it", o.number),
+                        &format!(
+                            "the response ends connection #{}: {}; closing it",
+                            o.number,
+                            close_reason_text(reason)
+                        ),
                     );
                     let _ = o.stream.shutdown_write();
                 }
             }
             Fate::ClosedByServer => {
                 open = None;
+            }
+            Fate::Quiet => {
+                // Only --raw stops listening; it sends nothing more, so the connection is done.
+                if let Some(mut o) = open.take() {
+                    note(
+                        &mut transcript,
+                        &format!("closing connection #{}", o.number),
+                    );
+                    let _ = o.stream.shutdown_write();
+                }
             }
         }
         if is_final_url || !matches!(fate, Fate::LeftOpen) {
@@ -728,10 +821,280 @@ fn timeout_failure(args: &RequestArgs, received: usize) -> Failure {
 enum Fate {
     /// The server left it open for another request.
     LeftOpen,
-    /// The response ends the connection (`Connection: close`, HTTP/1.0, a close-delimited body).
-    MustClose,
+    /// The response ends the connection (`Connection: close`, HTTP/1.0, suspect framing).
+    MustClose(CloseReason),
     /// The server closed it.
     ClosedByServer,
+    /// `--raw`: nothing (more) came for a while; the client stops reading.
+    Quiet,
+}
+
+/// How long to wait for a response's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Patience {
+    /// Until `--max-time`, as long as it takes (a response is owed).
+    Deadline,
+    /// `--raw`: stop when the server sends nothing for `limit`, and say `why`.
+    Idle { limit: Duration, why: String },
+}
+
+/// One response to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Read1 {
+    /// The method of the request it answers (a response to HEAD has no body).
+    method: String,
+    patience: Patience,
+}
+
+/// `-v` shows bodies up to this many bytes per message; `-vv` or `--verbose-body` shows all.
+pub const VERBOSE_BODY_LIMIT: usize = 4096;
+
+/// With `--raw`, how long the server may stay silent while a response is owed.
+const RAW_IDLE: Duration = Duration::from_secs(2);
+
+/// With `--raw` bytes that end mid-request, how long to listen for an answer anyway (a server
+/// that answers before the request ends has a bug worth seeing).
+const RAW_GRACE: Duration = Duration::from_millis(500);
+
+/// Shows the request: heads as bytes, bodies through the transcript's body limit.
+fn show_request(
+    transcript: &mut Transcript<&mut dyn Write>,
+    bytes: &[u8],
+    body_len: usize,
+    survey: Option<&Survey>,
+) -> io::Result<()> {
+    let Some(survey) = survey else {
+        let head_len = bytes.len() - body_len;
+        transcript.sent(&bytes[..head_len])?;
+        transcript.sent_body(&bytes[head_len..])?;
+        return transcript.end_message(Direction::Sent);
+    };
+    let mut at = 0;
+    for request in &survey.requests {
+        transcript.sent(&bytes[at..at + request.head_len])?;
+        transcript.sent_body(&bytes[at + request.head_len..at + request.len])?;
+        transcript.end_message(Direction::Sent)?;
+        at += request.len;
+    }
+    transcript.sent(&bytes[at..])
+}
+
+/// Says what the `--raw` bytes hold, before any answer: how many requests, which ones needed
+/// leniency, and whether they end mid-request.
+fn explain_raw(args: &RequestArgs, transcript: &mut Transcript<&mut dyn Write>, survey: &Survey) {
+    let n = survey.requests.len();
+    if n > 1 {
+        note(
+            transcript,
+            &format!("--raw: the bytes hold {n} requests (pipelined); reading {n} responses"),
+        );
+    }
+    for (index, request) in survey.requests.iter().enumerate() {
+        if !request.leniencies.is_empty() {
+            diagnose(
+                args,
+                transcript,
+                &format!(
+                    "request {} can only be read leniently ({}); a strict server refuses it (400) or waits for more",
+                    index + 1,
+                    request.leniencies.join(", ")
+                ),
+            );
+        }
+    }
+    match &survey.rest {
+        Rest::Nothing if n == 0 => note(
+            transcript,
+            &format!(
+                "--raw: no request in the bytes; listening {} ms for anything the server says",
+                RAW_GRACE.as_millis()
+            ),
+        ),
+        Rest::Nothing => {}
+        Rest::Incomplete { offset, missing } => diagnose(
+            args,
+            transcript,
+            &format!(
+                "the bytes from offset {offset} are not a whole request: {missing}; a server waits for the rest, so the client listens only {} ms",
+                RAW_GRACE.as_millis()
+            ),
+        ),
+        Rest::NotARequest { offset, why } => diagnose(
+            args,
+            transcript,
+            &format!(
+                "the bytes from offset {offset} are not an HTTP request, even read leniently: {why}; a server answers that with an error and closes"
+            ),
+        ),
+    }
+}
+
+/// The responses to read for `--raw` bytes.
+fn raw_reads(survey: &Survey) -> Vec<Read1> {
+    let owed = survey.responses_owed();
+    let mut reads: Vec<Read1> = (0..owed)
+        .map(|index| Read1 {
+            method: survey.method_of_response(index).to_string(),
+            patience: Patience::Idle {
+                limit: RAW_IDLE,
+                why: format!(
+                    "the server sent nothing for {} s while response {} of {owed} was owed; stopping",
+                    RAW_IDLE.as_secs(),
+                    index + 1
+                ),
+            },
+        })
+        .collect();
+    let unfinished = matches!(survey.rest, Rest::Incomplete { .. });
+    if unfinished || owed == 0 {
+        reads.push(Read1 {
+            method: "GET".to_string(),
+            patience: Patience::Idle {
+                limit: RAW_GRACE,
+                why: if unfinished {
+                    "nothing came back: the server is waiting for the rest of the request, as it should".to_string()
+                } else {
+                    "nothing came back".to_string()
+                },
+            },
+        });
+    }
+    reads
+}
+
+/// Asks the proxy for a tunnel to `host:port` (CONNECT, RFC 9110 §9.3.6) and reads its answer;
+/// on a 2xx the socket is a byte pipe to the origin.
+fn open_tunnel(
+    tcp: &mut std::net::TcpStream,
+    host: &str,
+    port: u16,
+    args: &RequestArgs,
+    transcript: &mut Transcript<&mut dyn Write>,
+    deadline: Deadline,
+) -> Result<(), Failure> {
+    let authority = format!("{host}:{port}");
+    let agent = args
+        .user_agent
+        .clone()
+        .unwrap_or_else(|| crate::request::USER_AGENT.to_string());
+    let request = format!(
+        "CONNECT {authority} HTTP/1.1\r\n\
+         Host: {authority}\r\n\
+         User-Agent: {agent}\r\n\
+         \r\n"
+    );
+    note(
+        transcript,
+        &format!("asking the proxy for a tunnel to {authority} (CONNECT, RFC 9110 §9.3.6)"),
+    );
+    transcript
+        .sent(request.as_bytes())
+        .map_err(stderr_failure)?;
+    transcript
+        .end_message(Direction::Sent)
+        .map_err(stderr_failure)?;
+    if let Ok(left) = deadline.remaining(Instant::now()) {
+        let _ = tcp.set_write_timeout(left.map(|d| d.max(Duration::from_millis(1))));
+    }
+    tcp.write_all(request.as_bytes()).map_err(|e| {
+        let code = if is_timeout(&e) {
+            ExitCode::Timeout
+        } else {
+            ExitCode::SendError
+        };
+        Failure::new(code, format!("sending CONNECT to the proxy failed: {e}"))
+    })?;
+    let mut reader = ResponseReader::new("CONNECT");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let (used, event) = reader.handle_bytes(&buf).map_err(|e| {
+            let _ = transcript.received(&buf);
+            let _ = transcript.flush();
+            Failure::new(
+                ExitCode::RecvError,
+                format!("the proxy's answer to CONNECT: {}", e.diagnosis(&buf)),
+            )
+        })?;
+        transcript.received(&buf[..used]).map_err(stderr_failure)?;
+        buf.drain(..used);
+        match event {
+            Some(ReadEvent::Interim(_)) => continue,
+            Some(ReadEvent::Head(head)) if (200..300).contains(&head.status) => {
+                let _ = transcript.flush();
+                if !buf.is_empty() {
+                    let _ = transcript.received(&buf);
+                    let _ = transcript.flush();
+                    return Err(Failure::new(
+                        ExitCode::RecvError,
+                        format!(
+                            "the proxy sent {} bytes after its {} and before the TLS handshake; they cannot belong to the tunnel",
+                            buf.len(),
+                            head.status
+                        ),
+                    ));
+                }
+                note(
+                    transcript,
+                    &format!("tunnel to {authority} open through the proxy"),
+                );
+                return Ok(());
+            }
+            Some(ReadEvent::Head(head)) => {
+                let _ = transcript.flush();
+                return Err(Failure::new(
+                    ExitCode::RecvError,
+                    format!(
+                        "the proxy refused the tunnel to {authority}: {} {} (CONNECT needs a 2xx, RFC 9110 §9.3.6)",
+                        head.status, head.reason
+                    ),
+                ));
+            }
+            Some(_) => continue,
+            None => {}
+        }
+        let left = deadline
+            .remaining(Instant::now())
+            .map_err(|_| timeout_failure(args, buf.len()))?;
+        let _ = tcp.set_read_timeout(left.map(|d| d.max(Duration::from_millis(1))));
+        match tcp.read(&mut chunk) {
+            Ok(0) => {
+                let _ = transcript.received(&buf);
+                let _ = transcript.closed(Direction::Received);
+                return Err(Failure::new(
+                    ExitCode::RecvError,
+                    format!("the proxy closed the connection before answering CONNECT {authority}"),
+                ));
+            }
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => return Err(timeout_failure(args, buf.len())),
+            Err(e) => {
+                return Err(Failure::new(
+                    ExitCode::RecvError,
+                    format!("receiving the proxy's answer to CONNECT failed: {e}"),
+                ))
+            }
+        }
+    }
+}
+
+/// Shows the bytes a response reader used: body data through the body limit, the rest as it is.
+fn show_used(
+    transcript: &mut Transcript<&mut dyn Write>,
+    used: &[u8],
+    event: Option<&ReadEvent>,
+) -> io::Result<()> {
+    match event {
+        Some(ReadEvent::Data(range)) => {
+            let start = range.start.min(used.len());
+            let end = range.end.clamp(start, used.len());
+            transcript.received(&used[..start])?;
+            transcript.received_body(&used[start..end])?;
+            transcript.received(&used[end..])
+        }
+        _ => transcript.received(used),
+    }
 }
 
 struct Exchange<'e, 'o> {
@@ -790,17 +1153,18 @@ fn receive(
     method: &str,
     transcript: &mut Transcript<&mut dyn Write>,
     deadline: Deadline,
-    raw: bool,
+    patience: &Patience,
 ) -> Result<Fate, Failure> {
     let mut reader = ResponseReader::new(method);
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_SIZE);
+    // Bytes an earlier read brought along (the next pipelined response) come first.
+    let mut buf: Vec<u8> = std::mem::take(&mut conn.pending);
+    buf.reserve(READ_SIZE);
     let mut start = 0usize;
     let mut received = 0usize;
     let mut chunk = vec![0u8; READ_SIZE];
-    let idle_limit = if raw {
-        Some(Duration::from_secs(2))
-    } else {
-        None
+    let idle_limit = match patience {
+        Patience::Deadline => None,
+        Patience::Idle { limit, .. } => Some(*limit),
     };
     loop {
         // Drain what is buffered.
@@ -820,8 +1184,7 @@ fn receive(
             };
             // Bytes are shown as the reader uses them, so a diagnosis follows the bytes it is
             // about, however the reads were cut.
-            transcript
-                .received(&buf[start..start + used])
+            show_used(transcript, &buf[start..start + used], event.as_ref())
                 .map_err(stderr_failure)?;
             let range_base = start;
             start += used;
@@ -829,6 +1192,7 @@ fn receive(
                 None => break,
                 Some(ev) => {
                     if let Some(fate) = deliver(ex, transcript, ev, &buf, range_base)? {
+                        conn.pending = buf.split_off(start);
                         return Ok(fate);
                     }
                 }
@@ -876,16 +1240,12 @@ fn receive(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_timeout(&e) => {
                 let _ = transcript.received(&buf[start..]);
-                if raw && deadline.remaining(Instant::now()).is_ok() {
+                if let (Patience::Idle { why, .. }, Ok(_)) =
+                    (patience, deadline.remaining(Instant::now()))
+                {
                     let _ = transcript.flush();
-                    note(
-                        transcript,
-                        &format!(
-                            "the server sent nothing more for {}s; stopping (did the bytes end the request? a head ends with an empty line, \\r\\n\\r\\n)",
-                            idle_limit.unwrap_or_default().as_secs()
-                        ),
-                    );
-                    return Ok(Fate::LeftOpen);
+                    note(transcript, why);
+                    return Ok(Fate::Quiet);
                 }
                 let _ = transcript.flush();
                 return Err(timeout_failure(ex.args, received));
@@ -961,17 +1321,14 @@ fn deliver(
                 })?;
             }
         }
-        ReadEvent::End {
-            keep_alive,
-            diagnoses,
-        } => {
+        ReadEvent::End { close, diagnoses } => {
             for d in &diagnoses {
                 diagnose(ex.args, transcript, d);
             }
-            return Ok(Some(if keep_alive {
-                Fate::LeftOpen
-            } else {
-                Fate::MustClose
+            let _ = transcript.end_message(Direction::Received);
+            return Ok(Some(match close {
+                None => Fate::LeftOpen,
+                Some(reason) => Fate::MustClose(reason),
             }));
         }
     }

@@ -5,13 +5,16 @@
 //! what it got rather than refusing it); when a leniency was needed, the head is parsed again
 //! strictly to name the first offending byte and the RFC rule. How long the body is comes from
 //! [`response_body_length`] (RFC 9112 §6.3), and a chunked body is decoded by
-//! [`ChunkedDecoder`]. Whether the connection can carry another request follows RFC 9112 §9.3.
-//! This module only strings those together; it parses nothing itself.
+//! [`ChunkedDecoder`]. Whether the connection can carry another request is
+//! [`persistence`] (RFC 9112 §9.3), the rule `wire::http1::conn` applies too, plus what the
+//! framing says (a close-delimited body, suspect framing). This module only strings those
+//! together; it parses nothing itself and decides nothing `wire` already decides.
 
 use std::fmt;
 use std::ops::Range;
 
 use wire::http1::chunked::{ChunkedDecoder, ChunkedError, ChunkedOptions};
+use wire::http1::conn::{persistence, CloseReason, Persistence};
 use wire::http1::framing::{response_body_length, BodyLength, FramingError};
 use wire::http1::{Headers, Method, ParseError, ParseOptions, RawResponse, ResponseHead, Version};
 use wire::trace::escape_inline;
@@ -56,8 +59,8 @@ pub enum ReadEvent {
     Data(Range<usize>),
     /// The response is complete.
     End {
-        /// The connection may carry another request.
-        keep_alive: bool,
+        /// Why the connection cannot carry another request; `None`: it can (keep-alive).
+        close: Option<CloseReason>,
         /// Remarks about the end (trailers, the close that ended the body).
         diagnoses: Vec<String>,
     },
@@ -181,7 +184,8 @@ enum Phase {
 pub struct ResponseReader {
     method: Method,
     phase: Phase,
-    keep_alive: bool,
+    /// Why the connection ends after this response (the first reason found), if it does.
+    close: Option<CloseReason>,
     /// Bytes of this response seen so far (for messages).
     seen: u64,
     end_notes: Vec<String>,
@@ -195,7 +199,7 @@ impl ResponseReader {
         ResponseReader {
             method: Method::parse(method).unwrap_or(Method::Get),
             phase: Phase::Head,
-            keep_alive: true,
+            close: None,
             seen: 0,
             end_notes: Vec::new(),
             lean: false,
@@ -214,7 +218,7 @@ impl ResponseReader {
     /// Gets ready for the next response on the same connection.
     pub fn reset(&mut self) {
         self.phase = Phase::Head;
-        self.keep_alive = true;
+        self.close = None;
         self.seen = 0;
         self.end_notes.clear();
     }
@@ -222,6 +226,11 @@ impl ResponseReader {
     /// True once the response is complete.
     pub fn is_done(&self) -> bool {
         matches!(self.phase, Phase::Done)
+    }
+
+    /// Notes that the connection ends after this response; the first reason is the one kept.
+    fn close_because(&mut self, reason: CloseReason) {
+        self.close.get_or_insert(reason);
     }
 
     /// Reads from `input` (the bytes not yet used). Answers how many bytes were used and what
@@ -238,7 +247,7 @@ impl ResponseReader {
                 Ok((
                     0,
                     Some(ReadEvent::End {
-                        keep_alive: self.keep_alive,
+                        close: self.close,
                         diagnoses,
                     }),
                 ))
@@ -368,7 +377,7 @@ impl ResponseReader {
             diagnoses.push(format!(
                 "suspect framing: {suspect}; the connection cannot be reused"
             ));
-            self.keep_alive = false;
+            self.close_because(CloseReason::SuspectFraming(suspect));
         }
         if !framing.codings.is_empty() {
             diagnoses.push(format!(
@@ -376,7 +385,11 @@ impl ResponseReader {
                 framing.codings.join(", ")
             ));
         }
-        self.keep_alive &= persists(version, &headers);
+        match persistence(version, &headers) {
+            Persistence::Persists => {}
+            Persistence::Close => self.close_because(CloseReason::PeerAskedToClose),
+            Persistence::Http10WithoutKeepAlive => self.close_because(CloseReason::Http10),
+        }
         let body = framing.body;
         self.phase = match body {
             BodyLength::Empty => Phase::Ending,
@@ -392,7 +405,7 @@ impl ResponseReader {
                 Phase::Body(Body::Chunked(Box::new(ChunkedDecoder::new(options))))
             }
             BodyLength::CloseDelimited | BodyLength::Tunnel => {
-                self.keep_alive = false;
+                self.close_because(CloseReason::CloseDelimitedBody);
                 if body == BodyLength::CloseDelimited {
                     diagnoses.push(
                         "no Content-Length and no chunked coding: the body ends when the server closes the connection (RFC 9112 §6.3, rule 8), so it cannot be reused".to_string(),
@@ -421,9 +434,10 @@ impl ResponseReader {
             Phase::Done => Ok(None),
             Phase::Ending => {
                 self.phase = Phase::Done;
+                self.close_because(CloseReason::PeerClosed);
                 let diagnoses = std::mem::take(&mut self.end_notes);
                 Ok(Some(ReadEvent::End {
-                    keep_alive: false,
+                    close: self.close,
                     diagnoses,
                 }))
             }
@@ -433,8 +447,9 @@ impl ResponseReader {
             }),
             Phase::Body(Body::UntilClose { .. }) => {
                 self.phase = Phase::Done;
+                self.close_because(CloseReason::PeerClosed);
                 Ok(Some(ReadEvent::End {
-                    keep_alive: false,
+                    close: self.close,
                     diagnoses: std::mem::take(&mut self.end_notes),
                 }))
             }
@@ -450,15 +465,20 @@ impl ResponseReader {
     }
 }
 
-/// Whether the connection persists after a response (RFC 9112 §9.3): not with `close`; in
-/// HTTP/1.1 by default; in HTTP/1.0 only with `keep-alive`.
-fn persists(version: Version, headers: &Headers) -> bool {
-    if headers.contains_token("connection", "close") {
-        return false;
-    }
-    match version {
-        Version::Http11 => true,
-        _ => headers.contains_token("connection", "keep-alive"),
+/// Why a response ends its connection, said from the client's side (the server is the peer).
+pub fn close_reason_text(reason: CloseReason) -> String {
+    match reason {
+        CloseReason::PeerAskedToClose => {
+            "the server sent Connection: close (RFC 9112 §9.6)".to_string()
+        }
+        CloseReason::Http10 => {
+            "an HTTP/1.0 response without Connection: keep-alive (RFC 9112 §9.3)".to_string()
+        }
+        CloseReason::CloseDelimitedBody => {
+            "the body ran until the server closed (RFC 9112 §6.3)".to_string()
+        }
+        CloseReason::PeerClosed => "the server closed the connection".to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -536,10 +556,10 @@ impl ResponseTracker {
             at += used;
             match event {
                 Some(ReadEvent::Head(h)) => self.status = h.status,
-                Some(ReadEvent::End { keep_alive, .. }) => {
+                Some(ReadEvent::End { close, .. }) => {
                     return Ok(Progress::Done(Done {
                         status: self.status,
-                        keep_alive,
+                        keep_alive: close.is_none(),
                         used: at,
                     }));
                 }

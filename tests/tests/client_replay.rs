@@ -2,6 +2,10 @@
 //! `tests/traces/client/`, written whole, byte by byte and at seeded random split points. The
 //! client's output (the `-v` transcript on stderr, the body on stdout rendered in trace syntax,
 //! and the exit code) must be the same for every cutting, and is snapshotted.
+//!
+//! A trace's `# client-args:` are added to the command line. With `# client-raw: yes` the client
+//! sends the trace's `C:` side itself (`--raw FILE.trace`), bytes that need not be one whole
+//! request: pipelined requests, half a request, garbage.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -11,14 +15,21 @@ use protolab_tests::corpus::{load, trace_files, traces_dir};
 use protolab_tests::segmentation::Segmentation;
 use wire::trace::{render_payload, Tag, Trace};
 
-/// Serves one connection: waits for the request head, writes the recorded response in the
-/// pieces `cut` gives, then closes (when the trace says so) or waits for the client to close.
-fn serve(listener: TcpListener, response: Vec<u8>, closes: bool, cut: Segmentation) -> Vec<u8> {
+/// Serves one connection: waits for the recorded request bytes (`request_len` of them), writes
+/// the recorded response in the pieces `cut` gives, then closes (when the trace says so) or
+/// waits for the client to close.
+fn serve(
+    listener: TcpListener,
+    request_len: usize,
+    response: Vec<u8>,
+    closes: bool,
+    cut: Segmentation,
+) -> Vec<u8> {
     let (mut socket, _) = listener.accept().expect("the client connects");
     socket.set_nodelay(true).unwrap();
     let mut request = Vec::new();
     let mut buf = [0u8; 4096];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+    while request.len() < request_len {
         let n = socket.read(&mut buf).expect("read the request");
         if n == 0 {
             return request;
@@ -39,12 +50,13 @@ fn serve(listener: TcpListener, response: Vec<u8>, closes: bool, cut: Segmentati
 
 /// Runs the client against a server playing `trace`, cut by `cut`; returns the rendered output
 /// and the request bytes the server received.
-fn run(trace: &Trace, cut: Segmentation) -> (String, Vec<u8>) {
+fn run(trace: &Trace, path: &Path, cut: Segmentation) -> (String, Vec<u8>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
+    let request_len = trace.stream(Tag::Client).unwrap().len();
     let response = trace.stream(Tag::Server).unwrap();
     let closes = trace.closes(Tag::Server);
-    let server = std::thread::spawn(move || serve(listener, response, closes, cut));
+    let server = std::thread::spawn(move || serve(listener, request_len, response, closes, cut));
 
     let mut args: Vec<&str> = vec![
         "-v",
@@ -59,7 +71,12 @@ fn run(trace: &Trace, cut: Segmentation) -> (String, Vec<u8>) {
     ];
     let extra = trace.meta("client-args").unwrap_or("").to_string();
     args.extend(extra.split_whitespace());
-    args.extend(["GET", "127.0.0.1", &port, "/"]);
+    let path = path.to_str().expect("a UTF-8 path");
+    if trace.meta("client-raw") == Some("yes") {
+        args.extend(["--raw", path, "127.0.0.1", &port]);
+    } else {
+        args.extend(["GET", "127.0.0.1", &port, "/"]);
+    }
     let (code, stdout, stderr) = client::run_captured(&args);
     let request = server.join().unwrap();
 
@@ -95,7 +112,7 @@ fn client_replays() {
             .into_owned();
         let mut first: Option<String> = None;
         for cut in Segmentation::standard(0x5eed, 2) {
-            let (rendered, request) = run(&trace, cut);
+            let (rendered, request) = run(&trace, &path, cut);
             assert_eq!(
                 request,
                 trace.stream(Tag::Client).unwrap(),

@@ -83,16 +83,14 @@ impl<W: Write + Send> Display<W> {
                         }
                         Some(ReadEvent::Head(h)) => notes.extend(h.diagnoses),
                         Some(ReadEvent::Data(_)) => {}
-                        Some(ReadEvent::End {
-                            keep_alive,
-                            diagnoses,
-                        }) => {
+                        Some(ReadEvent::End { close, diagnoses }) => {
                             notes.extend(diagnoses);
-                            notes.push(if keep_alive {
-                                "response complete; the connection stays open".to_string()
-                            } else {
-                                "response complete; the server will close the connection"
-                                    .to_string()
+                            notes.push(match close {
+                                None => "response complete; the connection stays open".to_string(),
+                                Some(reason) => format!(
+                                    "response complete; the connection ends: {}",
+                                    crate::response::close_reason_text(reason)
+                                ),
                             });
                             finished = true;
                         }

@@ -70,7 +70,9 @@
 //! Keep-alive ends (and [`CloseReason`] says why) when: a message says `Connection: close`; the
 //! peer speaks HTTP/1.0 without `Connection: keep-alive` (RFC 9112 §9.3); a response body is
 //! delimited by closing; the request limit per connection is reached; a framing is suspect;
-//! a request body could not be read or drained; or the peer broke the protocol.
+//! a request body could not be read or drained; or the peer broke the protocol. The first two
+//! are [`persistence`], a pure function of one head that shells reading messages without a
+//! `Conn` (the raw client) call too, so there is one rule.
 //!
 //! # Pipelining, 100-continue, zero copies
 //!
@@ -106,10 +108,12 @@ use super::{Headers, Method, ParseError, ParseOptions, RequestHead, ResponseHead
 use crate::Status;
 
 mod body;
+mod persistence;
 mod receive_buffer;
 mod state;
 mod transmit;
 
+pub use persistence::{persistence, Persistence};
 pub use state::{BadTransition, State};
 pub use transmit::Transmit;
 
@@ -862,11 +866,10 @@ impl Conn {
     fn start_peer_message(&mut self, version: Version, headers: &Headers) {
         self.peer_version = Some(version);
         self.body_received = 0;
-        if headers.contains_token("connection", "close") {
-            self.end_keep_alive(CloseReason::PeerAskedToClose);
-        } else if version == Version::Http10 && !headers.contains_token("connection", "keep-alive")
-        {
-            self.end_keep_alive(CloseReason::Http10);
+        match persistence(version, headers) {
+            Persistence::Persists => {}
+            Persistence::Close => self.end_keep_alive(CloseReason::PeerAskedToClose),
+            Persistence::Http10WithoutKeepAlive => self.end_keep_alive(CloseReason::Http10),
         }
     }
 
@@ -1084,12 +1087,10 @@ impl Conn {
         self.method = Some(head.method.clone());
         self.expecting_continue =
             writer != BodyWriter::Empty && head.headers.contains_token("expect", "100-continue");
-        if head.headers.contains_token("connection", "close") {
-            self.end_keep_alive(CloseReason::LocalAskedToClose);
-        } else if head.version == Version::Http10
-            && !head.headers.contains_token("connection", "keep-alive")
-        {
-            self.end_keep_alive(CloseReason::Http10);
+        match persistence(head.version, &head.headers) {
+            Persistence::Persists => {}
+            Persistence::Close => self.end_keep_alive(CloseReason::LocalAskedToClose),
+            Persistence::Http10WithoutKeepAlive => self.end_keep_alive(CloseReason::Http10),
         }
         head.write_to(self.transmit.bytes_mut());
         self.writer = writer;
