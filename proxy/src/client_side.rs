@@ -3,12 +3,17 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use wire::cache::invalidation::cache_key;
 
 use wire::http1::conn::{Conn, ConnOptions, Event, Transmit};
 use wire::http1::{Headers, Leniencies, Limits, ParseOptions, ResponseHead, StatusCode};
 
 use crate::forward::{self, CacheStatus};
+use crate::store::{FreshHit, Prepared};
 use crate::Shared;
 
 /// How the proxy reads clients' requests: strict framing (a proxy that guesses invites request
@@ -36,9 +41,66 @@ pub(crate) struct Client<'s> {
     pub stream: TcpStream,
     pub conn: Conn,
     pub peer: SocketAddr,
+    /// What the last requests on this connection had in common with the next (a client
+    /// usually asks for the same few URIs again and again).
+    pub memo: Memo,
+}
+
+/// Per-connection leftovers that save work on the next request.
+#[derive(Default)]
+pub(crate) struct Memo {
+    /// The last absolute URI and its cache key.
+    key: Option<(String, Rc<str>)>,
+    /// The last fresh hit's head with the proxy's fields added, and the `Age` it carries.
+    hit: Option<(Arc<Prepared>, ResponseHead, u64)>,
 }
 
 impl Client<'_> {
+    /// The cache key of `uri` (RFC 9111 §2), the same URI as last time costing nothing.
+    pub fn cache_key(&mut self, uri: &str) -> Rc<str> {
+        if let Some((last, key)) = &self.memo.key {
+            if last == uri {
+                return key.clone();
+            }
+        }
+        let key: Rc<str> = cache_key(uri).unwrap_or_else(|| uri.to_owned()).into();
+        self.memo.key = Some((uri.to_owned(), key.clone()));
+        key
+    }
+
+    /// Serves a fresh hit from its prepared head and in-memory body: the head (with `Via` and
+    /// `X-Cache: HIT`) is built once per connection and entry, and only `Age` changes.
+    pub fn send_fresh_hit(&mut self, hit: &FreshHit) -> io::Result<forward::Served> {
+        let reuse = matches!(&self.memo.hit, Some((p, _, _)) if Arc::ptr_eq(p, &hit.prepared));
+        if !reuse {
+            let mut head = hit.prepared.head.clone();
+            self.add_proxy_fields(&mut head.headers, CacheStatus::Hit);
+            let age = u64::MAX;
+            self.memo.hit = Some((hit.prepared.clone(), head, age));
+        }
+        let (_, head, age) = self.memo.hit.as_mut().expect("just set");
+        if *age != hit.age {
+            // A decimal number is always a valid field value.
+            let _ = head.headers.insert("Age", hit.age.to_string());
+            *age = hit.age;
+        }
+        self.conn.send_response(head).map_err(io::Error::other)?;
+        let mut sent = 0;
+        if self.conn.can_send_data() {
+            let body = &hit.prepared.body;
+            self.conn.send_data(body).map_err(io::Error::other)?;
+            sent = body.len() as u64;
+        }
+        let status = head.status.as_u16();
+        self.conn.send_end(None).map_err(io::Error::other)?;
+        self.flush()?;
+        Ok(forward::Served {
+            status,
+            bytes: sent,
+            cache: CacheStatus::Hit,
+        })
+    }
+
     /// Writes everything the core has queued.
     pub fn flush(&mut self) -> io::Result<()> {
         while let Some(transmit) = self.conn.poll_transmit() {
@@ -151,6 +213,7 @@ pub(crate) fn serve(shared: &Shared, stream: TcpStream, peer: SocketAddr, over_l
         stream,
         conn: Conn::server(client_conn_options()),
         peer,
+        memo: Memo::default(),
     };
     if over_limit {
         let _ = client.read_more();

@@ -22,7 +22,7 @@ use std::io::{self, Read, Write};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use wire::cache::invalidation::{cache_key, invalidation_targets};
+use wire::cache::invalidation::invalidation_targets;
 use wire::cache::validation::{after_validation, client_conditionals, freshen, AfterValidation};
 use wire::cache::{
     lookup, storability, ConditionalFields, Decision, FreshnessConfig, Storability, StoredResponse,
@@ -104,7 +104,11 @@ pub(crate) fn handle(client: &mut Client<'_>, head: RequestHead) -> io::Result<(
     let version = head.version;
     let shared = client.shared;
     let (line_target, served) = match destination(head) {
-        Destination::Forward(head) => (absolute_uri(&head), forward(client, head)),
+        Destination::Forward(head) => {
+            let uri = absolute_uri(&head);
+            let served = forward(client, head, &uri);
+            (uri, served)
+        }
         Destination::Tunnel(authority) => (
             authority.to_string(),
             crate::tunnel::open(client, &authority),
@@ -182,6 +186,19 @@ fn local_page(client: &mut Client<'_>, page: LocalPage) -> io::Result<Served> {
     }
 }
 
+/// True for a request that asks nothing of the cache: no `Cache-Control`, no `Pragma`, no
+/// conditions (`If-*`). `wire::cache::lookup` serves such a request any fresh stored response
+/// that matches, and `client_conditionals` leaves it unconditional: the fast path of a hit
+/// ([`Store::fresh_hit`]) is for these.
+fn is_plain(headers: &Headers) -> bool {
+    headers.iter().all(|field| {
+        let name = field.name().as_bytes();
+        !(field.is("cache-control")
+            || field.is("pragma")
+            || (name.len() > 3 && name[..3].eq_ignore_ascii_case(b"if-")))
+    })
+}
+
 /// True when `Via` already names this proxy: the request has come round in a loop.
 fn via_names(headers: &Headers, name: &str) -> bool {
     headers.list("via").any(|element| {
@@ -192,7 +209,7 @@ fn via_names(headers: &Headers, name: &str) -> bool {
     })
 }
 
-fn forward(client: &mut Client<'_>, head: RequestHead) -> io::Result<Served> {
+fn forward(client: &mut Client<'_>, head: RequestHead, uri: &str) -> io::Result<Served> {
     let shared = client.shared;
     if via_names(&head.headers, &shared.via_name) {
         return client.respond_error(
@@ -203,10 +220,15 @@ fn forward(client: &mut Client<'_>, head: RequestHead) -> io::Result<Served> {
             ),
         );
     }
-    let uri = absolute_uri(&head);
-    let key = cache_key(&uri).unwrap_or_else(|| uri.clone());
+    let key = client.cache_key(uri);
     match &shared.store {
         Some(store) if matches!(head.method, Method::Get | Method::Head) => {
+            if is_plain(&head.headers) {
+                let now = shared.options.clock.http_date();
+                if let Some(hit) = store.fresh_hit(&key, now) {
+                    return client.send_fresh_hit(&hit);
+                }
+            }
             cached(client, &head, store, &key, true)
         }
         store => {

@@ -34,6 +34,16 @@
 //! The index holds each response's head and, for bodies up to [`HOT_BODY_LIMIT`], the body
 //! itself (up to [`HOT_TOTAL_LIMIT`] in all), so a hit on a small object costs no file system
 //! call. Larger bodies are read from disk in 64 KiB pieces.
+//!
+//! # The fast path of a hit
+//!
+//! An entry whose body is in memory also keeps a [`Prepared`] reply: the response head as it
+//! is served (stored fields, `Age` in its place, `Content-Length`), the body, and the inputs of
+//! RFC 9111's freshness test worked out once (the freshness lifetime, §4.2.1, and the
+//! corrected initial age, §4.2.3, so the current age is one addition). [`Store::fresh_hit`]
+//! answers a request that carries no cache directives and no conditions with one lock: find,
+//! check freshness, mark as used. Anything else goes the long way through `wire::cache::lookup`,
+//! which decides the same for such a request (a test holds the two together).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
@@ -43,7 +53,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use wire::cache::vary::{self, VaryMatch};
-use wire::cache::StoredResponse;
+use wire::cache::{FreshnessConfig, StoredResponse};
 use wire::http1::date::HttpDate;
 use wire::http1::{Headers, ParseOptions, RequestHead, ResponseHead, StatusCode};
 use wire::Status;
@@ -99,7 +109,84 @@ struct Entry {
     body_checksum: u64,
     file_len: u64,
     hot: Option<Arc<Vec<u8>>>,
+    /// Ready to serve as a fresh hit (only with `hot`, see [`Prepared::new`]).
+    prepared: Option<Arc<Prepared>>,
     tick: u64,
+}
+
+impl Entry {
+    /// Sets the in-memory body and the prepared reply that goes with it.
+    fn set_hot(&mut self, body: Arc<Vec<u8>>) {
+        self.prepared = Prepared::new(&self.stored, &body).map(Arc::new);
+        self.hot = Some(body);
+    }
+}
+
+/// A stored response ready to be served as a fresh hit without re-reading its header section.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The head as served, before the proxy's own fields: status line, stored fields with `Age`
+    /// (its value set per hit), `Content-Length`. Built exactly as the long path builds it.
+    pub head: ResponseHead,
+    /// The body.
+    pub body: Arc<Vec<u8>>,
+    /// Freshness lifetime in seconds (RFC 9111 §4.2.1).
+    lifetime: u64,
+    /// `corrected_initial_age` (§4.2.3): the current age is this plus the resident time.
+    initial_age: u64,
+    /// When the response arrived.
+    response_time: HttpDate,
+}
+
+impl Prepared {
+    /// `None` for what the fast path never serves: a response that varies (its secondary key
+    /// must be matched), one that must always be validated (`no-cache`), one without a body by
+    /// its status.
+    fn new(stored: &StoredResponse, body: &Arc<Vec<u8>>) -> Option<Prepared> {
+        let bodiless = matches!(stored.status, 100..=199 | 204 | 304);
+        if bodiless
+            || stored.headers.contains("vary")
+            || !stored.varying_request_fields.is_empty()
+            || stored.directives().requires_validation()
+        {
+            return None;
+        }
+        let status = StatusCode::new(stored.status).ok()?;
+        let mut head = ResponseHead::new(status);
+        head.headers = stored.headers_for_reply(stored.response_time);
+        head.headers.remove("content-length");
+        head.headers.remove("transfer-encoding");
+        head.headers.remove("trailer");
+        head.headers
+            .insert("Content-Length", body.len().to_string())
+            .ok()?;
+        Some(Prepared {
+            head,
+            body: body.clone(),
+            lifetime: stored
+                .freshness_lifetime(&FreshnessConfig::default())
+                .seconds,
+            initial_age: stored.age(stored.response_time).corrected_initial_age,
+            response_time: stored.response_time,
+        })
+    }
+
+    /// The current age at `now` (§4.2.3).
+    pub fn age(&self, now: HttpDate) -> u64 {
+        let resident = u64::try_from(now.seconds_since(self.response_time)).unwrap_or(0);
+        self.initial_age.saturating_add(resident)
+    }
+}
+
+/// What [`Store::fresh_hit`] found.
+#[derive(Debug, Clone)]
+pub struct FreshHit {
+    /// The entry's id.
+    pub id: u64,
+    /// The reply to send.
+    pub prepared: Arc<Prepared>,
+    /// Its current age, for the `Age` field.
+    pub age: u64,
 }
 
 #[derive(Debug, Default)]
@@ -320,6 +407,25 @@ impl Store {
         })
     }
 
+    /// The fresh stored response for `key`, when a request without cache directives
+    /// (`Cache-Control`, `Pragma`) and without conditions (`If-*`) may be answered with it as it
+    /// is: one response stored for the key, prepared (see [`Prepared::new`]), and fresh at
+    /// `now`. Marks it as used. `None` sends the caller the long way ([`Store::select`]).
+    pub fn fresh_hit(&self, key: &str, now: HttpDate) -> Option<FreshHit> {
+        let mut index = self.lock();
+        let id = match index.by_key.get(key)?.as_slice() {
+            [id] => *id,
+            _ => return None,
+        };
+        let prepared = index.entries.get(&id)?.prepared.clone()?;
+        let age = prepared.age(now);
+        if age >= prepared.lifetime {
+            return None;
+        }
+        index.touch(id);
+        Some(FreshHit { id, prepared, age })
+    }
+
     /// True when something is stored for `key` (whatever its secondary key).
     pub fn contains_key(&self, key: &str) -> bool {
         self.lock().by_key.contains_key(key)
@@ -353,7 +459,7 @@ impl Store {
                 let body = Arc::new(body);
                 if let Some(entry) = index.entries.get_mut(&id) {
                     if entry.hot.is_none() {
-                        entry.hot = Some(body.clone());
+                        entry.set_hot(body.clone());
                         index.hot_bytes += len;
                     }
                 }
@@ -440,15 +546,16 @@ impl Store {
             body_len: pending.len,
             body_checksum: pending.checksum.value(),
             file_len: pending.len + meta.len() as u64 + TRAILER_LEN,
-            hot,
+            hot: None,
+            prepared: None,
             tick: 0,
         };
         let mut index = self.lock();
         self.drop_selected(&mut index, &pending.key, request_headers);
         let mut entry = entry;
-        if let Some(hot) = &entry.hot {
-            if index.hot_bytes + hot.len() as u64 > HOT_TOTAL_LIMIT {
-                entry.hot = None;
+        if let Some(hot) = hot {
+            if index.hot_bytes + hot.len() as u64 <= HOT_TOTAL_LIMIT {
+                entry.set_hot(hot);
             }
         }
         index.insert(pending.id, entry);
@@ -522,6 +629,9 @@ impl Store {
                     let new_len = body_len + meta_len + TRAILER_LEN;
                     let old_len = std::mem::replace(&mut entry.file_len, new_len);
                     entry.stored = stored;
+                    if let Some(hot) = entry.hot.take() {
+                        entry.set_hot(hot);
+                    }
                     index.bytes = index.bytes - old_len + new_len;
                 }
                 index.touch(id);
@@ -674,6 +784,7 @@ fn read_entry_meta(path: &Path) -> io::Result<Entry> {
         body_checksum,
         file_len,
         hot: None,
+        prepared: None,
         tick: 0,
     })
 }
@@ -877,6 +988,110 @@ mod tests {
             .unwrap();
         assert_eq!(selected.stored.headers.get("x-new"), Some(&b"yes"[..]));
         assert_eq!(body_of(&store, "http://a.test/x").unwrap(), b"body");
+    }
+
+    /// The fast path and `wire::cache::lookup` agree on every stored response and moment: a
+    /// fast hit is a fresh hit with the same age, served with the head the long path builds,
+    /// and a fresh hit the fast path declines is one it does not prepare (Vary, no-cache).
+    #[test]
+    fn the_fast_path_agrees_with_lookup() {
+        use wire::cache::{lookup, Decision};
+        use wire::http1::Method;
+        let date = "Thu, 01 Jan 2026 00:00:00 GMT";
+        let cases: Vec<Vec<(&str, &str)>> = vec![
+            vec![("Date", date), ("Cache-Control", "max-age=60")],
+            vec![
+                ("Date", date),
+                ("Cache-Control", "s-maxage=30, max-age=600"),
+            ],
+            vec![
+                ("Date", date),
+                ("Cache-Control", "max-age=60"),
+                ("Age", "50"),
+            ],
+            vec![
+                ("Date", date),
+                ("Cache-Control", "max-age=60"),
+                ("Age", "1, 2"),
+            ],
+            vec![("Date", date), ("Expires", "Thu, 01 Jan 2026 00:00:20 GMT")],
+            vec![("Date", date), ("Expires", "0")],
+            vec![
+                ("Date", date),
+                ("Last-Modified", "Mon, 01 Dec 2025 00:00:00 GMT"),
+            ],
+            vec![("Last-Modified", "Mon, 01 Dec 2025 00:00:00 GMT")],
+            vec![
+                ("Date", "Wed, 31 Dec 2025 23:59:00 GMT"),
+                ("Cache-Control", "max-age=90"),
+            ],
+            vec![("Date", date), ("Cache-Control", "no-cache, max-age=60")],
+            vec![
+                ("Date", date),
+                ("Cache-Control", "max-age=60, must-revalidate"),
+            ],
+            vec![
+                ("Date", date),
+                ("Cache-Control", "max-age=60"),
+                ("Vary", "Accept"),
+            ],
+            vec![("Date", date)],
+        ];
+        let request = Headers::new();
+        let mut fast_hits = 0;
+        for (n, fields) in cases.iter().enumerate() {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+            let key = format!("http://a.test/{n}");
+            let mut pending = store.begin(&key).unwrap();
+            pending.write(b"body").unwrap();
+            let stored = StoredResponse::new(200, &response(fields), &request, at(-2), at(1));
+            store.commit(pending, stored, &request).unwrap();
+            for later in [
+                -5, 0, 1, 10, 19, 20, 21, 29, 30, 59, 60, 61, 89, 3000, 400_000,
+            ] {
+                let now = at(later);
+                let fast = store.fresh_hit(&key, now);
+                let selected = store
+                    .select(&key, &request, |s| {
+                        lookup(
+                            &Method::Get,
+                            &request,
+                            Some(s),
+                            now,
+                            &FreshnessConfig::default(),
+                        )
+                    })
+                    .unwrap();
+                let what = format!("{fields:?} at {later}");
+                match (&fast, &selected.decision) {
+                    (Some(hit), Decision::Fresh { age, .. }) => {
+                        fast_hits += 1;
+                        assert_eq!(hit.age, *age, "{what}");
+                        let mut long = selected.stored.headers_for_reply(now);
+                        long.remove("content-length");
+                        long.remove("transfer-encoding");
+                        long.remove("trailer");
+                        long.insert("Content-Length", "4").unwrap();
+                        let mut short = hit.prepared.head.headers.clone();
+                        short.insert("Age", hit.age.to_string()).unwrap();
+                        assert_eq!(short, long, "{what}");
+                    }
+                    (None, Decision::Fresh { .. }) => assert!(
+                        fields
+                            .iter()
+                            .any(|(n, v)| *n == "Vary" || v.contains("no-cache")),
+                        "{what}: fresh, yet not served by the fast path"
+                    ),
+                    (Some(_), other) => panic!("{what}: fast hit, but lookup says {other:?}"),
+                    (None, _) => {}
+                }
+            }
+        }
+        assert!(
+            fast_hits >= 20,
+            "only {fast_hits} fast hits: the cases test too little"
+        );
     }
 
     #[test]
