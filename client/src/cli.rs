@@ -12,12 +12,16 @@ Examples:
   client GET localhost 8080 /                 the lab form: METHOD HOST PORT PATH
   client http://localhost:8080/index.html     a URL; the body goes to stdout
   client -v http://localhost:8080/            the whole exchange on stderr, \\r\\n and all
+  client -vv http://localhost:8080/big.txt    the same, with bodies over 4 KiB shown too
   client -i HEAD localhost 8080 /             status line and headers too
   client -d 'name=ada' http://localhost:8080/form
   client -T notes.txt http://localhost:8080/uploads/
   client --raw broken.txt localhost 8080      send a file's bytes exactly (or a .trace's C: side)
   printf 'GET / HTTP/1.0\\n\\n' | client --raw - localhost 8080
+  printf 'GET /a HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /b HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' \\
+    | client --raw - localhost 8080           two pipelined requests: both responses are shown
   client -x localhost:8888 http://example.org/  through a proxy (absolute-form)
+  client -x localhost:8888 https://example.org/ through a proxy's tunnel (CONNECT, then TLS)
   client --record get.trace http://localhost:8080/
   client http://localhost:8080/a http://localhost:8080/b   one connection, two requests
   client repl localhost 8080                  type requests by hand
@@ -142,7 +146,8 @@ pub struct RequestArgs {
     #[arg(short = 'f', long)]
     pub fail: bool,
 
-    /// Send requests through this HTTP proxy, in absolute-form (`GET http://host/path`).
+    /// Send requests through this HTTP proxy: http:// URLs in absolute-form
+    /// (`GET http://host/path`), https:// ones through a tunnel (`CONNECT host:443`, then TLS).
     #[arg(short = 'x', long, value_name = "HOST:PORT")]
     pub proxy: Option<String>,
 

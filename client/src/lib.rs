@@ -70,6 +70,16 @@ pub fn run_captured(args: &[&str]) -> (ExitCode, Vec<u8>, Vec<u8>) {
     let argv = std::iter::once("client").chain(args.iter().copied());
     let code = match cli::Cli::try_parse_from(argv) {
         Ok(cli) => run(cli, &mut out, &mut err, &mut std::io::empty()),
+        // --help and --version go to stdout and succeed, as they do from the shell.
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            out.extend_from_slice(e.to_string().as_bytes());
+            ExitCode::Ok
+        }
         Err(e) => {
             err.extend_from_slice(e.to_string().as_bytes());
             ExitCode::Usage

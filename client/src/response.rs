@@ -591,3 +591,86 @@ impl ResponseTracker {
         self.head_request
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    /// Feeds `input` to a reader in pieces of `step` bytes (the buffer grows as a socket's
+    /// would) and answers the body and how the response ended.
+    fn read(input: &[u8], step: usize) -> (Vec<u8>, Option<CloseReason>) {
+        let mut reader = ResponseReader::new("GET");
+        let mut body = Vec::new();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut fed = 0;
+        loop {
+            let (used, event) = reader.handle_bytes(&buf).unwrap();
+            match event {
+                Some(ReadEvent::Data(range)) => body.extend_from_slice(&buf[range]),
+                Some(ReadEvent::End { close, .. }) => return (body, close),
+                Some(_) => {}
+                None if fed == input.len() => match reader.handle_eof(buf.len() - used) {
+                    Ok(Some(ReadEvent::End { close, .. })) => return (body, close),
+                    other => panic!("{other:?}"),
+                },
+                None => {
+                    let more = step.min(input.len() - fed);
+                    buf.drain(..used);
+                    buf.extend_from_slice(&input[fed..fed + more]);
+                    fed += more;
+                    continue;
+                }
+            }
+            buf.drain(..used);
+        }
+    }
+
+    #[test]
+    fn the_connection_is_kept_by_the_rule_wire_applies() {
+        let cases: [(&[u8], Option<CloseReason>); 5] = [
+            (
+                b"HTTP/1.1 200 OK\r\n\
+                  Content-Length: 2\r\n\
+                  \r\n\
+                  hi",
+                None,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\n\
+                  Connection: close\r\n\
+                  Content-Length: 2\r\n\
+                  \r\n\
+                  hi",
+                Some(CloseReason::PeerAskedToClose),
+            ),
+            (
+                b"HTTP/1.0 200 OK\r\n\
+                  Content-Length: 2\r\n\
+                  \r\n\
+                  hi",
+                Some(CloseReason::Http10),
+            ),
+            (
+                b"HTTP/1.0 200 OK\r\n\
+                  Connection: keep-alive\r\n\
+                  Content-Length: 2\r\n\
+                  \r\n\
+                  hi",
+                None,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\n\
+                  \r\n\
+                  hi",
+                Some(CloseReason::CloseDelimitedBody),
+            ),
+        ];
+        for (input, expected) in cases {
+            for step in [input.len(), 1, 7] {
+                let got = read(input, step);
+                assert_eq!(got, (b"hi".to_vec(), expected), "step {step}");
+            }
+        }
+    }
+}
