@@ -624,7 +624,7 @@ impl Conn {
             Next::EndOfMessage(trailers) => Event::EndOfMessage(
                 trailers
                     .into_iter()
-                    .map(|t| Field::from_parsed(&t.name, t.value))
+                    .map(|t| Field::from_parsed(&t.name, &t.value))
                     .collect(),
             ),
             Next::NeedData => Event::NeedData,

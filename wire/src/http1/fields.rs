@@ -16,14 +16,80 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::abnf::{is_field_value_byte, is_ows, is_tchar, is_token, trim_ows};
+use super::abnf::{
+    find_invalid_field_value_byte, is_field_value_byte, is_ows, is_tchar, is_token, trim_ows,
+};
 use super::error::BuildError;
 
 /// One field line: a name (a token, case kept as received) and a value (OWS trimmed).
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Name and value are stored together: inline in the field when they are short (`Host`,
+/// `Date`, `Content-Type` and most others fit), else in one heap allocation. Reading or
+/// building a typical head then allocates nothing per field.
+#[derive(Clone)]
 pub struct Field {
-    name: String,
-    value: Vec<u8>,
+    bytes: FieldBytes,
+}
+
+/// How many bytes of name and value fit inline; chosen so that a [`Field`] is 64 bytes.
+const INLINE: usize = 56;
+
+/// The name's bytes followed by the value's.
+#[derive(Clone)]
+enum FieldBytes {
+    Inline {
+        name_len: u8,
+        len: u8,
+        bytes: [u8; INLINE],
+    },
+    Heap {
+        name_len: usize,
+        bytes: Box<[u8]>,
+    },
+}
+
+impl FieldBytes {
+    fn new(name: &[u8], value: &[u8]) -> FieldBytes {
+        let len = name.len() + value.len();
+        if len <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..name.len()].copy_from_slice(name);
+            bytes[name.len()..len].copy_from_slice(value);
+            FieldBytes::Inline {
+                // Both fit in INLINE (56), so in a u8.
+                name_len: name.len() as u8,
+                len: len as u8,
+                bytes,
+            }
+        } else {
+            let mut bytes = Vec::with_capacity(len);
+            bytes.extend_from_slice(name);
+            bytes.extend_from_slice(value);
+            FieldBytes::Heap {
+                name_len: name.len(),
+                bytes: bytes.into_boxed_slice(),
+            }
+        }
+    }
+
+    fn name_len(&self) -> usize {
+        match self {
+            FieldBytes::Inline { name_len, .. } => usize::from(*name_len),
+            FieldBytes::Heap { name_len, .. } => *name_len,
+        }
+    }
+
+    /// `(name, value)`.
+    fn split(&self) -> (&[u8], &[u8]) {
+        match self {
+            FieldBytes::Inline {
+                name_len,
+                len,
+                bytes,
+            } => bytes[..usize::from(*len)].split_at(usize::from(*name_len)),
+            FieldBytes::Heap { name_len, bytes } => bytes.split_at(*name_len),
+        }
+    }
 }
 
 impl Field {
@@ -38,61 +104,72 @@ impl Field {
         let value = value.as_ref();
         let bad_edge =
             value.first().is_some_and(|&b| is_ows(b)) || value.last().is_some_and(|&b| is_ows(b));
-        if bad_edge || !value.iter().all(|&b| is_field_value_byte(b)) {
+        if bad_edge || find_invalid_field_value_byte(value).is_some() {
             return Err(BuildError::InvalidFieldValue {
                 name: name.to_owned(),
             });
         }
-        Ok(Field {
-            name: name.to_owned(),
-            value: value.to_vec(),
-        })
+        Ok(Field::from_parsed(name, value))
     }
 
     /// A field from a parser that has already checked (or, leniently, repaired) both parts.
-    pub(crate) fn from_parsed(name: &str, value: Vec<u8>) -> Field {
+    pub(crate) fn from_parsed(name: &str, value: &[u8]) -> Field {
         Field {
-            name: name.to_owned(),
-            value,
+            bytes: FieldBytes::new(name.as_bytes(), value),
         }
     }
 
     /// The name as received or given, original case.
     pub fn name(&self) -> &str {
-        &self.name
+        std::str::from_utf8(self.name_bytes()).expect("a field name is a token, so ASCII")
+    }
+
+    fn name_bytes(&self) -> &[u8] {
+        self.bytes.split().0
     }
 
     /// The value bytes.
     pub fn value(&self) -> &[u8] {
-        &self.value
+        self.bytes.split().1
     }
 
     /// The value as text, or `None` when it holds obs-text that is not UTF-8.
     pub fn value_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.value).ok()
+        std::str::from_utf8(self.value()).ok()
     }
 
     /// True when the name is `name`, ignoring ASCII case.
     pub fn is(&self, name: &str) -> bool {
-        self.name.eq_ignore_ascii_case(name)
+        // Lengths first: most lines of a head are not the one looked for.
+        self.bytes.name_len() == name.len()
+            && self.name_bytes().eq_ignore_ascii_case(name.as_bytes())
     }
 
     /// Appends `name: value\r\n`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.name.as_bytes());
+        let (name, value) = self.bytes.split();
+        out.extend_from_slice(name);
         out.extend_from_slice(b": ");
-        out.extend_from_slice(&self.value);
+        out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     }
 }
+
+impl PartialEq for Field {
+    fn eq(&self, other: &Field) -> bool {
+        self.bytes.split() == other.bytes.split()
+    }
+}
+
+impl Eq for Field {}
 
 impl fmt::Debug for Field {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "{}: {:?}",
-            self.name,
-            String::from_utf8_lossy(&self.value)
+            self.name(),
+            String::from_utf8_lossy(self.value())
         )
     }
 }
@@ -103,9 +180,30 @@ pub struct Headers {
     fields: Vec<Field>,
 }
 
+/// How many field lines a head built field by field has room for at first.
+const TYPICAL_FIELDS: usize = 8;
+
 impl Headers {
     pub fn new() -> Headers {
         Headers::default()
+    }
+
+    /// Empty, with room for `n` field lines.
+    pub fn with_capacity(n: usize) -> Headers {
+        Headers {
+            fields: Vec::with_capacity(n),
+        }
+    }
+
+    /// How many bytes [`write_to`](Self::write_to) writes.
+    fn wire_len(&self) -> usize {
+        self.fields
+            .iter()
+            .map(|f| {
+                let (name, value) = f.bytes.split();
+                name.len() + value.len() + 4
+            })
+            .sum()
     }
 
     /// Number of field lines.
@@ -164,12 +262,16 @@ impl Headers {
 
     /// Adds a line at the end, keeping any existing line of the same name.
     pub fn append(&mut self, name: &str, value: impl AsRef<[u8]>) -> Result<(), BuildError> {
-        self.fields.push(Field::new(name, value)?);
+        self.push(Field::new(name, value)?);
         Ok(())
     }
 
     /// Adds a field at the end.
     pub fn push(&mut self, field: Field) {
+        if self.fields.capacity() == 0 {
+            // Room for a typical head at once, instead of growing 4, then 8.
+            self.fields.reserve(TYPICAL_FIELDS);
+        }
         self.fields.push(field);
     }
 
@@ -186,7 +288,7 @@ impl Headers {
                     index - 1 <= first || !f.is(name)
                 });
             }
-            None => self.fields.push(field),
+            None => self.push(field),
         }
         Ok(())
     }
@@ -234,10 +336,9 @@ impl Headers {
     /// Every `Content-Length` element, trimmed, across all lines, in order. Unlike [`list`](Self::list)
     /// an empty element is kept (as an empty slice): `Content-Length: ` or `5,,5` must not look
     /// like a valid length to [`framing`](super::framing) (RFC 9112 §6.3).
-    pub fn content_lengths(&self) -> Vec<&[u8]> {
+    pub fn content_lengths(&self) -> impl Iterator<Item = &[u8]> + '_ {
         self.get_all("content-length")
             .flat_map(|v| v.split(|&b| b == b',').map(trim_ows))
-            .collect()
     }
 
     /// The `Transfer-Encoding` codings across all lines, in order (RFC 9112 §6.1); an element that
@@ -258,6 +359,7 @@ impl Headers {
 
     /// Writes every field line, each ending in CRLF (not the empty line that ends a head).
     pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.reserve(self.wire_len());
         for field in &self.fields {
             field.write_to(out);
         }
@@ -705,6 +807,28 @@ mod tests {
     }
 
     #[test]
+    fn short_and_long_fields_read_back_the_same() {
+        assert_eq!(std::mem::size_of::<Field>(), 64);
+        for len in [0, 1, INLINE - 5, INLINE - 4, INLINE - 3, 300] {
+            let value = "v".repeat(len);
+            let field = Field::new("Name", &value).unwrap();
+            assert_eq!((field.name(), field.value()), ("Name", value.as_bytes()));
+            assert!(field.is("NAME") && !field.is("Nam") && !field.is("Names"));
+            let mut out = Vec::new();
+            field.write_to(&mut out);
+            assert_eq!(out, format!("Name: {value}\r\n").as_bytes());
+            assert_eq!(field.clone(), field);
+            assert_ne!(Field::new("Name", format!("{value}x")).unwrap(), field);
+        }
+        let long_name = "X".repeat(INLINE + 1);
+        let field = Field::new(&long_name, "").unwrap();
+        assert_eq!(
+            (field.name(), field.value()),
+            (long_name.as_str(), &b""[..])
+        );
+    }
+
+    #[test]
     fn insert_replaces_in_place_and_drops_later_duplicates() {
         let mut h = headers(&[("A", "1"), ("B", "2"), ("a", "3"), ("C", "4")]);
         h.insert("a", "9").unwrap();
@@ -853,7 +977,10 @@ mod tests {
             ["gzip", "chunked"]
         );
         assert!(codings[1].is_chunked());
-        assert_eq!(h.content_lengths(), [&b"5"[..], b"5", b""]);
+        assert_eq!(
+            h.content_lengths().collect::<Vec<_>>(),
+            [&b"5"[..], b"5", b""]
+        );
         let bad = headers(&[("Transfer-Encoding", "chunked, ;x")]);
         assert_eq!(
             bad.transfer_codings(),

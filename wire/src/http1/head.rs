@@ -47,7 +47,7 @@ impl RawField<'_> {
 pub(crate) fn to_headers(fields: &[RawField<'_>]) -> Headers {
     fields
         .iter()
-        .map(|f| Field::from_parsed(f.name, f.value.to_vec()))
+        .map(|f| Field::from_parsed(f.name, &f.value))
         .collect()
 }
 
@@ -174,6 +174,20 @@ pub(crate) fn parse_field_section<'b>(
     let mut fields: Vec<RawField<'b>> = Vec::new();
     let mut pos = start;
     loop {
+        if let Some((field, next)) = plain_field_line(buf, pos) {
+            // The common case, read in one pass; the same checks as below, in the same order.
+            if next - start > limit {
+                return Err(ParseError::HeaderSectionTooLarge { limit });
+            }
+            if fields.len() == options.limits.max_fields {
+                return Err(ParseError::TooManyFields {
+                    limit: options.limits.max_fields,
+                });
+            }
+            fields.push(field);
+            pos = next;
+            continue;
+        }
         let Some(line) = find_line(buf, pos, leniencies, used).map_err(|e| {
             // A line too long is reported as such even when its ending is also wrong.
             match e {
@@ -227,6 +241,33 @@ pub(crate) fn parse_field_section<'b>(
         }
         pos = line.next;
     }
+}
+
+/// A field line at `pos` that needs no leniency and has arrived whole: `token ":" OWS
+/// field-value OWS CRLF`, with the offset of the next line. `None` for anything else (an empty
+/// line, obs-fold, an error, a leniency, a line not complete yet), which the general path then
+/// reads byte by byte. One scan finds both the end of the value and any invalid byte in it: CR
+/// is not a field-value byte, so the scan stops there.
+fn plain_field_line(buf: &[u8], pos: usize) -> Option<(RawField<'_>, usize)> {
+    let line = &buf[pos..];
+    let name_end = line.iter().position(|&b| !is_tchar(b))?;
+    if name_end == 0 || line[name_end] != b':' {
+        return None;
+    }
+    let rest = &line[name_end + 1..];
+    let value_end = find_invalid_field_value_byte(rest)?;
+    if rest.get(value_end..value_end + 2) != Some(b"\r\n") {
+        return None;
+    }
+    let next = pos + name_end + 1 + value_end + 2;
+    Some((
+        RawField {
+            name: ascii(&line[..name_end]),
+            value: Cow::Borrowed(trim_ows(&rest[..value_end])),
+            offset: pos,
+        },
+        next,
+    ))
 }
 
 /// `field-name ":" OWS field-value OWS`, `line` starting at `offset` in the buffer.

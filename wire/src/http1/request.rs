@@ -284,9 +284,25 @@ impl RequestHead {
 
     /// Appends the request line, the field lines and the empty line, CRLF everywhere.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(
-            format!("{} {} {}\r\n", self.method, self.target, self.version).as_bytes(),
-        );
+        out.extend_from_slice(self.method.as_str().as_bytes());
+        out.push(b' ');
+        match &self.target {
+            // The usual form, written piece by piece; the others through their Display.
+            Target::Origin { path, query } => {
+                out.extend_from_slice(path.as_bytes());
+                if let Some(query) = query {
+                    out.push(b'?');
+                    out.extend_from_slice(query.as_bytes());
+                }
+            }
+            other => {
+                use std::io::Write as _;
+                write!(out, "{other}").expect("writing to a Vec cannot fail");
+            }
+        }
+        out.push(b' ');
+        out.extend_from_slice(self.version.as_str().as_bytes());
+        out.extend_from_slice(b"\r\n");
         self.headers.write_to(out);
         out.extend_from_slice(b"\r\n");
     }
@@ -327,8 +343,7 @@ impl TryFrom<&RawRequest<'_>> for RequestHead {
                 })
             }
             (Some(host), None) => {
-                let value = std::str::from_utf8(&host.value).ok();
-                let valid = value.is_some_and(|v| v.is_empty() || Authority::parse(v).is_ok());
+                let valid = host.value.is_empty() || Authority::check(&host.value).is_ok();
                 if !valid {
                     let value_offset = host.offset + host.name.len() + 1;
                     return Err(ParseError::InvalidHost {

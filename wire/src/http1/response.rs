@@ -12,6 +12,7 @@
 //! Out of scope: whether the response has a body and how long it is
 //! ([`framing`](super::framing)); interim 1xx handling ([`conn`](super::conn)).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use super::abnf::is_obs_text;
@@ -159,7 +160,8 @@ fn bare_cr_or(content: &[u8], at: usize, otherwise: ParseError) -> ParseError {
 pub struct ResponseHead {
     pub version: Version,
     pub status: StatusCode,
-    reason: String,
+    /// Borrowed when it is the standard phrase (no allocation for a typical response).
+    reason: Cow<'static, str>,
     pub headers: Headers,
     /// The leniencies the received head needed (none for a head built here).
     pub leniencies_used: Leniencies,
@@ -172,7 +174,7 @@ impl ResponseHead {
         ResponseHead {
             version: Version::Http11,
             status,
-            reason: status.canonical_reason().unwrap_or("").to_owned(),
+            reason: Cow::Borrowed(status.canonical_reason().unwrap_or("")),
             headers: Headers::new(),
             leniencies_used: Leniencies::NONE,
         }
@@ -199,7 +201,7 @@ impl ResponseHead {
         {
             return Err(BuildError::InvalidReason);
         }
-        self.reason = reason.to_owned();
+        self.reason = Cow::Owned(reason.to_owned());
         Ok(())
     }
 
@@ -211,9 +213,18 @@ impl ResponseHead {
 
     /// Appends the status line, the field lines and the empty line, CRLF everywhere.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(
-            format!("{} {} {}\r\n", self.version, self.status, self.reason).as_bytes(),
-        );
+        let code = self.status.as_u16();
+        out.extend_from_slice(self.version.as_str().as_bytes());
+        // A status code is three digits (100 to 599).
+        out.extend_from_slice(&[
+            b' ',
+            b'0' + (code / 100) as u8,
+            b'0' + (code / 10 % 10) as u8,
+            b'0' + (code % 10) as u8,
+            b' ',
+        ]);
+        out.extend_from_slice(self.reason.as_bytes());
+        out.extend_from_slice(b"\r\n");
         self.headers.write_to(out);
         out.extend_from_slice(b"\r\n");
     }
@@ -237,10 +248,15 @@ impl fmt::Display for ResponseHead {
 impl From<&RawResponse<'_>> for ResponseHead {
     /// Everything a response head needs was checked by the parser, so this cannot fail.
     fn from(raw: &RawResponse<'_>) -> ResponseHead {
+        let status = StatusCode::new(raw.status).expect("the parser checked 100..=599");
+        let reason = match status.canonical_reason() {
+            Some(standard) if standard.as_bytes() == raw.reason => Cow::Borrowed(standard),
+            _ => Cow::Owned(String::from_utf8_lossy(raw.reason).into_owned()),
+        };
         ResponseHead {
             version: raw.version,
-            status: StatusCode::new(raw.status).expect("the parser checked 100..=599"),
-            reason: String::from_utf8_lossy(raw.reason).into_owned(),
+            status,
+            reason,
             headers: to_headers(&raw.fields),
             leniencies_used: raw.leniencies_used,
         }

@@ -36,7 +36,7 @@ use std::fmt;
 use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 
-use super::abnf::is_target_byte;
+use super::abnf::{is_reg_name_byte, is_target_byte};
 use super::method::Method;
 
 /// Why a request-target was refused. Indexes are byte offsets into the target.
@@ -99,70 +99,86 @@ pub struct Authority {
 impl Authority {
     /// Parses `uri-host [ ":" port ]`, refusing userinfo and an empty host.
     pub fn parse(s: &str) -> Result<Authority, TargetError> {
-        if s.contains('@') {
+        let (host_len, port) = Authority::split(s.as_bytes())?;
+        Ok(Authority {
+            host: s[..host_len].to_owned(),
+            port,
+        })
+    }
+
+    /// Checks `uri-host [ ":" port ]` like [`parse`](Self::parse) without keeping it (no
+    /// allocation, no UTF-8 check: a server checks every `Host` field).
+    pub(crate) fn check(s: &[u8]) -> Result<(), TargetError> {
+        Authority::split(s).map(|_| ())
+    }
+
+    /// The length of the host (brackets included) and the port of a valid authority.
+    fn split(s: &[u8]) -> Result<(usize, Option<u16>), TargetError> {
+        // One pass over the bytes: an `@` anywhere, the first `:`, and whether every byte before
+        // it may appear in a reg-name.
+        let mut userinfo = false;
+        let mut colon = None;
+        let mut reg_name = true;
+        let mut percent = false;
+        for (i, &b) in s.iter().enumerate() {
+            match b {
+                b'@' => userinfo = true,
+                b':' if colon.is_none() => colon = Some(i),
+                _ if colon.is_none() => {
+                    reg_name &= is_reg_name_byte(b);
+                    percent |= b == b'%';
+                }
+                _ => {}
+            }
+        }
+        if userinfo {
             return Err(TargetError::Userinfo);
         }
-        let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-            let close = rest.find(']').ok_or(TargetError::InvalidHost)?;
-            let literal = &rest[..close];
-            literal
-                .parse::<Ipv6Addr>()
-                .map_err(|_| TargetError::InvalidHost)?;
+        let (host, port) = if let Some(rest) = s.strip_prefix(b"[") {
+            let close = rest
+                .iter()
+                .position(|&b| b == b']')
+                .ok_or(TargetError::InvalidHost)?;
+            std::str::from_utf8(&rest[..close])
+                .ok()
+                .and_then(|literal| literal.parse::<Ipv6Addr>().ok())
+                .ok_or(TargetError::InvalidHost)?;
             let after = &rest[close + 1..];
             let port = match after {
-                "" => None,
-                _ => Some(after.strip_prefix(':').ok_or(TargetError::InvalidHost)?),
+                [] => None,
+                _ => Some(after.strip_prefix(b":").ok_or(TargetError::InvalidHost)?),
             };
             (&s[..close + 2], port)
         } else {
-            match s.split_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (s, None),
+            let host_end = colon.unwrap_or(s.len());
+            if host_end == 0 {
+                return Err(TargetError::EmptyHost);
             }
-        };
-        if host.is_empty() {
-            return Err(TargetError::EmptyHost);
-        }
-        if !host.starts_with('[') {
-            let reg_name_byte = |b: u8| {
-                b.is_ascii_alphanumeric()
-                    || matches!(
-                        b,
-                        b'-' | b'.'
-                            | b'_'
-                            | b'~'
-                            | b'!'
-                            | b'$'
-                            | b'&'
-                            | b'\''
-                            | b'('
-                            | b')'
-                            | b'*'
-                            | b'+'
-                            | b','
-                            | b';'
-                            | b'='
-                            | b'%'
-                    )
-            };
-            if !host.bytes().all(reg_name_byte) {
+            if !reg_name {
                 return Err(TargetError::InvalidHost);
             }
-            check_percent_escapes(host).map_err(|_| TargetError::InvalidHost)?;
-        }
-        let port = match port {
-            None | Some("") => None,
-            Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => Some(
-                digits
-                    .parse::<u16>()
-                    .map_err(|_| TargetError::InvalidPort)?,
-            ),
-            Some(_) => return Err(TargetError::InvalidPort),
+            let host = &s[..host_end];
+            if percent {
+                check_percent_escapes(host).map_err(|_| TargetError::InvalidHost)?;
+            }
+            (host, colon.map(|c| &s[c + 1..]))
         };
-        Ok(Authority {
-            host: host.to_owned(),
-            port,
-        })
+        let port = match port {
+            None | Some([]) => None,
+            Some(digits) => Some(
+                digits
+                    .iter()
+                    .try_fold(0u16, |n, &b| {
+                        if b.is_ascii_digit() {
+                            n.checked_mul(10)?.checked_add(u16::from(b - b'0'))
+                        } else {
+                            None
+                        }
+                    })
+                    .ok_or(TargetError::InvalidPort)?,
+            ),
+        };
+        Ok((host.len(), port))
     }
 
     /// The port, or `default` when none was given.
@@ -242,7 +258,7 @@ impl Target {
         }
         if s.starts_with('/') {
             let (path, query) = split_query(s);
-            check_percent_escapes(s)?;
+            check_percent_escapes(s.as_bytes())?;
             return Ok(Target::Origin {
                 path: path.to_owned(),
                 query: query.map(str::to_owned),
@@ -264,7 +280,7 @@ impl Target {
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let authority = Authority::parse(&rest[..authority_end])?;
         let (path, query) = split_query(&rest[authority_end..]);
-        check_percent_escapes(&rest[authority_end..]).map_err(|e| match e {
+        check_percent_escapes(&rest.as_bytes()[authority_end..]).map_err(|e| match e {
             TargetError::InvalidPercentEncoding { index } => TargetError::InvalidPercentEncoding {
                 index: index + colon + 3 + authority_end,
             },
@@ -376,8 +392,19 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-fn check_percent_escapes(s: &str) -> Result<(), TargetError> {
-    percent_decode_bytes(s.as_bytes()).map(|_| ())
+/// Checks that every `%` is followed by two hex digits, without decoding (no allocation).
+fn check_percent_escapes(bytes: &[u8]) -> Result<(), TargetError> {
+    let mut from = 0;
+    while let Some(p) = bytes[from..].iter().position(|&b| b == b'%') {
+        let i = from + p;
+        let high = bytes.get(i + 1).copied().and_then(hex_value);
+        let low = bytes.get(i + 2).copied().and_then(hex_value);
+        if high.is_none() || low.is_none() {
+            return Err(TargetError::InvalidPercentEncoding { index: i });
+        }
+        from = i + 3;
+    }
+    Ok(())
 }
 
 /// Decodes `%HH` escapes (RFC 3986 §2.1). A `%` not followed by two hex digits is an error with

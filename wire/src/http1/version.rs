@@ -47,6 +47,12 @@ pub(crate) enum VersionSyntax {
 /// still become a version is never reported as malformed.
 pub(crate) fn parse_version(bytes: &[u8]) -> VersionSyntax {
     const SHAPE: &[u8; 8] = b"HTTP/0.0";
+    // Nearly every message: one comparison.
+    match bytes {
+        b"HTTP/1.1" => return VersionSyntax::Supported(Version::Http11),
+        b"HTTP/1.0" => return VersionSyntax::Supported(Version::Http10),
+        _ => {}
+    }
     for (i, &b) in bytes.iter().enumerate() {
         let ok = match i {
             5 | 7 => b.is_ascii_digit(),
