@@ -10,9 +10,12 @@ use std::sync::Arc;
 use wire::cache::invalidation::cache_key;
 
 use wire::http1::conn::{Conn, ConnOptions, Event, Transmit};
-use wire::http1::{Headers, Leniencies, Limits, ParseOptions, ResponseHead, StatusCode};
+use wire::http1::{
+    Headers, Leniencies, Limits, ParseOptions, RequestHead, ResponseHead, StatusCode, Target,
+};
 
 use crate::forward::{self, CacheStatus};
+use crate::request_target::absolute_uri;
 use crate::store::{FreshHit, Prepared};
 use crate::Shared;
 
@@ -49,23 +52,26 @@ pub(crate) struct Client<'s> {
 /// Per-connection leftovers that save work on the next request.
 #[derive(Default)]
 pub(crate) struct Memo {
-    /// The last absolute URI and its cache key.
-    key: Option<(String, Rc<str>)>,
+    /// The last request-target, its absolute URI and its cache key.
+    key: Option<(Target, Rc<str>, Rc<str>)>,
     /// The last fresh hit's head with the proxy's fields added, and the `Age` it carries.
     hit: Option<(Arc<Prepared>, ResponseHead, u64)>,
 }
 
 impl Client<'_> {
-    /// The cache key of `uri` (RFC 9111 §2), the same URI as last time costing nothing.
-    pub fn cache_key(&mut self, uri: &str) -> Rc<str> {
-        if let Some((last, key)) = &self.memo.key {
-            if last == uri {
-                return key.clone();
+    /// The absolute URI a forwarded request names and its cache key (RFC 9111 §2); the same
+    /// target as last time costs a comparison.
+    pub fn uri_and_key(&mut self, head: &RequestHead) -> (Rc<str>, Rc<str>) {
+        if let Some((target, uri, key)) = &self.memo.key {
+            if *target == head.target {
+                return (uri.clone(), key.clone());
             }
         }
-        let key: Rc<str> = cache_key(uri).unwrap_or_else(|| uri.to_owned()).into();
-        self.memo.key = Some((uri.to_owned(), key.clone()));
-        key
+        let uri = absolute_uri(head);
+        let key: Rc<str> = cache_key(&uri).unwrap_or_else(|| uri.clone()).into();
+        let uri: Rc<str> = uri.into();
+        self.memo.key = Some((head.target.clone(), uri.clone(), key.clone()));
+        (uri, key)
     }
 
     /// Serves a fresh hit from its prepared head and in-memory body: the head (with `Via` and

@@ -105,17 +105,17 @@ pub(crate) fn handle(client: &mut Client<'_>, head: RequestHead) -> io::Result<(
     let shared = client.shared;
     let (line_target, served) = match destination(head) {
         Destination::Forward(head) => {
-            let uri = absolute_uri(&head);
-            let served = forward(client, head, &uri);
+            let (uri, key) = client.uri_and_key(&head);
+            let served = forward(client, head, &key);
             (uri, served)
         }
         Destination::Tunnel(authority) => (
-            authority.to_string(),
+            authority.to_string().into(),
             crate::tunnel::open(client, &authority),
         ),
-        Destination::Local(page) => ("(proxy page)".to_owned(), local_page(client, page)),
+        Destination::Local(page) => ("(proxy page)".into(), local_page(client, page)),
         Destination::Refused(status, why) => {
-            ("(refused)".to_owned(), client.respond_error(status, &why))
+            ("(refused)".into(), client.respond_error(status, &why))
         }
     };
     let stats = &shared.stats;
@@ -209,7 +209,7 @@ fn via_names(headers: &Headers, name: &str) -> bool {
     })
 }
 
-fn forward(client: &mut Client<'_>, head: RequestHead, uri: &str) -> io::Result<Served> {
+fn forward(client: &mut Client<'_>, head: RequestHead, key: &str) -> io::Result<Served> {
     let shared = client.shared;
     if via_names(&head.headers, &shared.via_name) {
         return client.respond_error(
@@ -220,21 +220,20 @@ fn forward(client: &mut Client<'_>, head: RequestHead, uri: &str) -> io::Result<
             ),
         );
     }
-    let key = client.cache_key(uri);
     match &shared.store {
         Some(store) if matches!(head.method, Method::Get | Method::Head) => {
             if is_plain(&head.headers) {
                 let now = shared.options.clock.http_date();
-                if let Some(hit) = store.fresh_hit(&key, now) {
+                if let Some(hit) = store.fresh_hit(key, now) {
                     return client.send_fresh_hit(&hit);
                 }
             }
-            cached(client, &head, store, &key, true)
+            cached(client, &head, store, key, true)
         }
         store => {
             let label = CacheStatus::Bypass;
             match exchange(client, &head, None) {
-                Ok(started) => relay(client, &head, started, store.as_ref(), &key, None, label),
+                Ok(started) => relay(client, &head, started, store.as_ref(), key, None, label),
                 Err(failure) => answer_failure(client, failure),
             }
         }
