@@ -5,6 +5,7 @@
 //! Both use mio (epoll on Linux), edge-triggered: a connection remembers that its socket is
 //! readable or writable until a call answers `WouldBlock`. Timeouts are checked by a sweep every
 //! [`SWEEP`]; an idle connection costs one small entry and no buffer.
+use std::collections::{HashSet, VecDeque};
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -117,7 +118,9 @@ enum Mode {
     Pool {
         jobs: SyncSender<Job>,
         done: Receiver<Job>,
-        pending: Vec<usize>,
+        /// Ready connections waiting for room in the queue, oldest first, and the same as a set.
+        pending: VecDeque<usize>,
+        pending_set: HashSet<usize>,
     },
 }
 
@@ -177,7 +180,8 @@ impl EventLoop {
             Mode::Pool {
                 jobs: jobs_tx,
                 done: done_rx,
-                pending: Vec::new(),
+                pending: VecDeque::new(),
+                pending_set: HashSet::new(),
             },
         )?;
         let jobs_rx = Arc::new(std::sync::Mutex::new(jobs_rx));
@@ -367,7 +371,12 @@ impl EventLoop {
                     self.remove(slot);
                 }
             }
-            Mode::Pool { jobs, pending, .. } => {
+            Mode::Pool {
+                jobs,
+                pending,
+                pending_set,
+                ..
+            } => {
                 let Some(Slot::Here(entry)) = self.slots.get(slot) else {
                     return;
                 };
@@ -395,8 +404,8 @@ impl EventLoop {
                     Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => {
                         // The queue is full: keep it here and try again when a worker is free.
                         self.slots[slot] = Slot::Here(Box::new(job.entry));
-                        if !pending.contains(&slot) {
-                            pending.push(slot);
+                        if pending_set.insert(slot) {
+                            pending.push_back(slot);
                         }
                     }
                 }
@@ -427,12 +436,29 @@ impl EventLoop {
                 self.run_slot(slot);
             }
         }
-        let Mode::Pool { pending, .. } = &mut self.mode else {
-            return;
-        };
-        let waiting = std::mem::take(pending);
-        for slot in waiting {
+        // Hand waiting connections to the queue while it has room; stop at the first refusal
+        // (the queue is full again) so a long wait list costs nothing per wake-up.
+        loop {
+            let Mode::Pool {
+                pending,
+                pending_set,
+                ..
+            } = &mut self.mode
+            else {
+                return;
+            };
+            let Some(&slot) = pending.front() else { return };
+            pending.pop_front();
+            pending_set.remove(&slot);
+            let before = pending.len();
             self.run_slot(slot);
+            let Mode::Pool { pending, .. } = &self.mode else {
+                return;
+            };
+            if pending.len() > before {
+                // run_slot put it back: the queue is full.
+                return;
+            }
         }
     }
 
