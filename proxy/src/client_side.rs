@@ -3,7 +3,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::rc::Rc;
+
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -53,7 +53,7 @@ pub(crate) struct Client<'s> {
 #[derive(Default)]
 pub(crate) struct Memo {
     /// The last request-target, its absolute URI and its cache key.
-    key: Option<(Target, Rc<str>, Rc<str>)>,
+    key: Option<(Target, Arc<str>, Arc<str>)>,
     /// The last fresh hit's head with the proxy's fields added, and the `Age` it carries.
     hit: Option<(Arc<Prepared>, ResponseHead, u64)>,
 }
@@ -61,15 +61,15 @@ pub(crate) struct Memo {
 impl Client<'_> {
     /// The absolute URI a forwarded request names and its cache key (RFC 9111 §2); the same
     /// target as last time costs a comparison.
-    pub fn uri_and_key(&mut self, head: &RequestHead) -> (Rc<str>, Rc<str>) {
+    pub fn uri_and_key(&mut self, head: &RequestHead) -> (Arc<str>, Arc<str>) {
         if let Some((target, uri, key)) = &self.memo.key {
             if *target == head.target {
                 return (uri.clone(), key.clone());
             }
         }
         let uri = absolute_uri(head);
-        let key: Rc<str> = cache_key(&uri).unwrap_or_else(|| uri.clone()).into();
-        let uri: Rc<str> = uri.into();
+        let key: Arc<str> = cache_key(&uri).unwrap_or_else(|| uri.clone()).into();
+        let uri: Arc<str> = uri.into();
         self.memo.key = Some((head.target.clone(), uri.clone(), key.clone()));
         (uri, key)
     }
@@ -205,52 +205,115 @@ impl Client<'_> {
     }
 }
 
-/// Serves one client connection until it closes, errs, idles out or the proxy stops.
-pub(crate) fn serve(shared: &Shared, stream: TcpStream, peer: SocketAddr, over_limit: bool) {
-    let _registered = shared.sockets.register(&stream);
-    if shared.stopping.load(Ordering::SeqCst) {
-        return;
+/// A client connection between owners (the event loop, a thread): its socket, the HTTP state
+/// machine on it, and what it remembers.
+pub(crate) struct Parked {
+    pub stream: TcpStream,
+    pub conn: Conn,
+    pub peer: SocketAddr,
+    pub memo: Memo,
+}
+
+impl Parked {
+    /// A connection just accepted.
+    pub fn accepted(shared: &Shared, stream: TcpStream, peer: SocketAddr) -> Parked {
+        let _ = stream.set_nodelay(true);
+        let _ = stream.set_read_timeout(Some(shared.options.client_idle_timeout));
+        let _ = stream.set_write_timeout(Some(shared.options.client_idle_timeout));
+        Parked {
+            stream,
+            conn: Conn::server(client_conn_options()),
+            peer,
+            memo: Memo::default(),
+        }
     }
-    let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(Some(shared.options.client_idle_timeout));
-    let _ = stream.set_write_timeout(Some(shared.options.client_idle_timeout));
-    let mut client = Client {
-        shared,
-        stream,
-        conn: Conn::server(client_conn_options()),
-        peer,
-        memo: Memo::default(),
-    };
-    if over_limit {
-        let _ = client.read_more();
-        let _ = client.conn.poll_event();
-        let _ = client.respond_error(
-            503,
-            &format!(
-                "the proxy already has {} connections open (--max-connections); try again shortly",
-                shared.options.max_connections
-            ),
-        );
-        return;
+
+    /// The connection as the request handlers see it.
+    pub fn into_client(self, shared: &Shared) -> Client<'_> {
+        Client {
+            shared,
+            stream: self.stream,
+            conn: self.conn,
+            peer: self.peer,
+            memo: self.memo,
+        }
+    }
+}
+
+impl Client<'_> {
+    /// Gives up the connection (to the event loop or a thread).
+    pub fn park(self) -> Parked {
+        Parked {
+            stream: self.stream,
+            conn: self.conn,
+            peer: self.peer,
+            memo: self.memo,
+        }
+    }
+}
+
+/// Answers 503 on a connection over `--max-connections`, then closes it.
+pub(crate) fn refuse(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
+    let _registered = shared.sockets.register(&stream);
+    let mut client = Parked::accepted(shared, stream, peer).into_client(shared);
+    let _ = client.read_more();
+    let _ = client.conn.poll_event();
+    let _ = client.respond_error(
+        503,
+        &format!(
+            "the proxy already has {} connections open (--max-connections); try again shortly",
+            shared.options.max_connections
+        ),
+    );
+}
+
+/// Serves a connection on a thread (blocking reads and writes, as the request handlers expect):
+/// first what is still queued for it, then `pending`, then further requests. When the
+/// connection is waiting for its next request with nothing buffered, it is given back (`Some`)
+/// for the event loop to watch; `None` when it is over (closed, failed, idle too long, or the
+/// proxy is stopping).
+pub(crate) fn serve_on_thread(
+    shared: &Shared,
+    parked: Parked,
+    pending: Option<forward::Request>,
+) -> Option<Parked> {
+    if parked.stream.set_nonblocking(false).is_err() {
+        return None;
+    }
+    let _registered = shared.sockets.register(&parked.stream);
+    if shared.stopping.load(Ordering::SeqCst) {
+        return None;
+    }
+    let mut client = parked.into_client(shared);
+    if client.flush().is_err() {
+        return None;
+    }
+    if let Some(request) = pending {
+        if forward::handle_request(&mut client, request).is_err() {
+            return None;
+        }
     }
     loop {
         match client.conn.poll_event() {
             Ok(Event::Request(head)) => {
                 shared.stats.requests.fetch_add(1, Ordering::Relaxed);
                 if forward::handle(&mut client, head).is_err() {
-                    break;
+                    return None;
                 }
             }
             Ok(Event::NeedData) => {
+                if client.conn.buffered_len() == 0 && client.conn.pending_transmit() == 0 {
+                    return Some(client.park());
+                }
                 if client.read_more().is_err() {
-                    break;
+                    return None;
                 }
             }
             Ok(Event::ConnectionClosed(_)) => {
                 let _ = client.flush();
-                break;
+                return None;
             }
-            Ok(Event::SwitchedProtocol | Event::Paused) => break,
+            Ok(Event::SwitchedProtocol | Event::Paused) => return None,
             // Body bytes of a request whose handler did not read them: the core drains them.
             Ok(_) => {}
             Err(error) => {
@@ -260,7 +323,7 @@ pub(crate) fn serve(shared: &Shared, stream: TcpStream, peer: SocketAddr, over_l
                     &format!("the proxy could not read the request: {error}"),
                 );
                 let _ = client.flush();
-                break;
+                return None;
             }
         }
     }

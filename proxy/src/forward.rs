@@ -19,7 +19,9 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
 use wire::cache::invalidation::invalidation_targets;
@@ -99,11 +101,39 @@ struct Started<'s> {
 
 /// Handles one request from `client`. `Err` means the client connection must close now.
 pub(crate) fn handle(client: &mut Client<'_>, head: RequestHead) -> io::Result<()> {
-    let started = Instant::now();
-    let method = head.method.clone();
-    let version = head.version;
-    let shared = client.shared;
-    let (line_target, served) = match destination(head) {
+    let request = Request::new(head);
+    handle_request(client, request)
+}
+
+/// A request read from a client and where it goes, as it passes from the event loop to a
+/// thread.
+pub(crate) struct Request {
+    started: Instant,
+    method: Method,
+    version: Version,
+    destination: Destination,
+}
+
+impl Request {
+    pub fn new(head: RequestHead) -> Request {
+        Request {
+            started: Instant::now(),
+            method: head.method.clone(),
+            version: head.version,
+            destination: destination(head),
+        }
+    }
+}
+
+/// Handles a request whose destination is known.
+pub(crate) fn handle_request(client: &mut Client<'_>, request: Request) -> io::Result<()> {
+    let Request {
+        started,
+        method,
+        version,
+        destination,
+    } = request;
+    let (line_target, served): (Arc<str>, _) = match destination {
         Destination::Forward(head) => {
             let (uri, key) = client.uri_and_key(&head);
             let served = forward(client, head, &key);
@@ -118,8 +148,50 @@ pub(crate) fn handle(client: &mut Client<'_>, head: RequestHead) -> io::Result<(
             ("(refused)".into(), client.respond_error(status, &why))
         }
     };
+    record(client, started, &method, version, &line_target, &served);
+    served.map(|_| ())
+}
+
+/// Answers `request` when it is a fresh hit that needs nothing but the prepared reply (see
+/// [`Store::fresh_hit`]); `None` leaves it for [`handle_request`]. This never blocks on anything
+/// but the client's socket, so the event loop may call it.
+pub(crate) fn try_fresh_hit(client: &mut Client<'_>, request: &Request) -> Option<io::Result<()>> {
+    let shared = client.shared;
+    let (Some(store), Destination::Forward(head)) = (&shared.store, &request.destination) else {
+        return None;
+    };
+    if !matches!(head.method, Method::Get | Method::Head)
+        || !is_plain(&head.headers)
+        || via_names(&head.headers, &shared.via_name)
+    {
+        return None;
+    }
+    let (uri, key) = client.uri_and_key(head);
+    let hit = store.fresh_hit(&key, shared.options.clock.http_date())?;
+    let served = client.send_fresh_hit(&hit);
+    record(
+        client,
+        request.started,
+        &request.method,
+        request.version,
+        &uri,
+        &served,
+    );
+    Some(served.map(|_| ()))
+}
+
+/// Counts a request and writes its access-log line.
+fn record(
+    client: &Client<'_>,
+    started: Instant,
+    method: &Method,
+    version: Version,
+    line_target: &str,
+    served: &io::Result<Served>,
+) {
+    let shared = client.shared;
     let stats = &shared.stats;
-    if let Ok(served) = &served {
+    if let Ok(served) = served {
         let counter = match served.cache {
             CacheStatus::Hit => &stats.hits,
             CacheStatus::Miss => &stats.misses,
@@ -133,7 +205,7 @@ pub(crate) fn handle(client: &mut Client<'_>, head: RequestHead) -> io::Result<(
             .fetch_add(served.bytes, Ordering::Relaxed);
     }
     if let Some(log) = &shared.log {
-        let (status, bytes, cache) = match &served {
+        let (status, bytes, cache) = match served {
             Ok(s) => (s.status.to_string(), s.bytes, s.cache.as_str()),
             Err(_) => ("-".to_owned(), 0, "-"),
         };
@@ -144,7 +216,6 @@ pub(crate) fn handle(client: &mut Client<'_>, head: RequestHead) -> io::Result<(
             started.elapsed().as_secs_f64() * 1000.0
         ));
     }
-    served.map(|_| ())
 }
 
 fn local_page(client: &mut Client<'_>, page: LocalPage) -> io::Result<Served> {

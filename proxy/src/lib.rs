@@ -1,9 +1,11 @@
 //! `proxy`: a caching forward HTTP proxy, as a library the program and the tests share.
 //!
 //! ```text
-//!  client ──► accept ──► one thread per client connection
-//!                          │  wire::http1::Conn (server role): requests in, responses out
-//!                          ▼
+//!  client ──► accept ──► the event loop (client_loop.rs, mio): every client connection waits
+//!                          │  here between requests; wire::http1::Conn (server role) reads them
+//!                          ├─ a fresh hit on an entry in memory ──► answered in the loop (HIT)
+//!                          ▼  anything else: the connection goes to a thread of its own, and
+//!                             comes back when it waits for its next request
 //!                        request target (request_target.rs)
 //!                          ├─ CONNECT host:port ─────────────► tunnel.rs (bytes both ways)
 //!                          ├─ /, /proxy-status ──────────────► status_page.rs
@@ -23,18 +25,21 @@
 //! all in `wire`; this crate is the shell that moves bytes between sockets, files and those
 //! cores, reads the clock and keeps the statistics.
 //!
-//! # Why one thread per connection
+//! # An event loop for waiting and hits, a thread for everything else
 //!
 //! A request's life here is a sequence of blocking steps that each depend on the last (read the
 //! request, look up the cache, maybe wait for another request's fetch of the same URL, connect,
 //! stream the body to the client and to disk at once). Written as straight-line code on a
 //! thread, each step reads like the protocol it implements, timeouts are socket options, and a
-//! slow disk or a slow origin stalls only its own connection. The cost is a thread (a small
-//! stack) per open connection, bounded by `--max-connections`; at the tens to hundreds of
-//! connections a forward proxy for a lab or a browser sees, the kernel schedules them well (see
-//! bench/proxy/README.md for the numbers against nginx). An event loop (mio) would hold tens of
-//! thousands of idle connections more cheaply but would turn every step above into a state
-//! machine of its own.
+//! slow disk or a slow origin stalls only its own connection; so every request that may wait on
+//! something other than its client runs on a thread of its own (bounded by `--max-connections`).
+//!
+//! A fresh hit on a small object waits on nothing: its reply is prepared in the store
+//! ([`store::Prepared`]) and fits the socket's buffer. Waking a thread for it, and putting the
+//! thread back to sleep, cost more than the hit itself (one context switch or more per request
+//! at 64 connections, see bench/proxy/README.md), so connections wait in one mio loop, which
+//! answers those hits itself and hands a connection to a thread only for the rest. A reply the
+//! socket cannot take at once also goes to a thread, which finishes writing it.
 //!
 //! # Using it from a test
 //!
@@ -55,6 +60,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub mod access_log;
+mod client_loop;
 mod client_side;
 pub mod clock;
 mod forward;
@@ -187,6 +193,7 @@ pub(crate) struct Shared {
     pub sockets: SocketRegistry,
     pub connections: AtomicUsize,
     pub local_addr: SocketAddr,
+    pub inbox: client_loop::Inbox,
 }
 
 /// Sockets that a thread may be blocked on, so shutdown can wake every thread.
@@ -246,6 +253,7 @@ impl Drop for SocketGuard<'_> {
 pub struct Proxy {
     shared: Arc<Shared>,
     accept: Option<JoinHandle<()>>,
+    event_loop: Option<JoinHandle<()>>,
     rebuilt: Rebuilt,
 }
 
@@ -274,6 +282,8 @@ impl Proxy {
             .via_name
             .clone()
             .unwrap_or_else(|| local_addr.to_string());
+        let poll = mio::Poll::new()?;
+        let inbox = client_loop::Inbox::new(&poll)?;
         let shared = Arc::new(Shared {
             pool: upstream::Pool::new(options.resolve.clone(), options.reach),
             options,
@@ -286,7 +296,12 @@ impl Proxy {
             sockets: SocketRegistry::default(),
             connections: AtomicUsize::new(0),
             local_addr,
+            inbox,
         });
+        let looping = shared.clone();
+        let event_loop = std::thread::Builder::new()
+            .name("proxy-clients".into())
+            .spawn(move || client_loop::run(&looping, poll))?;
         let accepting = shared.clone();
         let accept = std::thread::Builder::new()
             .name("proxy-accept".into())
@@ -294,6 +309,7 @@ impl Proxy {
         Ok(Proxy {
             shared,
             accept: Some(accept),
+            event_loop: Some(event_loop),
             rebuilt,
         })
     }
@@ -340,8 +356,12 @@ impl Proxy {
         let _ =
             TcpStream::connect_timeout(&wake_addr(self.shared.local_addr), Duration::from_secs(1));
         let _ = accept.join();
+        self.shared.inbox.wake();
         self.shared.sockets.shutdown_all();
         self.shared.sockets.wait_empty(Duration::from_secs(5));
+        if let Some(event_loop) = self.event_loop.take() {
+            let _ = event_loop.join();
+        }
         self.shared.pool.clear();
     }
 }
@@ -381,13 +401,19 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             return;
         }
         let open = shared.connections.fetch_add(1, Ordering::SeqCst);
+        if open < shared.options.max_connections {
+            // The event loop watches it from now on (and hands it to a thread when needed).
+            shared
+                .inbox
+                .park(client_side::Parked::accepted(&shared, stream, peer));
+            continue;
+        }
         let thread_shared = shared.clone();
         let spawned = std::thread::Builder::new()
             .name("proxy-conn".into())
             .stack_size(256 * 1024)
             .spawn(move || {
-                let over_limit = open >= thread_shared.options.max_connections;
-                client_side::serve(&thread_shared, stream, peer, over_limit);
+                client_side::refuse(&thread_shared, stream, peer);
                 thread_shared.connections.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {

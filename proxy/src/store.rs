@@ -409,7 +409,7 @@ impl Store {
 
     /// The fresh stored response for `key`, when a request without cache directives
     /// (`Cache-Control`, `Pragma`) and without conditions (`If-*`) may be answered with it as it
-    /// is: one response stored for the key, prepared (see [`Prepared::new`]), and fresh at
+    /// is: one response stored for the key, prepared (see [`Prepared`]), and fresh at
     /// `now`. Marks it as used. `None` sends the caller the long way ([`Store::select`]).
     pub fn fresh_hit(&self, key: &str, now: HttpDate) -> Option<FreshHit> {
         let mut index = self.lock();

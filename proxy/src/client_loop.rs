@@ -1,0 +1,257 @@
+//! The client side's event loop: every client connection waits here (mio, one thread) between
+//! requests, and a request that is a fresh hit ([`forward::try_fresh_hit`]: the prepared reply
+//! of an entry in memory) is answered here at once, with no thread woken.
+//!
+//! ```text
+//!  accept ──► loop: read, parse ──► fresh hit? ── yes ──► reply written here, wait again
+//!                    ▲                   │ no (miss, revalidation, CONNECT, a page, a reply
+//!                    │                   ▼     the socket cannot take at once)
+//!                    └──── given back ── a thread of its own, blocking, as before
+//!                          when waiting for the next request with nothing buffered
+//! ```
+//!
+//! Everything that may wait on something other than the client's socket (an origin, the disk,
+//! another request's fetch) stays straight-line code on a thread; the loop only saves the
+//! thread wake-up and switch per request that dominated a hit's cost (bench/proxy/README.md).
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+use wire::http1::conn::Event;
+
+use crate::client_side::{serve_on_thread, Client, Parked};
+use crate::forward::{self, Request};
+use crate::{Shared, SocketGuard};
+
+const WAKER: Token = Token(usize::MAX);
+
+/// How connections reach the loop: from the accept thread, or back from a thread.
+#[derive(Debug)]
+pub(crate) struct Inbox {
+    parked: Mutex<Vec<Parked>>,
+    waker: Waker,
+}
+
+impl std::fmt::Debug for Parked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Parked({})", self.peer)
+    }
+}
+
+impl Inbox {
+    pub fn new(poll: &Poll) -> io::Result<Inbox> {
+        Ok(Inbox {
+            parked: Mutex::new(Vec::new()),
+            waker: Waker::new(poll.registry(), WAKER)?,
+        })
+    }
+
+    /// Hands a connection to the loop.
+    pub fn park(&self, parked: Parked) {
+        self.parked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(parked);
+        let _ = self.waker.wake();
+    }
+
+    /// Wakes the loop (to see that the proxy is stopping).
+    pub fn wake(&self) {
+        let _ = self.waker.wake();
+    }
+
+    fn take(&self) -> Vec<Parked> {
+        std::mem::take(&mut *self.parked.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// A connection waiting in the loop.
+struct Waiting<'s> {
+    client: Client<'s>,
+    _registered: SocketGuard<'s>,
+    since: Instant,
+}
+
+/// What a connection needs after the loop has read what it could.
+enum Next {
+    /// Wait for more bytes.
+    Wait,
+    /// It is over: close it.
+    Close,
+    /// Give it to a thread, with the request that needs one (if any).
+    Thread(Option<Box<Request>>),
+}
+
+/// Runs the loop until the proxy stops.
+pub(crate) fn run(shared: &Arc<Shared>, mut poll: Poll) {
+    let mut events = Events::with_capacity(256);
+    let mut waiting: HashMap<usize, Waiting<'_>> = HashMap::new();
+    let mut next_token = 0usize;
+    let mut last_sweep = Instant::now();
+    loop {
+        if let Err(e) = poll.poll(&mut events, Some(Duration::from_secs(1))) {
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            eprintln!("proxy: the client event loop failed: {e}");
+            return;
+        }
+        if shared.stopping.load(Ordering::SeqCst) {
+            // Dropping the waiting connections closes them.
+            drop(shared.inbox.take());
+            return;
+        }
+        for event in events.iter() {
+            let token = event.token();
+            if token == WAKER {
+                continue;
+            }
+            let Some(mut entry) = waiting.remove(&token.0) else {
+                continue;
+            };
+            match step(&mut entry.client) {
+                Next::Wait => {
+                    entry.since = Instant::now();
+                    waiting.insert(token.0, entry);
+                }
+                Next::Close => leave(&poll, entry, None, shared),
+                Next::Thread(request) => leave(&poll, entry, Some(request), shared),
+            }
+        }
+        for parked in shared.inbox.take() {
+            let token = next_token;
+            next_token = next_token.wrapping_add(1) % (usize::MAX - 1);
+            let registered = shared.sockets.register(&parked.stream);
+            let fd = parked.stream.as_raw_fd();
+            let watched = parked.stream.set_nonblocking(true).is_ok()
+                && poll
+                    .registry()
+                    .register(&mut SourceFd(&fd), Token(token), Interest::READABLE)
+                    .is_ok();
+            if !watched {
+                drop(registered);
+                shared.connections.fetch_sub(1, Ordering::SeqCst);
+                continue;
+            }
+            // Bytes that arrived before it was registered are reported by the registration.
+            waiting.insert(
+                token,
+                Waiting {
+                    client: parked.into_client(shared),
+                    _registered: registered,
+                    since: Instant::now(),
+                },
+            );
+        }
+        if last_sweep.elapsed() >= Duration::from_secs(1) {
+            last_sweep = Instant::now();
+            let limit = shared.options.client_idle_timeout;
+            let idle: Vec<usize> = waiting
+                .iter()
+                .filter(|(_, w)| w.since.elapsed() >= limit)
+                .map(|(&token, _)| token)
+                .collect();
+            for token in idle {
+                if let Some(entry) = waiting.remove(&token) {
+                    leave(&poll, entry, None, shared);
+                }
+            }
+        }
+    }
+}
+
+/// Takes a connection out of the loop: closes it, or gives it to a new thread.
+fn leave(
+    poll: &Poll,
+    entry: Waiting<'_>,
+    thread: Option<Option<Box<Request>>>,
+    shared: &Arc<Shared>,
+) {
+    let fd = entry.client.stream.as_raw_fd();
+    let _ = poll.registry().deregister(&mut SourceFd(&fd));
+    let Waiting {
+        client,
+        _registered,
+        ..
+    } = entry;
+    drop(_registered);
+    let Some(request) = thread else {
+        drop(client);
+        shared.connections.fetch_sub(1, Ordering::SeqCst);
+        return;
+    };
+    let parked = client.park();
+    let on_thread = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("proxy-conn".into())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let shared = on_thread;
+            match serve_on_thread(&shared, parked, request.map(|r| *r)) {
+                Some(parked) if !shared.stopping.load(Ordering::SeqCst) => {
+                    shared.inbox.park(parked)
+                }
+                _ => {
+                    shared.connections.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+        });
+    if spawned.is_err() {
+        shared.connections.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Reads what the socket has and answers what can be answered without blocking.
+fn step(client: &mut Client<'_>) -> Next {
+    loop {
+        match client.conn.poll_event() {
+            Ok(Event::NeedData) => {
+                let read = client.stream.read(client.conn.receive_buffer());
+                match read {
+                    Ok(0) => client.conn.handle_eof(),
+                    Ok(n) => client.conn.handle_received(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Wait,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return Next::Close,
+                }
+            }
+            Ok(Event::Request(head)) => {
+                client.shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+                let request = Request::new(head);
+                match forward::try_fresh_hit(client, &request) {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                        // The reply is queued but the socket is full: a thread finishes it.
+                        return Next::Thread(None);
+                    }
+                    Some(Err(_)) => return Next::Close,
+                    None => return Next::Thread(Some(Box::new(request))),
+                }
+            }
+            Ok(Event::ConnectionClosed(_)) => {
+                return if client.conn.pending_transmit() > 0 && client.flush().is_err() {
+                    Next::Thread(None)
+                } else {
+                    Next::Close
+                };
+            }
+            Ok(Event::SwitchedProtocol | Event::Paused) => return Next::Close,
+            // Body bytes of a request nobody reads: the core drains them.
+            Ok(_) => {}
+            Err(error) => {
+                let status = error.status_hint();
+                let why = format!("the proxy could not read the request: {error}");
+                return match client.respond_error(status, &why) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Next::Thread(None),
+                    _ => Next::Close,
+                };
+            }
+        }
+    }
+}
