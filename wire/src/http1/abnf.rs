@@ -119,8 +119,7 @@ const CLASSES: [u8; 256] = {
 };
 
 /// The scanning helpers read eight bytes at a time as one `u64` and test all eight with a few
-/// arithmetic instructions ("SWAR", SIMD within a register); only a word that may hold a match
-/// is then searched byte by byte, and the last few bytes are checked one at a time.
+/// arithmetic instructions ("SWAR", SIMD within a register), which marks the bytes that match.
 const WORD: usize = 8;
 /// `0x0101_0101_0101_0101`: multiplied by a byte, that byte in every lane.
 const LANES: u64 = u64::MAX / 255;
@@ -131,69 +130,77 @@ fn word(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(bytes.try_into().expect("a word is eight bytes"))
 }
 
-/// True when some byte of `x` is below `n` (`n` at most 0x80). A lane can only borrow from the
-/// lane below it when that lane is itself below `n`, so the answer is exact.
-const fn has_byte_below(x: u64, n: u8) -> bool {
-    x.wrapping_sub(LANES * n as u64) & !x & HIGH_BITS != 0
+/// Marks (with its high bit) each byte of `x` that is below `n`, for `n` at most 0x80. A lane
+/// borrows from the one above it only when it is itself below `n`, so the lowest mark is always
+/// right: it is the first such byte. Marks above it may be wrong.
+const fn bytes_below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(LANES * n as u64) & !x & HIGH_BITS
 }
 
-/// True when some byte of `x` is zero.
-const fn has_zero_byte(x: u64) -> bool {
-    has_byte_below(x, 1)
+/// Marks the zero bytes of `x` (the lowest mark is right, see [`bytes_below`]).
+const fn zero_bytes(x: u64) -> u64 {
+    bytes_below(x, 1)
+}
+
+/// The index of the byte that holds the lowest mark (bytes are read little-endian).
+const fn first_marked(marks: u64) -> usize {
+    (marks.trailing_zeros() / 8) as usize
 }
 
 /// Position of the first `needle` in `haystack` (used to find line ends).
 pub fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
-    let mut words = haystack.chunks_exact(WORD);
-    let mut offset = 0;
-    for w in &mut words {
-        if has_zero_byte(word(w) ^ (LANES * u64::from(needle))) {
-            return w.iter().position(|&b| b == needle).map(|p| offset + p);
-        }
-        offset += WORD;
-    }
-    let tail = words.remainder();
-    if tail.is_empty() {
-        return None;
-    }
-    // The last bytes as one word too, padded with bytes that are not the needle.
-    let mut last = [!needle; WORD];
-    last[..tail.len()].copy_from_slice(tail);
-    if has_zero_byte(word(&last) ^ (LANES * u64::from(needle))) {
-        return tail.iter().position(|&b| b == needle).map(|p| offset + p);
-    }
-    None
+    let in_word = |w: &[u8]| {
+        let marks = zero_bytes(word(w) ^ (LANES * u64::from(needle)));
+        (marks != 0).then(|| first_marked(marks))
+    };
+    find_in_words(haystack, in_word, |b| b == needle)
 }
 
 /// Position of the first byte that may not appear in a field value (see
 /// [`is_field_value_byte`]).
 pub fn find_invalid_field_value_byte(value: &[u8]) -> Option<usize> {
-    let mut words = value.chunks_exact(WORD);
-    let mut offset = 0;
-    for w in &mut words {
-        if may_hold_invalid_field_value_byte(word(w)) {
-            if let Some(p) = w.iter().position(|&b| !is_field_value_byte(b)) {
-                return Some(offset + p);
-            }
+    let in_word = |w: &[u8]| {
+        let x = word(w);
+        // Controls (HTAB among them) and DEL.
+        let marks = bytes_below(x, 0x20) | zero_bytes(x ^ (LANES * 0x7f));
+        if marks == 0 {
+            return None;
         }
-        offset += WORD;
-    }
-    let tail = words.remainder();
-    // The last bytes as one word too, padded with a valid byte.
-    let mut last = [b'a'; WORD];
-    last[..tail.len()].copy_from_slice(tail);
-    if may_hold_invalid_field_value_byte(word(&last)) {
-        return tail
+        let first = first_marked(marks);
+        if w[first] != b'\t' {
+            return Some(first);
+        }
+        // HTAB is allowed; the marks after it cannot be trusted, so byte by byte.
+        w[first + 1..]
             .iter()
             .position(|&b| !is_field_value_byte(b))
-            .map(|p| offset + p);
-    }
-    None
+            .map(|p| first + 1 + p)
+    };
+    find_in_words(value, in_word, |b| !is_field_value_byte(b))
 }
 
-/// A control byte (HTAB among them, which is allowed) or DEL in the word: worth a closer look.
-const fn may_hold_invalid_field_value_byte(x: u64) -> bool {
-    has_byte_below(x, 0x20) || has_zero_byte(x ^ (LANES * 0x7f))
+/// The first position where `in_word` (which finds the first match in eight bytes) finds a
+/// match, word by word. The last word may overlap the one before it: the bytes they share
+/// already held no match. Fewer than eight bytes in all are checked with `is_match`.
+fn find_in_words(
+    bytes: &[u8],
+    in_word: impl Fn(&[u8]) -> Option<usize>,
+    is_match: impl Fn(u8) -> bool,
+) -> Option<usize> {
+    if bytes.len() < WORD {
+        return bytes.iter().position(|&b| is_match(b));
+    }
+    let last = bytes.len() - WORD;
+    let mut at = 0;
+    loop {
+        if let Some(p) = in_word(&bytes[at..at + WORD]) {
+            return Some(at + p);
+        }
+        if at == last {
+            return None;
+        }
+        at = (at + WORD).min(last);
+    }
 }
 
 /// Trims `OWS` from both ends.
@@ -246,6 +253,31 @@ mod tests {
                         first_bad,
                         "{b:#04x} at {at} of {len}"
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn word_scans_agree_with_the_byte_rules_for_pairs_of_edge_bytes() {
+        // A first match can hide or fake marks above it: two special bytes in every order.
+        let edges = [
+            0x00, 0x01, b'\t', b'\n', b'\r', 0x1f, b' ', b'a', 0x7e, 0x7f, 0x80, 0xff,
+        ];
+        for len in 2..=17 {
+            for i in 0..len {
+                for j in i + 1..len {
+                    for &a in &edges {
+                        for &b in &edges {
+                            let mut v = vec![b'a'; len];
+                            v[i] = a;
+                            v[j] = b;
+                            let first_lf = v.iter().position(|&c| c == b'\n');
+                            assert_eq!(find_byte(&v, b'\n'), first_lf, "{v:?}");
+                            let first_bad = v.iter().position(|&c| !is_field_value_byte(c));
+                            assert_eq!(find_invalid_field_value_byte(&v), first_bad, "{v:?}");
+                        }
+                    }
                 }
             }
         }

@@ -101,10 +101,12 @@ use super::chunked::{
 };
 use super::fields::Field;
 use super::framing::{
-    parse_decimal, request_body_length, response_body_length, BodyLength, FramingError,
+    parse_decimal, request_body_length_given, response_body_length_given, BodyLength, FramingError,
     SuspectFraming,
 };
-use super::{Headers, Method, ParseError, ParseOptions, RequestHead, ResponseHead, Version};
+use super::{
+    FramingFields, Headers, Method, ParseError, ParseOptions, RequestHead, ResponseHead, Version,
+};
 use crate::Status;
 
 mod body;
@@ -113,6 +115,7 @@ mod receive_buffer;
 mod state;
 mod transmit;
 
+use persistence::persistence_given;
 pub use persistence::{persistence, Persistence};
 pub use state::{BadTransition, State};
 pub use transmit::Transmit;
@@ -624,7 +627,7 @@ impl Conn {
             Next::EndOfMessage(trailers) => Event::EndOfMessage(
                 trailers
                     .into_iter()
-                    .map(|t| Field::from_parsed(&t.name, &t.value))
+                    .map(|t| Field::from_parsed(t.name.as_bytes(), &t.value))
                     .collect(),
             ),
             Next::NeedData => Event::NeedData,
@@ -757,7 +760,9 @@ impl Conn {
             Ok(Status::Partial) => return self.head_incomplete(),
             Ok(Status::Complete(done)) => done,
         };
-        let framing = match request_body_length(head.version, &head.headers) {
+        // One pass finds the fields that matter here; only their values are read.
+        let present = head.headers.framing_fields();
+        let framing = match request_body_length_given(head.version, &head.headers, present) {
             Ok(framing) => framing,
             Err(e) => return Err(self.fail(ProtocolError::Framing(e))),
         };
@@ -768,13 +773,13 @@ impl Conn {
         }
         self.received.consume(used);
         self.head_scanned = 0;
-        let proposes_switch = head.method == Method::Connect
-            || (head.version == Version::Http11 && head.headers.contains("upgrade"));
+        let proposes_switch =
+            head.method == Method::Connect || (head.version == Version::Http11 && present.upgrade);
         self.states
             .apply(Role::Client, Step::Request { proposes_switch })
             .expect("the server reads a request only when both sides are idle");
         self.requests += 1;
-        self.start_peer_message(head.version, &head.headers);
+        self.start_peer_message(head.version, &head.headers, present);
         if self
             .options
             .max_requests
@@ -791,6 +796,7 @@ impl Conn {
                 framing.body,
                 BodyLength::Empty | BodyLength::ContentLength(0)
             )
+            && present.expect
             && head.headers.contains_token("expect", "100-continue");
         self.method = Some(head.method.clone());
         Ok(Next::Request(head))
@@ -819,10 +825,13 @@ impl Conn {
             }
             return Ok(Next::InformationalResponse(head));
         }
-        let framing = match response_body_length(&method, status, head.version, &head.headers) {
-            Ok(framing) => framing,
-            Err(e) => return Err(self.fail(ProtocolError::Framing(e))),
-        };
+        let present = head.headers.framing_fields();
+        let framing =
+            match response_body_length_given(&method, status, head.version, &head.headers, present)
+            {
+                Ok(framing) => framing,
+                Err(e) => return Err(self.fail(ProtocolError::Framing(e))),
+            };
         if status == 101 || framing.body == BodyLength::Tunnel {
             if self
                 .states
@@ -848,7 +857,7 @@ impl Conn {
             .apply(Role::Server, Step::Response)
             .expect("a response head is read only in SendResponse");
         self.expecting_continue = false;
-        self.start_peer_message(head.version, &head.headers);
+        self.start_peer_message(head.version, &head.headers, present);
         if let Some(why) = framing.close_after {
             self.end_keep_alive(CloseReason::SuspectFraming(why));
         }
@@ -863,10 +872,10 @@ impl Conn {
     }
 
     /// Keep-alive rules for a head the peer sent (RFC 9112 §9.3).
-    fn start_peer_message(&mut self, version: Version, headers: &Headers) {
+    fn start_peer_message(&mut self, version: Version, headers: &Headers, present: FramingFields) {
         self.peer_version = Some(version);
         self.body_received = 0;
-        match persistence(version, headers) {
+        match persistence_given(version, headers, present) {
             Persistence::Persists => {}
             Persistence::Close => self.end_keep_alive(CloseReason::PeerAskedToClose),
             Persistence::Http10WithoutKeepAlive => self.end_keep_alive(CloseReason::Http10),
@@ -997,8 +1006,9 @@ impl Conn {
             head.write_to(self.transmit.bytes_mut());
             return Ok(());
         }
-        let method = self.method.clone().unwrap_or(Method::Get);
-        let switches = status == 101 || (method == Method::Connect && (200..300).contains(&status));
+        let method = self.method.as_ref().unwrap_or(&Method::Get);
+        let switches =
+            status == 101 || (*method == Method::Connect && (200..300).contains(&status));
         if status == 101 && self.states.client != State::MightSwitchProtocol {
             return Err(SendError::WrongState(BadTransition {
                 role: Role::Server,
@@ -1007,10 +1017,11 @@ impl Conn {
                        is not complete)",
             }));
         }
-        let writer = if switches || method == Method::Head || status == 204 || status == 304 {
+        let present = head.headers.framing_fields();
+        let writer = if switches || *method == Method::Head || status == 204 || status == 304 {
             Ok((BodyWriter::Empty, false))
         } else {
-            self.outgoing_framing(&head.headers)
+            self.outgoing_framing(&head.headers, present)
         }?;
         let (writer, add_chunked) = writer;
         let step = if switches {
@@ -1030,7 +1041,8 @@ impl Conn {
             self.end_keep_alive(CloseReason::UnreadRequestBody);
         }
         self.expecting_continue = false;
-        if head.headers.contains_token("connection", "close") {
+        let asks_close = present.connection && head.headers.contains_token("connection", "close");
+        if asks_close {
             self.end_keep_alive(CloseReason::LocalAskedToClose);
         }
         if writer == BodyWriter::UntilClose {
@@ -1040,24 +1052,22 @@ impl Conn {
             .apply(Role::Server, step)
             .expect("the trial run allowed it");
 
-        let mut extra: Vec<(&str, &str)> = Vec::new();
-        if add_chunked {
-            extra.push(("Transfer-Encoding", "chunked"));
-        }
+        let transfer_encoding = add_chunked.then_some(("Transfer-Encoding", "chunked"));
+        let mut connection = None;
         if !switches {
             if !self.states.keep_alive {
-                if !head.headers.contains_token("connection", "close") {
-                    extra.push(("Connection", "close"));
+                if !asks_close {
+                    connection = Some(("Connection", "close"));
                 }
             } else if self.peer_version == Some(Version::Http10)
-                && !head.headers.contains_token("connection", "keep-alive")
+                && !(present.connection && head.headers.contains_token("connection", "keep-alive"))
             {
-                extra.push(("Connection", "keep-alive"));
+                connection = Some(("Connection", "keep-alive"));
             }
         }
         let out = self.transmit.bytes_mut();
         head.write_to(out);
-        add_fields_to_head(out, &extra);
+        add_fields_to_head(out, &[transfer_encoding, connection]);
         self.writer = writer;
         self.ended_by_core = switches;
         if switches {
@@ -1076,18 +1086,20 @@ impl Conn {
         if self.role != Role::Client {
             return Err(SendError::WrongRole(self.role));
         }
-        let (writer, add_chunked) = self.outgoing_framing(&head.headers)?;
+        let present = head.headers.framing_fields();
+        let (writer, add_chunked) = self.outgoing_framing(&head.headers, present)?;
         debug_assert!(!add_chunked, "a request without framing fields has no body");
-        let proposes_switch = head.method == Method::Connect
-            || (head.version == Version::Http11 && head.headers.contains("upgrade"));
+        let proposes_switch =
+            head.method == Method::Connect || (head.version == Version::Http11 && present.upgrade);
         self.states
             .apply(Role::Client, Step::Request { proposes_switch })
             .map_err(SendError::WrongState)?;
         self.requests += 1;
         self.method = Some(head.method.clone());
-        self.expecting_continue =
-            writer != BodyWriter::Empty && head.headers.contains_token("expect", "100-continue");
-        match persistence(head.version, &head.headers) {
+        self.expecting_continue = writer != BodyWriter::Empty
+            && present.expect
+            && head.headers.contains_token("expect", "100-continue");
+        match persistence_given(head.version, &head.headers, present) {
             Persistence::Persists => {}
             Persistence::Close => self.end_keep_alive(CloseReason::LocalAskedToClose),
             Persistence::Http10WithoutKeepAlive => self.end_keep_alive(CloseReason::Http10),
@@ -1108,9 +1120,13 @@ impl Conn {
 
     /// The framing of a message this side sends, from its head's fields, and whether the core
     /// must add `Transfer-Encoding: chunked`.
-    fn outgoing_framing(&self, headers: &Headers) -> Result<(BodyWriter, bool), SendError> {
-        let has_te = headers.contains("transfer-encoding");
-        let has_cl = headers.contains("content-length");
+    fn outgoing_framing(
+        &self,
+        headers: &Headers,
+        present: FramingFields,
+    ) -> Result<(BodyWriter, bool), SendError> {
+        let has_te = present.transfer_encoding;
+        let has_cl = present.content_length;
         if has_te && has_cl {
             return Err(SendError::InvalidFraming(
                 "both Content-Length and Transfer-Encoding (RFC 9112 §6.2)",
@@ -1268,13 +1284,13 @@ impl Conn {
 
 /// Adds `extra` field lines to the head just written at the end of `out`, before its final
 /// empty line.
-fn add_fields_to_head(out: &mut Vec<u8>, extra: &[(&str, &str)]) {
-    if extra.is_empty() {
+fn add_fields_to_head(out: &mut Vec<u8>, extra: &[Option<(&str, &str)>]) {
+    if extra.iter().all(Option::is_none) {
         return;
     }
     debug_assert!(out.ends_with(b"\r\n\r\n"));
     out.truncate(out.len() - 2);
-    for (name, value) in extra {
+    for (name, value) in extra.iter().flatten() {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());

@@ -23,20 +23,21 @@ use super::error::BuildError;
 
 /// One field line: a name (a token, case kept as received) and a value (OWS trimmed).
 ///
-/// Name and value are stored together: inline in the field when they are short (`Host`,
-/// `Date`, `Content-Type` and most others fit), else in one heap allocation. Reading or
-/// building a typical head then allocates nothing per field.
+/// The field keeps the line as it goes on the wire, `name: value\r\n`: inline when it is
+/// short (`Host`, `Date`, `Content-Type` and most others fit), else in one heap allocation.
+/// Reading or building a typical head then allocates nothing per field, and writing a head is
+/// one copy per line.
 #[derive(Clone)]
 pub struct Field {
-    bytes: FieldBytes,
+    line: FieldLine,
 }
 
-/// How many bytes of name and value fit inline; chosen so that a [`Field`] is 64 bytes.
+/// How many bytes of the line fit inline; chosen so that a [`Field`] is 64 bytes.
 const INLINE: usize = 56;
 
-/// The name's bytes followed by the value's.
+/// `name: value\r\n` and where the name ends.
 #[derive(Clone)]
-enum FieldBytes {
+enum FieldLine {
     Inline {
         name_len: u8,
         len: u8,
@@ -48,14 +49,17 @@ enum FieldBytes {
     },
 }
 
-impl FieldBytes {
-    fn new(name: &[u8], value: &[u8]) -> FieldBytes {
-        let len = name.len() + value.len();
+impl FieldLine {
+    fn new(name: &[u8], value: &[u8]) -> FieldLine {
+        let len = name.len() + 2 + value.len() + 2;
+        let value_start = name.len() + 2;
         if len <= INLINE {
             let mut bytes = [0; INLINE];
             bytes[..name.len()].copy_from_slice(name);
-            bytes[name.len()..len].copy_from_slice(value);
-            FieldBytes::Inline {
+            bytes[name.len()..value_start].copy_from_slice(b": ");
+            bytes[value_start..len - 2].copy_from_slice(value);
+            bytes[len - 2..len].copy_from_slice(b"\r\n");
+            FieldLine::Inline {
                 // Both fit in INLINE (56), so in a u8.
                 name_len: name.len() as u8,
                 len: len as u8,
@@ -64,8 +68,10 @@ impl FieldBytes {
         } else {
             let mut bytes = Vec::with_capacity(len);
             bytes.extend_from_slice(name);
+            bytes.extend_from_slice(b": ");
             bytes.extend_from_slice(value);
-            FieldBytes::Heap {
+            bytes.extend_from_slice(b"\r\n");
+            FieldLine::Heap {
                 name_len: name.len(),
                 bytes: bytes.into_boxed_slice(),
             }
@@ -74,21 +80,26 @@ impl FieldBytes {
 
     fn name_len(&self) -> usize {
         match self {
-            FieldBytes::Inline { name_len, .. } => usize::from(*name_len),
-            FieldBytes::Heap { name_len, .. } => *name_len,
+            FieldLine::Inline { name_len, .. } => usize::from(*name_len),
+            FieldLine::Heap { name_len, .. } => *name_len,
         }
     }
 
-    /// `(name, value)`.
-    fn split(&self) -> (&[u8], &[u8]) {
+    /// The whole line, CRLF included.
+    fn bytes(&self) -> &[u8] {
         match self {
-            FieldBytes::Inline {
-                name_len,
-                len,
-                bytes,
-            } => bytes[..usize::from(*len)].split_at(usize::from(*name_len)),
-            FieldBytes::Heap { name_len, bytes } => bytes.split_at(*name_len),
+            FieldLine::Inline { len, bytes, .. } => &bytes[..usize::from(*len)],
+            FieldLine::Heap { bytes, .. } => bytes,
         }
+    }
+
+    fn name(&self) -> &[u8] {
+        &self.bytes()[..self.name_len()]
+    }
+
+    fn value(&self) -> &[u8] {
+        let line = self.bytes();
+        &line[self.name_len() + 2..line.len() - 2]
     }
 }
 
@@ -109,28 +120,24 @@ impl Field {
                 name: name.to_owned(),
             });
         }
-        Ok(Field::from_parsed(name, value))
+        Ok(Field::from_parsed(name.as_bytes(), value))
     }
 
     /// A field from a parser that has already checked (or, leniently, repaired) both parts.
-    pub(crate) fn from_parsed(name: &str, value: &[u8]) -> Field {
+    pub(crate) fn from_parsed(name: &[u8], value: &[u8]) -> Field {
         Field {
-            bytes: FieldBytes::new(name.as_bytes(), value),
+            line: FieldLine::new(name, value),
         }
     }
 
     /// The name as received or given, original case.
     pub fn name(&self) -> &str {
-        std::str::from_utf8(self.name_bytes()).expect("a field name is a token, so ASCII")
-    }
-
-    fn name_bytes(&self) -> &[u8] {
-        self.bytes.split().0
+        std::str::from_utf8(self.line.name()).expect("a field name is a token, so ASCII")
     }
 
     /// The value bytes.
     pub fn value(&self) -> &[u8] {
-        self.bytes.split().1
+        self.line.value()
     }
 
     /// The value as text, or `None` when it holds obs-text that is not UTF-8.
@@ -141,23 +148,18 @@ impl Field {
     /// True when the name is `name`, ignoring ASCII case.
     pub fn is(&self, name: &str) -> bool {
         // Lengths first: most lines of a head are not the one looked for.
-        self.bytes.name_len() == name.len()
-            && self.name_bytes().eq_ignore_ascii_case(name.as_bytes())
+        self.line.name_len() == name.len() && self.line.name().eq_ignore_ascii_case(name.as_bytes())
     }
 
     /// Appends `name: value\r\n`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        let (name, value) = self.bytes.split();
-        out.extend_from_slice(name);
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value);
-        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(self.line.bytes());
     }
 }
 
 impl PartialEq for Field {
     fn eq(&self, other: &Field) -> bool {
-        self.bytes.split() == other.bytes.split()
+        self.line.bytes() == other.line.bytes()
     }
 }
 
@@ -180,6 +182,19 @@ pub struct Headers {
     fields: Vec<Field>,
 }
 
+/// Which of the fields that frame a message or decide what happens to the connection a head
+/// has, found in one pass over its lines: the framing fields (RFC 9112 §6.1, §6.2), `Connection`
+/// (RFC 9110 §7.6.1), `Upgrade` (RFC 9110 §7.8) and `Expect` (RFC 9110 §10.1.1). A connection
+/// reads the values only of the fields that are there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FramingFields {
+    pub transfer_encoding: bool,
+    pub content_length: bool,
+    pub connection: bool,
+    pub upgrade: bool,
+    pub expect: bool,
+}
+
 /// How many field lines a head built field by field has room for at first.
 const TYPICAL_FIELDS: usize = 8;
 
@@ -197,13 +212,7 @@ impl Headers {
 
     /// How many bytes [`write_to`](Self::write_to) writes.
     fn wire_len(&self) -> usize {
-        self.fields
-            .iter()
-            .map(|f| {
-                let (name, value) = f.bytes.split();
-                name.len() + value.len() + 4
-            })
-            .sum()
+        self.fields.iter().map(|f| f.line.bytes().len()).sum()
     }
 
     /// Number of field lines.
@@ -247,6 +256,26 @@ impl Headers {
         self.fields.iter().any(|f| f.is(name))
     }
 
+    /// Which framing and connection fields are present, in one pass (see [`FramingFields`]).
+    pub fn framing_fields(&self) -> FramingFields {
+        let mut present = FramingFields::default();
+        for field in &self.fields {
+            let name = field.line.name();
+            // The length first: most lines are none of these.
+            match name.len() {
+                6 if name.eq_ignore_ascii_case(b"expect") => present.expect = true,
+                7 if name.eq_ignore_ascii_case(b"upgrade") => present.upgrade = true,
+                10 if name.eq_ignore_ascii_case(b"connection") => present.connection = true,
+                14 if name.eq_ignore_ascii_case(b"content-length") => present.content_length = true,
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    present.transfer_encoding = true;
+                }
+                _ => {}
+            }
+        }
+        present
+    }
+
     /// Every list element of every line named `name` (RFC 9110 §5.6.1: the lines of a list field
     /// combine as if joined with commas; empty elements are skipped).
     pub fn list<'h>(&'h self, name: &'h str) -> impl Iterator<Item = &'h [u8]> + 'h {
@@ -256,8 +285,10 @@ impl Headers {
     /// True when the list field `name` has an element equal to `token`, ignoring ASCII case;
     /// for example `contains_token("connection", "close")`.
     pub fn contains_token(&self, name: &str, token: &str) -> bool {
-        self.list(name)
-            .any(|e| e.eq_ignore_ascii_case(token.as_bytes()))
+        self.fields
+            .iter()
+            .filter(|f| f.is(name))
+            .any(|f| list_elements(f.value()).any(|e| e.eq_ignore_ascii_case(token.as_bytes())))
     }
 
     /// Adds a line at the end, keeping any existing line of the same name.
@@ -291,6 +322,19 @@ impl Headers {
             None => self.push(field),
         }
         Ok(())
+    }
+
+    /// An obs-fold line (RFC 9112 §5.2) read leniently: `continuation` joins the value of the
+    /// last line after a SP.
+    pub(crate) fn fold_into_last(&mut self, continuation: &[u8]) {
+        let last = self
+            .fields
+            .last_mut()
+            .expect("a field precedes an obs-fold");
+        let mut value = last.value().to_vec();
+        value.push(b' ');
+        value.extend_from_slice(continuation);
+        *last = Field::from_parsed(last.line.name(), &value);
     }
 
     /// Removes every line named `name`; returns how many were removed.
@@ -809,7 +853,7 @@ mod tests {
     #[test]
     fn short_and_long_fields_read_back_the_same() {
         assert_eq!(std::mem::size_of::<Field>(), 64);
-        for len in [0, 1, INLINE - 5, INLINE - 4, INLINE - 3, 300] {
+        for len in [0, 1, INLINE - 9, INLINE - 8, INLINE - 7, 300] {
             let value = "v".repeat(len);
             let field = Field::new("Name", &value).unwrap();
             assert_eq!((field.name(), field.value()), ("Name", value.as_bytes()));
@@ -826,6 +870,30 @@ mod tests {
             (field.name(), field.value()),
             (long_name.as_str(), &b""[..])
         );
+    }
+
+    #[test]
+    fn framing_fields_are_found_in_any_case() {
+        let h = headers(&[
+            ("Host", "a"),
+            ("TRANSFER-ENCODING", "chunked"),
+            ("connection", "close"),
+            ("Expect", "100-continue"),
+        ]);
+        assert_eq!(
+            h.framing_fields(),
+            FramingFields {
+                transfer_encoding: true,
+                content_length: false,
+                connection: true,
+                upgrade: false,
+                expect: true,
+            }
+        );
+        let h = headers(&[("Content-Length", "5"), ("Upgrade", "websocket")]);
+        let present = h.framing_fields();
+        assert!(present.content_length && present.upgrade && !present.connection);
+        assert_eq!(Headers::new().framing_fields(), FramingFields::default());
     }
 
     #[test]

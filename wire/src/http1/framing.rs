@@ -24,7 +24,7 @@
 use std::fmt;
 
 use super::chunked::escape_bytes;
-use super::{Headers, Method, Version};
+use super::{FramingFields, Headers, Method, Version};
 
 /// How the body of a message is delimited (RFC 9112 §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,9 +214,18 @@ impl std::error::Error for FramingError {}
 /// 6. A valid `Content-Length`: that many bytes.
 /// 7. Neither field: no body.
 pub fn request_body_length(version: Version, headers: &Headers) -> Result<Framing, FramingError> {
-    if headers.contains("transfer-encoding") {
+    request_body_length_given(version, headers, headers.framing_fields())
+}
+
+/// [`request_body_length`] for a connection that has already looked which fields are `present`.
+pub(crate) fn request_body_length_given(
+    version: Version,
+    headers: &Headers,
+    present: FramingFields,
+) -> Result<Framing, FramingError> {
+    if present.transfer_encoding {
         // Step 3, then RFC 9112 §6.1 for HTTP/1.0.
-        if headers.contains("content-length") {
+        if present.content_length {
             return Err(FramingError::TransferEncodingWithContentLength);
         }
         if version == Version::Http10 {
@@ -240,6 +249,9 @@ pub fn request_body_length(version: Version, headers: &Headers) -> Result<Framin
         return Ok(Framing::plain(BodyLength::Chunked));
     }
     // Steps 5 to 7.
+    if !present.content_length {
+        return Ok(Framing::plain(BodyLength::Empty));
+    }
     Ok(Framing::plain(match content_length(headers)? {
         Some(n) => BodyLength::ContentLength(n),
         None => BodyLength::Empty,
@@ -266,6 +278,24 @@ pub fn response_body_length(
     version: Version,
     headers: &Headers,
 ) -> Result<Framing, FramingError> {
+    response_body_length_given(
+        request_method,
+        status,
+        version,
+        headers,
+        headers.framing_fields(),
+    )
+}
+
+/// [`response_body_length`] for a connection that has already looked which fields are
+/// `present`.
+pub(crate) fn response_body_length_given(
+    request_method: &Method,
+    status: u16,
+    version: Version,
+    headers: &Headers,
+    present: FramingFields,
+) -> Result<Framing, FramingError> {
     // Step 1.
     if *request_method == Method::Head
         || (100..200).contains(&status)
@@ -278,9 +308,9 @@ pub fn response_body_length(
     if *request_method == Method::Connect && (200..300).contains(&status) {
         return Ok(Framing::plain(BodyLength::Tunnel));
     }
-    if headers.contains("transfer-encoding") {
+    if present.transfer_encoding {
         // Step 3 (and RFC 9112 §6.1 for HTTP/1.0).
-        let close_after = if headers.contains("content-length") {
+        let close_after = if present.content_length {
             Some(SuspectFraming::TransferEncodingWithContentLength)
         } else if version == Version::Http10 {
             Some(SuspectFraming::TransferEncodingInHttp10)
@@ -302,6 +332,9 @@ pub fn response_body_length(
         });
     }
     // Steps 5, 6 and 8.
+    if !present.content_length {
+        return Ok(Framing::plain(BodyLength::CloseDelimited));
+    }
     Ok(Framing::plain(match content_length(headers)? {
         Some(n) => BodyLength::ContentLength(n),
         None => BodyLength::CloseDelimited,

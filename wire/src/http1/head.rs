@@ -47,8 +47,68 @@ impl RawField<'_> {
 pub(crate) fn to_headers(fields: &[RawField<'_>]) -> Headers {
     fields
         .iter()
-        .map(|f| Field::from_parsed(f.name, &f.value))
+        .map(|f| Field::from_parsed(f.name.as_bytes(), &f.value))
         .collect()
+}
+
+/// One field line just parsed: the name's bytes (a token), the value, the line's offset.
+pub(crate) struct ParsedField<'b> {
+    pub name: &'b [u8],
+    pub value: Cow<'b, [u8]>,
+    pub offset: usize,
+}
+
+/// Where the field lines of a head go as they are parsed: the borrowed views keep
+/// [`RawField`]s, the owned heads build their [`Headers`] at once (no list in between, and no
+/// UTF-8 check of each name).
+pub(crate) trait FieldSink<'b> {
+    /// How many fields so far.
+    fn count(&self) -> usize;
+    fn push(&mut self, field: ParsedField<'b>);
+    /// An obs-fold line (RFC 9112 §5.2): `continuation` joins the last field's value after a SP.
+    fn fold_into_last(&mut self, continuation: &[u8]);
+}
+
+impl<'b> FieldSink<'b> for Vec<RawField<'b>> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn push(&mut self, field: ParsedField<'b>) {
+        if self.capacity() == 0 {
+            self.reserve(16);
+        }
+        Vec::push(
+            self,
+            RawField {
+                name: ascii(field.name),
+                value: field.value,
+                offset: field.offset,
+            },
+        );
+    }
+
+    fn fold_into_last(&mut self, continuation: &[u8]) {
+        let last = self.last_mut().expect("a field precedes an obs-fold");
+        let mut joined = std::mem::take(&mut last.value).into_owned();
+        joined.push(b' ');
+        joined.extend_from_slice(continuation);
+        last.value = Cow::Owned(joined);
+    }
+}
+
+impl<'b> FieldSink<'b> for Headers {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn push(&mut self, field: ParsedField<'b>) {
+        Headers::push(self, Field::from_parsed(field.name, &field.value));
+    }
+
+    fn fold_into_last(&mut self, continuation: &[u8]) {
+        self.fold_into_last(continuation);
+    }
 }
 
 /// A complete line: `content` is `buf[start..content_end]`, the next line starts at `next`.
@@ -163,15 +223,15 @@ pub(crate) fn start_line(
 
 /// Parses the field lines that start at `start` and the empty line after them. Returns the
 /// offset after the empty line and the fields.
-pub(crate) fn parse_field_section<'b>(
+pub(crate) fn parse_field_section<'b, S: FieldSink<'b> + Default>(
     buf: &'b [u8],
     start: usize,
     options: &ParseOptions,
     used: &mut Leniencies,
-) -> Result<Status<(usize, Vec<RawField<'b>>)>, ParseError> {
+) -> Result<Status<(usize, S)>, ParseError> {
     let limit = options.limits.max_header_section;
     let leniencies = options.leniencies;
-    let mut fields: Vec<RawField<'b>> = Vec::new();
+    let mut fields = S::default();
     let mut pos = start;
     loop {
         if let Some((field, next)) = plain_field_line(buf, pos) {
@@ -179,7 +239,7 @@ pub(crate) fn parse_field_section<'b>(
             if next - start > limit {
                 return Err(ParseError::HeaderSectionTooLarge { limit });
             }
-            if fields.len() == options.limits.max_fields {
+            if fields.count() == options.limits.max_fields {
                 return Err(ParseError::TooManyFields {
                     limit: options.limits.max_fields,
                 });
@@ -209,7 +269,7 @@ pub(crate) fn parse_field_section<'b>(
         let content = &buf[pos..line.content_end];
         match content.first() {
             None => return Ok(Status::Complete((line.next, fields))),
-            Some(b' ' | b'\t') if fields.is_empty() => {
+            Some(b' ' | b'\t') if fields.count() == 0 => {
                 // RFC 9112 §2.2: whitespace between the start line and the first field.
                 if !leniencies.obs_fold {
                     return Err(ParseError::WhitespaceAfterStartLine { offset: pos });
@@ -222,16 +282,12 @@ pub(crate) fn parse_field_section<'b>(
                 }
                 used.obs_fold = true;
                 let continuation = parse_field_value(content, pos, leniencies, used)?;
-                let last = fields.last_mut().expect("a field precedes an obs-fold");
                 if !continuation.is_empty() {
-                    let mut joined = std::mem::take(&mut last.value).into_owned();
-                    joined.push(b' ');
-                    joined.extend_from_slice(&continuation);
-                    last.value = Cow::Owned(joined);
+                    fields.fold_into_last(&continuation);
                 }
             }
             Some(_) => {
-                if fields.len() == options.limits.max_fields {
+                if fields.count() == options.limits.max_fields {
                     return Err(ParseError::TooManyFields {
                         limit: options.limits.max_fields,
                     });
@@ -248,7 +304,7 @@ pub(crate) fn parse_field_section<'b>(
 /// line, obs-fold, an error, a leniency, a line not complete yet), which the general path then
 /// reads byte by byte. One scan finds both the end of the value and any invalid byte in it: CR
 /// is not a field-value byte, so the scan stops there.
-fn plain_field_line(buf: &[u8], pos: usize) -> Option<(RawField<'_>, usize)> {
+fn plain_field_line(buf: &[u8], pos: usize) -> Option<(ParsedField<'_>, usize)> {
     let line = &buf[pos..];
     let name_end = line.iter().position(|&b| !is_tchar(b))?;
     if name_end == 0 || line[name_end] != b':' {
@@ -261,8 +317,8 @@ fn plain_field_line(buf: &[u8], pos: usize) -> Option<(RawField<'_>, usize)> {
     }
     let next = pos + name_end + 1 + value_end + 2;
     Some((
-        RawField {
-            name: ascii(&line[..name_end]),
+        ParsedField {
+            name: &line[..name_end],
             value: Cow::Borrowed(trim_ows(&rest[..value_end])),
             offset: pos,
         },
@@ -276,7 +332,7 @@ fn parse_field_line<'b>(
     offset: usize,
     leniencies: Leniencies,
     used: &mut Leniencies,
-) -> Result<RawField<'b>, ParseError> {
+) -> Result<ParsedField<'b>, ParseError> {
     let mut name_end = line.len();
     for (i, &b) in line.iter().enumerate() {
         if is_tchar(b) {
@@ -300,8 +356,8 @@ fn parse_field_line<'b>(
                 name_end = i;
                 let value =
                     parse_field_value(&line[ws_end + 1..], offset + ws_end + 1, leniencies, used)?;
-                return Ok(RawField {
-                    name: ascii(&line[..name_end]),
+                return Ok(ParsedField {
+                    name: &line[..name_end],
                     value,
                     offset,
                 });
@@ -327,8 +383,8 @@ fn parse_field_line<'b>(
         leniencies,
         used,
     )?;
-    Ok(RawField {
-        name: ascii(&line[..name_end]),
+    Ok(ParsedField {
+        name: &line[..name_end],
         value,
         offset,
     })
@@ -390,7 +446,7 @@ mod tests {
 
     fn section(buf: &[u8], options: &ParseOptions) -> Result<Status<(usize, Section)>, ParseError> {
         let mut used = Leniencies::NONE;
-        parse_field_section(buf, 0, options, &mut used).map(|s| {
+        parse_field_section::<Vec<RawField<'_>>>(buf, 0, options, &mut used).map(|s| {
             s.map(|(n, fields)| {
                 (
                     n,
@@ -465,7 +521,7 @@ mod tests {
         let mut used = Leniencies::NONE;
         let buf = b" skipped\r\nA : b\x00c\r\n  folded \r\n\tagain\nB: x\x01y\x7f\r\n\r\n";
         let Status::Complete((n, fields)) =
-            parse_field_section(buf, 0, &lenient, &mut used).unwrap()
+            parse_field_section::<Vec<RawField<'_>>>(buf, 0, &lenient, &mut used).unwrap()
         else {
             panic!("complete")
         };

@@ -57,7 +57,9 @@ pub mod testing;
 pub mod version;
 
 pub use error::{Blame, BuildError, ParseError};
-pub use fields::{AcceptEncoding, CacheDirective, Field, Headers, Te, TransferCoding, Vary};
+pub use fields::{
+    AcceptEncoding, CacheDirective, Field, FramingFields, Headers, Te, TransferCoding, Vary,
+};
 pub use head::RawField;
 pub use method::Method;
 pub use options::{Leniencies, Leniency, Limits, ParseOptions};

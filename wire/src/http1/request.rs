@@ -20,7 +20,10 @@ use std::fmt;
 use super::abnf::{is_target_byte, is_tchar};
 use super::error::ParseError;
 use super::fields::Headers;
-use super::head::{ascii, parse_field_section, start_line, to_headers, RawField, StartLineError};
+use super::head::{
+    ascii, parse_field_section, start_line, to_headers, FieldSink, ParsedField, RawField,
+    StartLineError,
+};
 use super::method::Method;
 use super::options::{Leniencies, ParseOptions};
 use super::target::{Authority, Target};
@@ -51,114 +54,210 @@ impl<'b> RawRequest<'b> {
         buf: &'b [u8],
         options: &ParseOptions,
     ) -> Result<Status<(usize, RawRequest<'b>)>, ParseError> {
-        let mut used = Leniencies::NONE;
-        let limit = options.limits.max_start_line;
-        let too_long = ParseError::RequestLineTooLong { limit };
-
-        // RFC 9112 §2.2: empty lines before the request line are ignored. They count towards
-        // the request line limit so that a stream of CRLFs cannot go on forever.
-        let mut pos = 0;
-        loop {
-            match &buf[pos..] {
-                [b'\r', b'\n', ..] => pos += 2,
-                [b'\n', ..] if options.leniencies.bare_lf => {
-                    used.bare_lf = true;
-                    pos += 1;
-                }
-                [b'\n', ..] => return Err(ParseError::BareLf { offset: pos }),
-                [] | [b'\r'] => {
-                    return if buf.len() > limit {
-                        Err(too_long)
-                    } else {
-                        Ok(Status::Partial)
-                    };
-                }
-                _ => break,
-            }
-            if pos > limit {
-                return Err(too_long);
-            }
-        }
-        let line_start = pos;
-
-        let line = start_line(buf, line_start, limit, options.leniencies, &mut used);
-        // The method can be judged before the line is complete (a TLS ClientHello sent to a
-        // plain HTTP port fails at its first byte), and is judged before the line's length.
-        let method_end = check_method(&buf[..line.seen_end], line_start)?;
-        let line = match line.complete() {
-            Ok(Some(line)) => line,
-            Ok(None) => return Ok(Status::Partial),
-            Err(StartLineError::TooLong) => return Err(too_long),
-            Err(StartLineError::Parse(e)) => return Err(e),
-        };
-        let content = &buf[..line.content_end];
-        let Some(method_end) = method_end else {
-            return Err(ParseError::MalformedRequestLine {
-                offset: line.content_end,
-            });
-        };
-
-        let target_start = method_end + 1;
-        let mut target_end = None;
-        for (i, &b) in content[target_start..].iter().enumerate() {
-            let at = target_start + i;
-            match b {
-                b' ' if i == 0 => return Err(ParseError::MalformedRequestLine { offset: at }),
-                b' ' => {
-                    target_end = Some(at);
-                    break;
-                }
-                b'\r' => return Err(ParseError::BareCr { offset: at }),
-                _ if is_target_byte(b) => {}
-                _ => return Err(ParseError::InvalidTargetByte { offset: at }),
-            }
-        }
-        let Some(target_end) = target_end else {
-            return Err(ParseError::MalformedRequestLine {
-                offset: content.len(),
-            });
-        };
-
-        let version_start = target_end + 1;
-        let version = match parse_version(&content[version_start..]) {
-            VersionSyntax::Supported(version) => version,
-            VersionSyntax::Unsupported { major, minor } => {
-                return Err(ParseError::UnsupportedVersion {
-                    offset: version_start,
-                    major,
-                    minor,
-                })
-            }
-            VersionSyntax::Malformed { at } => {
-                let offset = version_start + at;
-                return Err(
-                    if buf.get(offset) == Some(&b'\r') && offset < line.content_end {
-                        ParseError::BareCr { offset }
-                    } else {
-                        ParseError::MalformedVersion { offset }
-                    },
-                );
-            }
-        };
-
-        let Status::Complete((end, fields)) =
-            parse_field_section(buf, line.next, options, &mut used)?
-        else {
-            return Ok(Status::Partial);
-        };
-        Ok(Status::Complete((
-            end,
-            RawRequest {
-                method: ascii(&buf[line_start..method_end]),
-                target: ascii(&buf[target_start..target_end]),
-                version,
-                fields,
-                request_line_offset: line_start,
-                target_offset: target_start,
-                leniencies_used: used,
-            },
-        )))
+        Ok(parse_head(buf, options)?.map(|(n, head)| {
+            (
+                n,
+                RawRequest {
+                    method: ascii(head.method),
+                    target: ascii(head.target),
+                    version: head.version,
+                    fields: head.fields,
+                    request_line_offset: head.request_line_offset,
+                    target_offset: head.target_offset,
+                    leniencies_used: head.leniencies_used,
+                },
+            )
+        }))
     }
+}
+
+/// A request head whose syntax is checked, its fields kept in `S` (see [`FieldSink`]).
+struct ParsedHead<'b, S> {
+    method: &'b [u8],
+    target: &'b [u8],
+    version: Version,
+    fields: S,
+    request_line_offset: usize,
+    target_offset: usize,
+    leniencies_used: Leniencies,
+}
+
+/// The syntax of a request head (RFC 9112 §2.2, §3, §5), for [`RawRequest::parse`] and
+/// [`RequestHead::parse`].
+fn parse_head<'b, S: FieldSink<'b> + Default>(
+    buf: &'b [u8],
+    options: &ParseOptions,
+) -> Result<Status<(usize, ParsedHead<'b, S>)>, ParseError> {
+    let mut used = Leniencies::NONE;
+    let limit = options.limits.max_start_line;
+    let too_long = ParseError::RequestLineTooLong { limit };
+
+    // RFC 9112 §2.2: empty lines before the request line are ignored. They count towards
+    // the request line limit so that a stream of CRLFs cannot go on forever.
+    let mut pos = 0;
+    loop {
+        match &buf[pos..] {
+            [b'\r', b'\n', ..] => pos += 2,
+            [b'\n', ..] if options.leniencies.bare_lf => {
+                used.bare_lf = true;
+                pos += 1;
+            }
+            [b'\n', ..] => return Err(ParseError::BareLf { offset: pos }),
+            [] | [b'\r'] => {
+                return if buf.len() > limit {
+                    Err(too_long)
+                } else {
+                    Ok(Status::Partial)
+                };
+            }
+            _ => break,
+        }
+        if pos > limit {
+            return Err(too_long);
+        }
+    }
+    let line_start = pos;
+
+    let line = start_line(buf, line_start, limit, options.leniencies, &mut used);
+    // The method can be judged before the line is complete (a TLS ClientHello sent to a
+    // plain HTTP port fails at its first byte), and is judged before the line's length.
+    let method_end = check_method(&buf[..line.seen_end], line_start)?;
+    let line = match line.complete() {
+        Ok(Some(line)) => line,
+        Ok(None) => return Ok(Status::Partial),
+        Err(StartLineError::TooLong) => return Err(too_long),
+        Err(StartLineError::Parse(e)) => return Err(e),
+    };
+    let content = &buf[..line.content_end];
+    let Some(method_end) = method_end else {
+        return Err(ParseError::MalformedRequestLine {
+            offset: line.content_end,
+        });
+    };
+
+    let target_start = method_end + 1;
+    let mut target_end = None;
+    for (i, &b) in content[target_start..].iter().enumerate() {
+        let at = target_start + i;
+        match b {
+            b' ' if i == 0 => return Err(ParseError::MalformedRequestLine { offset: at }),
+            b' ' => {
+                target_end = Some(at);
+                break;
+            }
+            b'\r' => return Err(ParseError::BareCr { offset: at }),
+            _ if is_target_byte(b) => {}
+            _ => return Err(ParseError::InvalidTargetByte { offset: at }),
+        }
+    }
+    let Some(target_end) = target_end else {
+        return Err(ParseError::MalformedRequestLine {
+            offset: content.len(),
+        });
+    };
+
+    let version_start = target_end + 1;
+    let version = match parse_version(&content[version_start..]) {
+        VersionSyntax::Supported(version) => version,
+        VersionSyntax::Unsupported { major, minor } => {
+            return Err(ParseError::UnsupportedVersion {
+                offset: version_start,
+                major,
+                minor,
+            })
+        }
+        VersionSyntax::Malformed { at } => {
+            let offset = version_start + at;
+            return Err(
+                if buf.get(offset) == Some(&b'\r') && offset < line.content_end {
+                    ParseError::BareCr { offset }
+                } else {
+                    ParseError::MalformedVersion { offset }
+                },
+            );
+        }
+    };
+
+    let Status::Complete((end, fields)) = parse_field_section(buf, line.next, options, &mut used)?
+    else {
+        return Ok(Status::Partial);
+    };
+    Ok(Status::Complete((
+        end,
+        ParsedHead {
+            method: &buf[line_start..method_end],
+            target: &buf[target_start..target_end],
+            version,
+            fields,
+            request_line_offset: line_start,
+            target_offset: target_start,
+            leniencies_used: used,
+        },
+    )))
+}
+
+/// The fields of a request read straight into [`Headers`], with what the Host rules need.
+#[derive(Default)]
+struct RequestFields {
+    headers: Headers,
+    /// The offset of the first Host line's value.
+    first_host: Option<usize>,
+    /// The offset of the second Host line.
+    second_host: Option<usize>,
+}
+
+impl<'b> FieldSink<'b> for RequestFields {
+    fn count(&self) -> usize {
+        self.headers.len()
+    }
+
+    fn push(&mut self, field: ParsedField<'b>) {
+        if field.name.eq_ignore_ascii_case(b"host") {
+            if self.first_host.is_none() {
+                self.first_host = Some(field.offset + field.name.len() + 1);
+            } else if self.second_host.is_none() {
+                self.second_host = Some(field.offset);
+            }
+        }
+        FieldSink::push(&mut self.headers, field);
+    }
+
+    fn fold_into_last(&mut self, continuation: &[u8]) {
+        self.headers.fold_into_last(continuation);
+    }
+}
+
+/// What a request means, checked after its syntax: the method, the target's form against the
+/// method (RFC 9112 §3.2), and the Host rules (RFC 9112 §3.2): at most one Host, exactly one in
+/// HTTP/1.1, and its value `uri-host [ ":" port ]` or empty. `first_host` is the offset and the
+/// value of the first Host line, `second_host` the offset of the second.
+fn check_meaning(
+    method: &str,
+    target: &str,
+    version: Version,
+    request_line_offset: usize,
+    target_offset: usize,
+    first_host: Option<(usize, &[u8])>,
+    second_host: Option<usize>,
+) -> Result<(Method, Target), ParseError> {
+    let method = Method::parse(method).map_err(|_| ParseError::InvalidMethod {
+        offset: request_line_offset,
+    })?;
+    let target = Target::parse(&method, target).map_err(|error| ParseError::InvalidTarget {
+        offset: target_offset,
+        error,
+    })?;
+    match (first_host, second_host) {
+        (_, Some(offset)) => return Err(ParseError::DuplicateHost { offset }),
+        (Some((offset, value)), None) => {
+            if !value.is_empty() && Authority::check(value).is_err() {
+                return Err(ParseError::InvalidHost { offset });
+            }
+        }
+        (None, None) if version == Version::Http11 => return Err(ParseError::MissingHost),
+        (None, None) => {}
+    }
+    Ok((method, target))
 }
 
 /// Checks the method token at `content[start..]`. `Ok(Some(end))` when the SP after it was
@@ -204,10 +303,34 @@ impl RequestHead {
         buf: &[u8],
         options: &ParseOptions,
     ) -> Result<Status<(usize, RequestHead)>, ParseError> {
-        match RawRequest::parse(buf, options)? {
-            Status::Partial => Ok(Status::Partial),
-            Status::Complete((n, raw)) => Ok(Status::Complete((n, RequestHead::try_from(&raw)?))),
-        }
+        // The same checks as `RawRequest::parse` and `try_from`, with the fields going straight
+        // into `Headers`.
+        let Status::Complete((n, head)) = parse_head::<RequestFields>(buf, options)? else {
+            return Ok(Status::Partial);
+        };
+        let fields = head.fields;
+        let first_host = fields
+            .first_host
+            .map(|offset| (offset, fields.headers.get("host").unwrap_or_default()));
+        let (method, target) = check_meaning(
+            ascii(head.method),
+            ascii(head.target),
+            head.version,
+            head.request_line_offset,
+            head.target_offset,
+            first_host,
+            fields.second_host,
+        )?;
+        Ok(Status::Complete((
+            n,
+            RequestHead {
+                method,
+                target,
+                version: head.version,
+                headers: fields.headers,
+                leniencies_used: head.leniencies_used,
+            },
+        )))
     }
 
     /// The authority the request is for (RFC 9112 §3.2.2, RFC 9110 §7.2): the target's own for
@@ -327,33 +450,20 @@ impl TryFrom<&RawRequest<'_>> for RequestHead {
     type Error = ParseError;
 
     fn try_from(raw: &RawRequest<'_>) -> Result<RequestHead, ParseError> {
-        let method = Method::parse(raw.method).map_err(|_| ParseError::InvalidMethod {
-            offset: raw.request_line_offset,
-        })?;
-        let target =
-            Target::parse(&method, raw.target).map_err(|error| ParseError::InvalidTarget {
-                offset: raw.target_offset,
-                error,
-            })?;
         let mut hosts = raw.fields.iter().filter(|f| f.is("host"));
-        match (hosts.next(), hosts.next()) {
-            (_, Some(second)) => {
-                return Err(ParseError::DuplicateHost {
-                    offset: second.offset,
-                })
-            }
-            (Some(host), None) => {
-                let valid = host.value.is_empty() || Authority::check(&host.value).is_ok();
-                if !valid {
-                    let value_offset = host.offset + host.name.len() + 1;
-                    return Err(ParseError::InvalidHost {
-                        offset: value_offset,
-                    });
-                }
-            }
-            (None, None) if raw.version == Version::Http11 => return Err(ParseError::MissingHost),
-            (None, None) => {}
-        }
+        let first_host = hosts
+            .next()
+            .map(|host| (host.offset + host.name.len() + 1, &*host.value));
+        let second_host = hosts.next().map(|host| host.offset);
+        let (method, target) = check_meaning(
+            raw.method,
+            raw.target,
+            raw.version,
+            raw.request_line_offset,
+            raw.target_offset,
+            first_host,
+            second_host,
+        )?;
         Ok(RequestHead {
             method,
             target,
@@ -686,12 +796,60 @@ mod tests {
         assert_eq!(error.report(input), "field name is empty or not a token (RFC 9110 §5.1) at byte 28\n  Bad Name: x\\r\\n\n     ^");
     }
 
+    use proptest::strategy::Strategy as _;
+
     proptest::proptest! {
         #[test]
         fn parse_of_write_is_identity(head in crate::http1::strategies::request_head()) {
             let bytes = head.to_bytes();
             let parsed = feed_every_way(&bytes, |buf| RequestHead::parse(buf, &ParseOptions::STRICT));
             proptest::prop_assert_eq!(parsed, Ok(Status::Complete((bytes.len(), head))));
+        }
+
+        #[test]
+        fn the_owned_head_is_the_raw_view_validated(
+            input in proptest::prop_oneof![
+                crate::http1::strategies::noise(),
+                // A valid head with noise spliced in somewhere.
+                (
+                    crate::http1::strategies::request_head(),
+                    crate::http1::strategies::noise(),
+                    proptest::prelude::any::<proptest::sample::Index>(),
+                )
+                    .prop_map(|(head, noise, at): (RequestHead, Vec<u8>, proptest::sample::Index)| {
+                        let mut bytes = head.to_bytes();
+                        let at = at.index(bytes.len() + 1);
+                        bytes.splice(at..at, noise);
+                        bytes
+                    }),
+                // A valid head with a second Host line, or a Host line with noise in it.
+                (
+                    crate::http1::strategies::request_head(),
+                    crate::http1::strategies::noise(),
+                )
+                    .prop_map(|(head, noise): (RequestHead, Vec<u8>)| {
+                        let mut bytes = head.to_bytes();
+                        let line_end = bytes.iter().position(|&b| b == b'\n').map_or(0, |p| p + 1);
+                        let mut host = b"Host: ".to_vec();
+                        host.extend_from_slice(&noise);
+                        host.extend_from_slice(b"\r\n");
+                        bytes.splice(line_end..line_end, host);
+                        bytes
+                    }),
+            ]
+        ) {
+            // RequestHead::parse reads the fields straight into Headers; it must say exactly
+            // what RawRequest::parse followed by try_from says.
+            for options in [ParseOptions::STRICT, ParseOptions::LENIENT] {
+                let direct = RequestHead::parse(&input, &options);
+                let via_raw = RawRequest::parse(&input, &options).and_then(|status| match status {
+                    Status::Partial => Ok(Status::Partial),
+                    Status::Complete((n, raw)) => {
+                        Ok(Status::Complete((n, RequestHead::try_from(&raw)?)))
+                    }
+                });
+                proptest::prop_assert_eq!(direct, via_raw);
+            }
         }
 
         #[test]

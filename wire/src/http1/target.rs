@@ -114,26 +114,18 @@ impl Authority {
 
     /// The length of the host (brackets included) and the port of a valid authority.
     fn split(s: &[u8]) -> Result<(usize, Option<u16>), TargetError> {
-        // One pass over the bytes: an `@` anywhere, the first `:`, and whether every byte before
-        // it may appear in a reg-name.
-        let mut userinfo = false;
-        let mut colon = None;
-        let mut reg_name = true;
-        let mut percent = false;
-        for (i, &b) in s.iter().enumerate() {
-            match b {
-                b'@' => userinfo = true,
-                b':' if colon.is_none() => colon = Some(i),
-                _ if colon.is_none() => {
-                    reg_name &= is_reg_name_byte(b);
-                    percent |= b == b'%';
-                }
-                _ => {}
+        // `@` anywhere is userinfo, whatever else is wrong. A valid authority has none, so it is
+        // looked for only when something is wrong.
+        Authority::split_without_userinfo(s).map_err(|e| {
+            if s.contains(&b'@') {
+                TargetError::Userinfo
+            } else {
+                e
             }
-        }
-        if userinfo {
-            return Err(TargetError::Userinfo);
-        }
+        })
+    }
+
+    fn split_without_userinfo(s: &[u8]) -> Result<(usize, Option<u16>), TargetError> {
         let (host, port) = if let Some(rest) = s.strip_prefix(b"[") {
             let close = rest
                 .iter()
@@ -150,17 +142,15 @@ impl Authority {
             };
             (&s[..close + 2], port)
         } else {
-            let host_end = colon.unwrap_or(s.len());
-            if host_end == 0 {
+            let colon = s.iter().position(|&b| b == b':');
+            let host = &s[..colon.unwrap_or(s.len())];
+            if host.is_empty() {
                 return Err(TargetError::EmptyHost);
             }
-            if !reg_name {
+            if !host.iter().all(|&b| is_reg_name_byte(b)) {
                 return Err(TargetError::InvalidHost);
             }
-            let host = &s[..host_end];
-            if percent {
-                check_percent_escapes(host).map_err(|_| TargetError::InvalidHost)?;
-            }
+            check_percent_escapes(host).map_err(|_| TargetError::InvalidHost)?;
             (host, colon.map(|c| &s[c + 1..]))
         };
         let port = match port {

@@ -12,7 +12,7 @@
 //! connection, RFC 9112 §6.3; see [`framing`](super::super::framing)), suspect framing, and the
 //! limits a shell sets.
 
-use super::super::{Headers, Version};
+use super::super::{FramingFields, Headers, Version};
 
 /// What a message head says about the connection after the message (RFC 9112 §9.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,14 +45,23 @@ impl Persistence {
 /// assert_eq!(persistence(Version::Http10, &headers), Persistence::Persists);
 /// ```
 pub fn persistence(version: Version, headers: &Headers) -> Persistence {
-    if headers.contains_token("connection", "close") {
+    persistence_given(version, headers, headers.framing_fields())
+}
+
+/// [`persistence`] for a connection that has already looked which fields are `present`: without
+/// a `Connection` field there is no option to read.
+pub(crate) fn persistence_given(
+    version: Version,
+    headers: &Headers,
+    present: FramingFields,
+) -> Persistence {
+    let option = |token| present.connection && headers.contains_token("connection", token);
+    if option("close") {
         return Persistence::Close;
     }
     match version {
         Version::Http11 => Persistence::Persists,
-        Version::Http10 if headers.contains_token("connection", "keep-alive") => {
-            Persistence::Persists
-        }
+        Version::Http10 if option("keep-alive") => Persistence::Persists,
         Version::Http10 => Persistence::Http10WithoutKeepAlive,
     }
 }
