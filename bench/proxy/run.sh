@@ -2,7 +2,7 @@
 # Cache hits through `proxy` and through nginx `proxy_cache`, side by side in one run, and the
 # latency a miss adds over fetching from the origin directly.
 #
-#   bash bench/proxy/run.sh            (needs nginx, wrk, taskset; builds the release binaries)
+#   bash bench/proxy/run.sh            (needs nginx, wrk, taskset, perf; builds the release binaries)
 #
 # Origin: the workspace's `server` serving a 1 KiB file whose Last-Modified is years old (so both
 # caches may keep it fresh: nginx by proxy_cache_valid, proxy by RFC 9111 heuristic freshness).
@@ -27,6 +27,7 @@ origin=$(free_port); proxy_port=$(free_port); nginx_port=$(free_port)
 taskset -c 1 ./target/release/server --root "$work/root" --port "$origin" --model epoll --workers 1 2>/dev/null &
 pids+=($!)
 taskset -c 0 ./target/release/proxy --port "$proxy_port" --cache-dir "$work/cache" --cache-size 256M 2>/dev/null &
+proxy_pid=$!
 pids+=($!)
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 1;
@@ -60,15 +61,27 @@ curl -s -o /dev/null -x "http://127.0.0.1:$nginx_port" "$target"
 hit=$(curl -s -D - -o /dev/null -x "http://127.0.0.1:$proxy_port" "$target" | tr -d '\r' | grep -i '^x-cache' || true)
 echo "proxy says: $hit"
 
-rps() { # port -> requests/s for 1 KiB hits at 64 connections
-  TARGET=$target UNIQUE=0 taskset -c 1 wrk -t1 -c64 -d"$DURATION" -s bench/proxy/absolute.lua "http://127.0.0.1:$1" \
-    | awk '/Requests\/sec/ {print $2}'
+nginx_worker=$(pgrep -P "$(cat "$work/nginx.pid")" nginx | head -1)
+# port pid -> "requests/s CPU-microseconds-per-request" for 1 KiB hits at 64 connections. The CPU
+# time (perf stat's task-clock of the cache's process over the round) does not depend on how busy
+# the machine is the way requests/s does.
+rps() {
+  perf stat -x, -e task-clock -p "$2" -o "$work/stat" -- sleep "${DURATION%s}" &
+  local stat=$!
+  local out
+  out=$(TARGET=$target UNIQUE=0 taskset -c 1 wrk -t1 -c64 -d"$DURATION" -s bench/proxy/absolute.lua "http://127.0.0.1:$1")
+  wait "$stat"
+  local reqs rate ms
+  rate=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  ms=$(awk -F, '/task-clock/ {print $1}' "$work/stat")
+  echo "$rate $(echo "$ms * 1000 / $reqs" | bc -l)"
 }
-echo "cache hits, 1 KiB, 64 keep-alive connections, wrk -t1 -d$DURATION (req/s)"
-printf "%-6s %12s %12s %7s\n" round proxy nginx ratio
+echo "cache hits, 1 KiB, 64 keep-alive connections, wrk -t1 -d$DURATION (req/s; CPU us per request)"
+printf "%-6s %12s %12s %7s %10s %10s\n" round proxy nginx ratio proxy-cpu nginx-cpu
 for r in $(seq "$ROUNDS"); do
-  p=$(rps "$proxy_port"); n=$(rps "$nginx_port")
-  printf "%-6s %12s %12s %7.2f\n" "$r" "$p" "$n" "$(echo "$p / $n" | bc -l)"
+  read -r p pc < <(rps "$proxy_port" "$proxy_pid"); read -r n nc < <(rps "$nginx_port" "$nginx_worker")
+  printf "%-6s %12s %12s %7.2f %10.2f %10.2f\n" "$r" "$p" "$n" "$(echo "$p / $n" | bc -l)" "$pc" "$nc"
 done
 
 median_ms() { # url-base, unique -> median latency in ms at one connection

@@ -6,6 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use wire::cache::invalidation::cache_key;
 
@@ -139,6 +140,28 @@ impl Client<'_> {
         Ok(())
     }
 
+    /// Reads once more from the client, waiting at most `limit`: `Ok(false)` when nothing came.
+    pub fn read_within(&mut self, limit: Duration) -> io::Result<bool> {
+        self.stream.set_read_timeout(Some(limit))?;
+        let read = self.stream.read(self.conn.receive_buffer());
+        self.stream
+            .set_read_timeout(Some(self.shared.options.client_idle_timeout))?;
+        match read {
+            Ok(0) => self.conn.handle_eof(),
+            Ok(n) => self.conn.handle_received(n),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(false)
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(true)
+    }
+
     /// The fields every response the proxy sends gets: `Via` and `X-Cache`.
     pub fn add_proxy_fields(&self, headers: &mut Headers, cache: CacheStatus) {
         let _ = headers.append("Via", format!("1.1 {}", self.shared.via_name));
@@ -204,6 +227,10 @@ impl Client<'_> {
         )
     }
 }
+
+/// How long a thread that has answered a request waits for the client's next one before it
+/// gives the connection back to the event loop.
+const LINGER: Duration = Duration::from_millis(20);
 
 /// A client connection between owners (the event loop, a thread): its socket, the HTTP state
 /// machine on it, and what it remembers.
@@ -303,7 +330,13 @@ pub(crate) fn serve_on_thread(
             }
             Ok(Event::NeedData) => {
                 if client.conn.buffered_len() == 0 && client.conn.pending_transmit() == 0 {
-                    return Some(client.park());
+                    // Between requests: a client that asks again at once (the next miss of a
+                    // page) is served by this thread; a quiet one goes back to the event loop.
+                    match client.read_within(LINGER) {
+                        Ok(true) => continue,
+                        Ok(false) => return Some(client.park()),
+                        Err(_) => return None,
+                    }
                 }
                 if client.read_more().is_err() {
                     return None;
