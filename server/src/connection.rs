@@ -772,6 +772,12 @@ impl Connection {
         false
     }
 
+    /// True when the client sent bytes this side has not used (a body left unread after an early
+    /// answer, pipelined requests after a close): closing then needs the gentle way.
+    pub fn has_unread_input(&self) -> bool {
+        self.core.buffered_len() > 0 || self.request.is_some()
+    }
+
     /// True while no request is partly received or answered: safe to close at a graceful stop.
     pub fn is_idle(&self) -> bool {
         self.is_between_requests()

@@ -500,8 +500,10 @@ impl EventLoop {
 
     fn remove(&mut self, slot: usize) {
         if let Slot::Here(mut entry) = std::mem::replace(&mut self.slots[slot], Slot::Free) {
-            let _ = self.poll.registry().deregister(&mut entry.stream);
-            close_gently(&mut entry.stream);
+            // Closing the descriptor takes it out of the epoll set: no deregister call needed.
+            if entry.conn.has_unread_input() {
+                close_gently(&mut entry.stream);
+            }
             entry.conn.finish(&self.shared);
             self.shared.open.fetch_sub(1, SeqCst);
             self.free.push(slot);

@@ -337,17 +337,20 @@ pub fn serve_blocking(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) 
             &format!("{peer}: a request handler panicked; the connection was closed"),
         );
     }
-    conn.finish(shared);
-    // End our side first and take what the client already sent, without waiting: closing with
-    // unread bytes would answer them with a reset that can destroy the last response.
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    let _ = stream.set_nonblocking(true);
-    let mut sink = [0u8; 4096];
-    for _ in 0..16 {
-        match stream.read(&mut sink) {
-            Ok(n) if n > 0 => {}
-            _ => break,
+    // With bytes of the client's left unread, end our side first and take them without
+    // waiting: closing over unread bytes answers them with a reset that can destroy the last
+    // response before the client reads it.
+    if conn.has_unread_input() {
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let _ = stream.set_nonblocking(true);
+        let mut sink = [0u8; 4096];
+        for _ in 0..16 {
+            match stream.read(&mut sink) {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
         }
     }
+    conn.finish(shared);
     shared.open.fetch_sub(1, SeqCst);
 }
