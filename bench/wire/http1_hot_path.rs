@@ -10,6 +10,7 @@
 //!   raw-wrk      RawRequest::parse of wrk's request (request line and Host)
 //!   raw-curl     RawRequest::parse of curl's request (90 bytes, three fields)
 //!   raw-browser  RawRequest::parse of a browser's request (about 500 bytes, eleven fields)
+//!   raw-large    RawRequest::parse of a 28 KiB head (90 fields of about 300 bytes)
 //!   httparse-*   the same three with the httparse crate, for reference
 //!   head-wrk     RequestHead::parse (raw view, then the validated owned head)
 //!   head-curl
@@ -55,12 +56,23 @@ const BROWSER: &[u8] = b"\
 
 const BODY: [u8; 1024] = [b'x'; 1024];
 
-fn request(name: &str) -> &'static [u8] {
+/// A request line, Host, then 90 fields of about 300 bytes: 28 KiB.
+fn large() -> Vec<u8> {
+    let mut head = b"GET / HTTP/1.1\r\nHost: localhost\r\n".to_vec();
+    for i in 0..90 {
+        head.extend_from_slice(format!("X-Field-{i:02}: {}\r\n", "v".repeat(300)).as_bytes());
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+fn request(name: &str) -> Vec<u8> {
     match name {
-        "wrk" => WRK,
-        "curl" => CURL,
-        "browser" => BROWSER,
-        other => panic!("no request named {other:?} (wrk, curl, browser)"),
+        "wrk" => WRK.to_vec(),
+        "curl" => CURL.to_vec(),
+        "browser" => BROWSER.to_vec(),
+        "large" => large(),
+        other => panic!("no request named {other:?} (wrk, curl, browser, large)"),
     }
 }
 
@@ -95,7 +107,7 @@ fn head(input: &[u8]) -> usize {
 }
 
 fn httparse(input: &[u8]) -> usize {
-    let mut fields = [httparse::EMPTY_HEADER; 32];
+    let mut fields = [httparse::EMPTY_HEADER; 100];
     let mut request = httparse::Request::new(&mut fields);
     match request.parse(black_box(input)) {
         Ok(httparse::Status::Complete(n)) => n + request.headers.len(),
@@ -149,12 +161,14 @@ fn main() {
     let mut dates = DateCache::new(now);
     let mut conn = Conn::server(ConnOptions::default());
     let mut out = Vec::with_capacity(1024);
+    let input = phase.split_once('-').map(|(_, name)| request(name));
+    let input = input.as_deref().unwrap_or_default();
     let mut total = 0usize;
     for _ in 0..iterations {
         total += match phase.split_once('-') {
-            Some(("raw", name)) => raw(request(name)),
-            Some(("head", name)) => head(request(name)),
-            Some(("httparse", name)) => httparse(request(name)),
+            Some(("raw", _)) => raw(input),
+            Some(("head", _)) => head(input),
+            Some(("httparse", _)) => httparse(input),
             None if phase == "write" => {
                 out.clear();
                 response_head(dates.imf_fixdate(now)).write_to(&mut out);

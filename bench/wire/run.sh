@@ -6,19 +6,22 @@
 #
 #   bash bench/wire/run.sh                      # every phase
 #   PHASES="exchange write" bash bench/wire/run.sh
+#   BIN=/path/to/http1_hot_path bash bench/wire/run.sh   # an example built elsewhere (an older wire)
 #
 # Needs valgrind. Builds the example with the `profiling` profile (release with line tables).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-PHASES=${PHASES:-raw-wrk raw-curl raw-browser httparse-wrk httparse-curl httparse-browser head-wrk head-curl head-browser write exchange}
+PHASES=${PHASES:-raw-wrk raw-curl raw-browser raw-large httparse-wrk httparse-curl httparse-browser httparse-large head-wrk head-curl head-browser write exchange}
 LOW=${LOW:-200}
 HIGH=${HIGH:-2200}
 
 command -v valgrind >/dev/null || { echo "bench: valgrind is missing (apt-get install valgrind)" >&2; exit 2; }
 
-cargo build -q --profile profiling -p wire --example http1_hot_path
-BIN=$PWD/target/profiling/examples/http1_hot_path
+if [ -z "${BIN:-}" ]; then
+  cargo build -q --profile profiling -p wire --example http1_hot_path
+  BIN=$PWD/target/profiling/examples/http1_hot_path
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

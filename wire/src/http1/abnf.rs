@@ -153,7 +153,7 @@ pub fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
         let marks = zero_bytes(word(w) ^ (LANES * u64::from(needle)));
         (marks != 0).then(|| first_marked(marks))
     };
-    find_in_words(haystack, in_word, |b| b == needle)
+    find_in_words(haystack, |b| b == needle, in_word)
 }
 
 /// Position of the first byte that may not appear in a field value (see
@@ -176,22 +176,22 @@ pub fn find_invalid_field_value_byte(value: &[u8]) -> Option<usize> {
             .position(|&b| !is_field_value_byte(b))
             .map(|p| first + 1 + p)
     };
-    find_in_words(value, in_word, |b| !is_field_value_byte(b))
+    find_in_words(value, |b| !is_field_value_byte(b), in_word)
 }
 
-/// The first position where `in_word` (which finds the first match in eight bytes) finds a
-/// match, word by word. The last word may overlap the one before it: the bytes they share
-/// already held no match. Fewer than eight bytes in all are checked with `is_match`.
+/// The first byte for which `is_match` holds, found word by word with `in_word` (which finds
+/// the first match in eight bytes). The last word may overlap the one before it: the bytes they
+/// share already held no match. Fewer than eight bytes in all are checked one by one.
 fn find_in_words(
     bytes: &[u8],
-    in_word: impl Fn(&[u8]) -> Option<usize>,
     is_match: impl Fn(u8) -> bool,
+    in_word: impl Fn(&[u8]) -> Option<usize>,
 ) -> Option<usize> {
     if bytes.len() < WORD {
         return bytes.iter().position(|&b| is_match(b));
     }
-    let last = bytes.len() - WORD;
     let mut at = 0;
+    let last = bytes.len() - WORD;
     loop {
         if let Some(p) = in_word(&bytes[at..at + WORD]) {
             return Some(at + p);
@@ -237,10 +237,11 @@ mod tests {
 
     #[test]
     fn word_scans_agree_with_the_byte_rules_for_every_byte_at_every_position() {
-        for (background, len) in [b'a', b' ', b'\t', 0x80, 0xff]
-            .into_iter()
-            .flat_map(|bg| (1..=17).map(move |len| (bg, len)))
-        {
+        for (background, len) in [b'a', b' ', b'\t', 0x80, 0xff].into_iter().flat_map(|bg| {
+            (1..=17)
+                .chain([31, 32, 33, 40, 64, 65, 71])
+                .map(move |len| (bg, len))
+        }) {
             for at in 0..len {
                 for b in 0..=255u8 {
                     let mut v = vec![background; len];
@@ -264,7 +265,7 @@ mod tests {
         let edges = [
             0x00, 0x01, b'\t', b'\n', b'\r', 0x1f, b' ', b'a', 0x7e, 0x7f, 0x80, 0xff,
         ];
-        for len in 2..=17 {
+        for len in (2..=17).chain([33, 40, 65]) {
             for i in 0..len {
                 for j in i + 1..len {
                     for &a in &edges {

@@ -50,32 +50,48 @@ enum FieldLine {
 }
 
 impl FieldLine {
-    fn new(name: &[u8], value: &[u8]) -> FieldLine {
+    const EMPTY: FieldLine = FieldLine::Inline {
+        name_len: 0,
+        len: 0,
+        bytes: [0; INLINE],
+    };
+
+    /// Writes `name: value\r\n`, in place when it fits inline. Filling a line where it already
+    /// lies (a slot of a `Vec<Field>`) saves moving 64 freshly written bytes, which costs more
+    /// than the writing: the processor cannot forward many small stores to one wide load.
+    fn set(&mut self, name: &[u8], value: &[u8]) {
         let len = name.len() + 2 + value.len() + 2;
         let value_start = name.len() + 2;
-        if len <= INLINE {
-            let mut bytes = [0; INLINE];
-            bytes[..name.len()].copy_from_slice(name);
-            bytes[name.len()..value_start].copy_from_slice(b": ");
-            bytes[value_start..len - 2].copy_from_slice(value);
-            bytes[len - 2..len].copy_from_slice(b"\r\n");
-            FieldLine::Inline {
-                // Both fit in INLINE (56), so in a u8.
-                name_len: name.len() as u8,
-                len: len as u8,
-                bytes,
-            }
-        } else {
+        if len > INLINE {
             let mut bytes = Vec::with_capacity(len);
             bytes.extend_from_slice(name);
             bytes.extend_from_slice(b": ");
             bytes.extend_from_slice(value);
             bytes.extend_from_slice(b"\r\n");
-            FieldLine::Heap {
+            *self = FieldLine::Heap {
                 name_len: name.len(),
                 bytes: bytes.into_boxed_slice(),
-            }
+            };
+            return;
         }
+        if let FieldLine::Heap { .. } = self {
+            *self = FieldLine::EMPTY;
+        }
+        let FieldLine::Inline {
+            name_len: stored_name_len,
+            len: stored_len,
+            bytes,
+        } = self
+        else {
+            unreachable!("made inline above")
+        };
+        bytes[..name.len()].copy_from_slice(name);
+        bytes[name.len()..value_start].copy_from_slice(b": ");
+        bytes[value_start..len - 2].copy_from_slice(value);
+        bytes[len - 2..len].copy_from_slice(b"\r\n");
+        // Both fit in INLINE (56), so in a u8.
+        *stored_name_len = name.len() as u8;
+        *stored_len = len as u8;
     }
 
     fn name_len(&self) -> usize {
@@ -107,12 +123,18 @@ impl Field {
     /// A field to send. The name must be a token; the value may hold SP, HTAB, VCHAR and
     /// obs-text, but not start or end with whitespace (RFC 9110 §5.5).
     pub fn new(name: &str, value: impl AsRef<[u8]>) -> Result<Field, BuildError> {
+        let value = value.as_ref();
+        Field::check(name, value)?;
+        Ok(Field::from_parsed(name.as_bytes(), value))
+    }
+
+    /// What [`new`](Self::new) checks.
+    fn check(name: &str, value: &[u8]) -> Result<(), BuildError> {
         if !is_token(name.as_bytes()) {
             return Err(BuildError::InvalidFieldName {
                 name: name.to_owned(),
             });
         }
-        let value = value.as_ref();
         let bad_edge =
             value.first().is_some_and(|&b| is_ows(b)) || value.last().is_some_and(|&b| is_ows(b));
         if bad_edge || find_invalid_field_value_byte(value).is_some() {
@@ -120,14 +142,16 @@ impl Field {
                 name: name.to_owned(),
             });
         }
-        Ok(Field::from_parsed(name.as_bytes(), value))
+        Ok(())
     }
 
     /// A field from a parser that has already checked (or, leniently, repaired) both parts.
     pub(crate) fn from_parsed(name: &[u8], value: &[u8]) -> Field {
-        Field {
-            line: FieldLine::new(name, value),
-        }
+        let mut field = Field {
+            line: FieldLine::EMPTY,
+        };
+        field.line.set(name, value);
+        field
     }
 
     /// The name as received or given, original case.
@@ -293,8 +317,19 @@ impl Headers {
 
     /// Adds a line at the end, keeping any existing line of the same name.
     pub fn append(&mut self, name: &str, value: impl AsRef<[u8]>) -> Result<(), BuildError> {
-        self.push(Field::new(name, value)?);
+        let value = value.as_ref();
+        Field::check(name, value)?;
+        self.push_parsed(name.as_bytes(), value);
         Ok(())
+    }
+
+    /// Adds a line whose parts are checked (or, leniently, repaired), written in its place.
+    pub(crate) fn push_parsed(&mut self, name: &[u8], value: &[u8]) {
+        self.push(Field {
+            line: FieldLine::EMPTY,
+        });
+        let last = self.fields.last_mut().expect("just pushed");
+        last.line.set(name, value);
     }
 
     /// Adds a field at the end.
@@ -380,9 +415,11 @@ impl Headers {
     /// Every `Content-Length` element, trimmed, across all lines, in order. Unlike [`list`](Self::list)
     /// an empty element is kept (as an empty slice): `Content-Length: ` or `5,,5` must not look
     /// like a valid length to [`framing`](super::framing) (RFC 9112 §6.3).
-    pub fn content_lengths(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.get_all("content-length")
-            .flat_map(|v| v.split(|&b| b == b',').map(trim_ows))
+    pub fn content_lengths(&self) -> ContentLengths<'_> {
+        ContentLengths {
+            fields: self.fields.iter(),
+            rest: None,
+        }
     }
 
     /// The `Transfer-Encoding` codings across all lines, in order (RFC 9112 §6.1); an element that
@@ -429,6 +466,34 @@ impl FromIterator<Field> for Headers {
         Headers {
             fields: iter.into_iter().collect(),
         }
+    }
+}
+
+/// Iterator returned by [`Headers::content_lengths`].
+#[derive(Debug, Clone)]
+pub struct ContentLengths<'h> {
+    fields: std::slice::Iter<'h, Field>,
+    /// What is left of the current line's value, after the elements already returned.
+    rest: Option<&'h [u8]>,
+}
+
+impl<'h> Iterator for ContentLengths<'h> {
+    type Item = &'h [u8];
+    fn next(&mut self) -> Option<&'h [u8]> {
+        let rest = match self.rest {
+            Some(rest) => rest,
+            None => self.fields.find(|f| f.is("content-length"))?.value(),
+        };
+        Some(trim_ows(match rest.iter().position(|&b| b == b',') {
+            Some(comma) => {
+                self.rest = Some(&rest[comma + 1..]);
+                &rest[..comma]
+            }
+            None => {
+                self.rest = None;
+                rest
+            }
+        }))
     }
 }
 
@@ -1048,6 +1113,15 @@ mod tests {
         assert_eq!(
             h.content_lengths().collect::<Vec<_>>(),
             [&b"5"[..], b"5", b""]
+        );
+        let h = headers(&[
+            ("Content-Length", ",7 ,"),
+            ("X", "1"),
+            ("content-length", "8"),
+        ]);
+        assert_eq!(
+            h.content_lengths().collect::<Vec<_>>(),
+            [&b""[..], b"7", b"", b"8"]
         );
         let bad = headers(&[("Transfer-Encoding", "chunked, ;x")]);
         assert_eq!(

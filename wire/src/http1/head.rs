@@ -103,7 +103,7 @@ impl<'b> FieldSink<'b> for Headers {
     }
 
     fn push(&mut self, field: ParsedField<'b>) {
-        Headers::push(self, Field::from_parsed(field.name, &field.value));
+        self.push_parsed(field.name, &field.value);
     }
 
     fn fold_into_last(&mut self, continuation: &[u8]) {

@@ -367,8 +367,9 @@ impl fmt::Display for Target {
 }
 
 fn split_query(s: &str) -> (&str, Option<&str>) {
-    match s.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
+    // A byte search: `?` is ASCII, and short targets are the rule.
+    match s.bytes().position(|b| b == b'?') {
+        Some(at) => (&s[..at], Some(&s[at + 1..])),
         None => (s, None),
     }
 }
