@@ -219,6 +219,31 @@ pub struct FramingFields {
     pub expect: bool,
 }
 
+/// True when `token` (a field name: tchars only) is `lower` (lower-case letters, digits and
+/// `-`, of the same length) in any case. Setting bit 0x20 lower-cases a letter, and for a tchar
+/// it gives a letter, digit or `-` only when the tchar already was that letter (either case),
+/// digit or `-`; so eight bytes are compared at a time.
+fn is_token_named(token: &[u8], lower: &[u8]) -> bool {
+    debug_assert!(lower
+        .iter()
+        .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+    if token.len() != lower.len() {
+        return false;
+    }
+    let case = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().expect("eight bytes"));
+    let mut token_words = token.chunks_exact(8);
+    let mut lower_words = lower.chunks_exact(8);
+    let words_match = (&mut token_words)
+        .zip(&mut lower_words)
+        .all(|(t, l)| case(t) | 0x2020_2020_2020_2020 == case(l));
+    words_match
+        && token_words
+            .remainder()
+            .iter()
+            .zip(lower_words.remainder())
+            .all(|(&t, &l)| t | 0x20 == l)
+}
+
 /// How many field lines a head built field by field has room for at first.
 const TYPICAL_FIELDS: usize = 8;
 
@@ -287,11 +312,11 @@ impl Headers {
             let name = field.line.name();
             // The length first: most lines are none of these.
             match name.len() {
-                6 if name.eq_ignore_ascii_case(b"expect") => present.expect = true,
-                7 if name.eq_ignore_ascii_case(b"upgrade") => present.upgrade = true,
-                10 if name.eq_ignore_ascii_case(b"connection") => present.connection = true,
-                14 if name.eq_ignore_ascii_case(b"content-length") => present.content_length = true,
-                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                6 if is_token_named(name, b"expect") => present.expect = true,
+                7 if is_token_named(name, b"upgrade") => present.upgrade = true,
+                10 if is_token_named(name, b"connection") => present.connection = true,
+                14 if is_token_named(name, b"content-length") => present.content_length = true,
+                17 if is_token_named(name, b"transfer-encoding") => {
                     present.transfer_encoding = true;
                 }
                 _ => {}
@@ -959,6 +984,35 @@ mod tests {
         let present = h.framing_fields();
         assert!(present.content_length && present.upgrade && !present.connection);
         assert_eq!(Headers::new().framing_fields(), FramingFields::default());
+    }
+
+    #[test]
+    fn token_names_compare_in_any_case_and_only_to_themselves() {
+        let names: [&[u8]; 5] = [
+            b"expect",
+            b"upgrade",
+            b"connection",
+            b"content-length",
+            b"transfer-encoding",
+        ];
+        for lower in names {
+            assert!(is_token_named(lower, lower));
+            assert!(is_token_named(&lower.to_ascii_uppercase(), lower));
+            // Every tchar in every position: only the two cases of the right byte match.
+            for at in 0..lower.len() {
+                for b in (0..=255u8).filter(|&b| crate::http1::abnf::is_tchar(b)) {
+                    let mut token = lower.to_vec();
+                    token[at] = b;
+                    assert_eq!(
+                        is_token_named(&token, lower),
+                        b.to_ascii_lowercase() == lower[at],
+                        "{:?}",
+                        String::from_utf8_lossy(&token)
+                    );
+                }
+            }
+        }
+        assert!(!is_token_named(b"connectio", b"connection"));
     }
 
     #[test]

@@ -312,9 +312,12 @@ impl RequestHead {
         let first_host = fields
             .first_host
             .map(|offset| (offset, fields.headers.get("host").unwrap_or_default()));
+        // Method and target are ASCII and one SP apart: one UTF-8 check for both.
+        let method_and_target =
+            ascii(&buf[head.request_line_offset..head.target_offset + head.target.len()]);
         let (method, target) = check_meaning(
-            ascii(head.method),
-            ascii(head.target),
+            &method_and_target[..head.method.len()],
+            &method_and_target[head.method.len() + 1..],
             head.version,
             head.request_line_offset,
             head.target_offset,

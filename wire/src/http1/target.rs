@@ -142,16 +142,23 @@ impl Authority {
             };
             (&s[..close + 2], port)
         } else {
-            let colon = s.iter().position(|&b| b == b':');
-            let host = &s[..colon.unwrap_or(s.len())];
+            // The host runs to the first byte that is not a reg-name byte, which must be the
+            // colon before the port, if anything.
+            let host_end = s
+                .iter()
+                .position(|&b| !is_reg_name_byte(b))
+                .unwrap_or(s.len());
+            let port = match s.get(host_end) {
+                None => None,
+                Some(b':') => Some(&s[host_end + 1..]),
+                Some(_) => return Err(TargetError::InvalidHost),
+            };
+            let host = &s[..host_end];
             if host.is_empty() {
                 return Err(TargetError::EmptyHost);
             }
-            if !host.iter().all(|&b| is_reg_name_byte(b)) {
-                return Err(TargetError::InvalidHost);
-            }
             check_percent_escapes(host).map_err(|_| TargetError::InvalidHost)?;
-            (host, colon.map(|c| &s[c + 1..]))
+            (host, port)
         };
         let port = match port {
             None | Some([]) => None,
