@@ -204,12 +204,7 @@ impl Ctx {
                     self.notes.push("your program had exited; labs started it again".into());
                 }
                 let addr = free_port()?;
-                let dir = self.run_dir()?;
-                let command = crate::learner::expand(&template, "127.0.0.1", addr.port(), &dir);
-                let mut process = LearnerProcess::start(&command, &dir).map_err(|e| {
-                    Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}"))
-                })?;
-                self.notes.push(format!("started your program: {command}"));
+                let mut process = self.start_learner(&template, addr.port())?;
                 process
                     .wait_listening(addr, Duration::from_secs(10).max(self.timeout))
                     .map_err(|why| Failure::new(RULE_REACHABLE, why).hint(
@@ -220,6 +215,17 @@ impl Ctx {
                 Ok(addr)
             }
         }
+    }
+
+    /// Starts the learner's program for `--run` with `{port}` set to `port`, noting the command.
+    fn start_learner(&mut self, template: &str, port: u16) -> Result<LearnerProcess, Failure> {
+        let dir = self.run_dir()?;
+        let command = crate::learner::expand(template, "127.0.0.1", port, &dir);
+        let process = LearnerProcess::start(&command, &dir).map_err(|e| {
+            Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}"))
+        })?;
+        self.notes.push(format!("started your program: {command}"));
+        Ok(process)
     }
 
     /// Opens a recorded connection to the learner's server.
@@ -257,12 +263,7 @@ impl Ctx {
                     Failure::new("labs must listen for your client", format!("cannot listen: {e}"))
                 })?;
                 let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-                let dir = self.run_dir()?;
-                let command = crate::learner::expand(&template, "127.0.0.1", port, &dir);
-                let process = LearnerProcess::start(&command, &dir).map_err(|e| {
-                    Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}"))
-                })?;
-                self.notes.push(format!("started your program: {command}"));
+                let process = self.start_learner(&template, port)?;
                 self.learner = Some(process);
                 Ok(listener)
             }
@@ -320,12 +321,7 @@ impl Ctx {
             .hint("use --target HOST:PORT with your UDP server running, or --run 'CMD {port}'")),
             Reach::Run(template) => {
                 let addr = free_udp_port()?;
-                let dir = self.run_dir()?;
-                let command = crate::learner::expand(&template, "127.0.0.1", addr.port(), &dir);
-                let process = LearnerProcess::start(&command, &dir).map_err(|e| {
-                    Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}"))
-                })?;
-                self.notes.push(format!("started your program: {command}"));
+                let process = self.start_learner(&template, addr.port())?;
                 self.learner = Some(process);
                 self.learner_addr = Some(addr);
                 Ok((socket, addr))
@@ -356,12 +352,7 @@ impl Ctx {
                 let socket = std::net::UdpSocket::bind("127.0.0.1:0")
                     .map_err(|e| Failure::new("labs needs a UDP socket", e.to_string()))?;
                 let port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
-                let dir = self.run_dir()?;
-                let command = crate::learner::expand(&template, "127.0.0.1", port, &dir);
-                let process = LearnerProcess::start(&command, &dir).map_err(|e| {
-                    Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}"))
-                })?;
-                self.notes.push(format!("started your program: {command}"));
+                let process = self.start_learner(&template, port)?;
                 self.learner = Some(process);
                 Ok(socket)
             }
