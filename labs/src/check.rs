@@ -7,7 +7,7 @@
 use crate::exchange::{Exchange, ExchangeLog, Peer};
 use crate::learner::LearnerProcess;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// How `labs check` reaches the learner's program.
@@ -78,8 +78,12 @@ pub struct Ctx {
     /// Where the learner's program reads and writes its files (`--files-dir`, or a temporary
     /// folder that labs made for `--run`).
     pub files_dir: Option<PathBuf>,
-    /// The folder `--run` programs start in (`{dir}`).
+    /// The folder `--run` programs start in: where `labs` was invoked, as a shell would.
+    work_dir: PathBuf,
+    /// labs' own scratch folder for `--run` (`{dir}`).
     run_dir: Option<tempfile::TempDir>,
+    /// Files labs placed next to the learner's program for this run; removed when it ends.
+    placed: Vec<PathBuf>,
     log: ExchangeLog,
     learner: Option<LearnerProcess>,
     learner_addr: Option<SocketAddr>,
@@ -97,12 +101,37 @@ impl Ctx {
             reach,
             timeout,
             files_dir,
+            work_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             run_dir: None,
+            placed: Vec::new(),
             log: ExchangeLog::default(),
             learner: None,
             learner_addr: None,
             notes: Vec::new(),
         }
+    }
+
+    /// Runs `--run` programs in `dir` instead of the folder labs was started in.
+    pub fn with_work_dir(mut self, dir: impl Into<PathBuf>) -> Ctx {
+        self.work_dir = dir.into();
+        self
+    }
+
+    /// The folder `--run` programs start in.
+    pub fn work_dir(&self) -> &Path {
+        &self.work_dir
+    }
+
+    /// Notes that labs put `path` in place for this run, so that it is removed afterwards.
+    pub fn placed(&mut self, path: PathBuf) {
+        if !self.placed.contains(&path) {
+            self.placed.push(path);
+        }
+    }
+
+    /// True when labs placed `path` for this run (it was not the learner's).
+    pub fn is_placed(&self, path: &Path) -> bool {
+        self.placed.iter().any(|p| p == path)
     }
 
     /// How the program is reached.
@@ -143,17 +172,17 @@ impl Ctx {
         .hint("pass --files-dir DIR (the folder your server serves /files/ from), or use --run 'CMD' so labs makes one and passes it as {dir}/files"))
     }
 
-    /// The folder a lab server serves from its working folder: `--files-dir`, else the `--run`
-    /// folder itself (`{dir}`, where the program starts).
-    pub fn server_folder(&mut self) -> Result<PathBuf, Failure> {
+    /// The folder a lab server serves from its working folder: `--files-dir`, else for `--run`
+    /// the folder the program starts in (where labs was invoked). `None` for `--target`
+    /// without `--files-dir`: labs cannot see the server's folder.
+    pub fn server_folder(&self) -> Option<PathBuf> {
         if let Some(dir) = &self.files_dir {
-            return Ok(dir.clone());
+            return Some(dir.clone());
         }
-        if let Reach::Run(_) = self.reach {
-            return self.run_dir();
+        match self.reach {
+            Reach::Run(_) => Some(self.work_dir.clone()),
+            _ => None,
         }
-        Err(Failure::new("This step needs to know which folder your server serves", "no --files-dir was given")
-            .hint("pass --files-dir DIR (the folder your server runs in), or use --run 'CMD' so labs starts it in a folder of its own"))
     }
 
     /// `{dir}` for `--run`: a `www` folder (with `files/` in it) inside a scratch folder of
@@ -201,17 +230,30 @@ impl Ctx {
                     if p.is_running() {
                         return Ok(addr);
                     }
-                    self.notes.push("your program had exited; labs started it again".into());
+                    // It ended during this step: that is the step's verdict, not a reason to
+                    // start it again behind the learner's back.
+                    let how = p
+                        .wait_exit(Duration::ZERO)
+                        .map(crate::learner::describe_exit)
+                        .unwrap_or_else(|| "ended".into());
+                    return Err(Failure::new(
+                        "A server keeps running and serves every request",
+                        format!("your program exited ({how}) while labs was still checking it"),
+                    )
+                    .hint("see its stderr below for why; a server loops: accept, answer, close, accept the next"));
                 }
                 let addr = free_port()?;
-                let mut process = self.start_learner(&template, addr.port())?;
-                process
-                    .wait_listening(addr, Duration::from_secs(10).max(self.timeout))
-                    .map_err(|why| Failure::new(RULE_REACHABLE, why).hint(
-                        "make your program take the port from its arguments and listen on it before doing anything else",
-                    ))?;
+                let process = self.start_learner(&template, addr.port())?;
                 self.learner = Some(process);
                 self.learner_addr = Some(addr);
+                let within = Duration::from_secs(10).max(self.timeout);
+                if let Some(process) = self.learner.as_mut() {
+                    process.wait_listening(addr, within).map_err(|why| {
+                        Failure::new(RULE_REACHABLE, why).hint(
+                            "make your program take the port from its arguments and listen on it before doing anything else",
+                        )
+                    })?;
+                }
                 Ok(addr)
             }
         }
@@ -221,8 +263,14 @@ impl Ctx {
     fn start_learner(&mut self, template: &str, port: u16) -> Result<LearnerProcess, Failure> {
         let dir = self.run_dir()?;
         let command = crate::learner::expand(template, "127.0.0.1", port, &dir);
-        let process = LearnerProcess::start(&command, &dir).map_err(|e| {
-            Failure::new(RULE_REACHABLE, format!("could not start `{command}`: {e}"))
+        let process = LearnerProcess::start(&command, &self.work_dir).map_err(|e| {
+            Failure::new(
+                RULE_REACHABLE,
+                format!(
+                    "could not start `{command}` in {}: {e}",
+                    self.work_dir.display()
+                ),
+            )
         })?;
         self.notes.push(format!("started your program: {command}"));
         Ok(process)
@@ -231,10 +279,14 @@ impl Ctx {
     /// Opens a recorded connection to the learner's server.
     pub fn connect(&mut self) -> Result<Peer, Failure> {
         let addr = self.server_addr()?;
+        let started = matches!(self.reach, Reach::Run(_));
         let peer = Peer::connect(addr, self.timeout).map_err(|e| {
-            Failure::new(RULE_REACHABLE, format!("could not connect to {addr}: {e}")).hint(
-                "is your server running and listening on that address? Start it, or use --run 'CMD' so labs starts it",
-            )
+            let failure = Failure::new(RULE_REACHABLE, format!("could not connect to {addr}: {e}"));
+            if started {
+                failure.hint("labs started your program and it listened, but this connection failed: see its output below")
+            } else {
+                failure.hint("is your server running and listening on that address? Start it, or use --run 'CMD' so labs starts it")
+            }
         })?;
         Ok(peer.with_log(&self.log))
     }
@@ -365,6 +417,27 @@ impl Ctx {
             p.stop();
         }
         self.learner_addr = None;
+    }
+
+    /// How the learner's program ended during the step, if labs started it and it has ended:
+    /// waits up to `within` for a program that is dying (its connections already closed).
+    pub fn learner_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let p = self.learner.as_mut()?;
+        p.wait_exit(within)
+    }
+
+    /// Removes the files labs placed for this run (never a file that was there before).
+    pub fn remove_placed(&mut self) {
+        for path in self.placed.drain(..) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        self.stop_learner();
+        self.remove_placed();
     }
 }
 

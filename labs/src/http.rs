@@ -107,14 +107,34 @@ pub fn expect_status(response: &Response, status: u16, line: &str) -> Result<(),
         .iter()
         .position(|&b| b == b'\n')
         .map_or(response.head.len(), |p| p + 1);
+    let got_line = &response.head[..got_line_end];
+    // Compare with the learner's own version, so that the caret sits under the status code
+    // (what differs) and not under `HTTP/1.0` when the server speaks 1.0.
+    let mut expected = line.as_bytes().to_vec();
+    if got_line.len() > 9 && got_line.starts_with(b"HTTP/") && got_line[8] == b' ' {
+        expected[..8].copy_from_slice(&got_line[..8]);
+    }
     Err(Failure::new(
         format!("This request is answered with status {status}"),
         format!("the status was {}", response.status),
     )
-    .bytes(
-        line.as_bytes().to_vec(),
-        response.head[..got_line_end].to_vec(),
-    ))
+    .bytes(expected, got_line.to_vec()))
+}
+
+/// Requires that nothing came after the response's framed end: bytes past Content-Length (a
+/// trailing `\r\n` after the body, say) would be read as the start of the next response.
+pub fn expect_nothing_after(peer: &Peer) -> Result<(), Failure> {
+    let extra = peer.unconsumed();
+    if extra.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::new(
+        "A response ends where its framing says: exactly Content-Length bytes of body (RFC 9112 §6.3)",
+        format!("{} more byte(s) came after the body", extra.len()),
+    )
+    .bytes(Vec::new(), extra.to_vec())
+    .diagnosis("a client that keeps the connection open reads these bytes as the start of the next response and fails there; one that closes never notices")
+    .hint("send exactly the body after the empty line: no \\r\\n after it, and Content-Length counting every byte"))
 }
 
 /// Requires a body, byte for byte.

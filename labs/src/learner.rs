@@ -80,15 +80,26 @@ impl LearnerProcess {
         &self.command
     }
 
-    /// Waits until something accepts TCP connections on `addr`, the program exits, or the
-    /// deadline passes. Polling a connect is the only signal a program in any language gives.
+    /// Waits until the program's process group listens on `addr`'s port, the program exits,
+    /// or the deadline passes. labs never connects to find out: a beginner's server that does
+    /// `message.split()[1]` on its first read dies on an empty connection. The kernel's socket
+    /// table (`/proc/net/tcp`, `/proc/net/tcp6`) says which sockets listen, and each member's
+    /// `/proc/PID/fd` says which of them belong to the program. Where there is no `/proc`, a
+    /// connect is the only sign left.
     pub fn wait_listening(&mut self, addr: SocketAddr, within: Duration) -> Result<(), String> {
         let deadline = Instant::now() + within;
+        let have_proc = Path::new("/proc/net/tcp").exists();
         loop {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            let listening = if have_proc {
+                group_listens_on(self.child.id(), addr.port())
+            } else {
+                TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+            };
+            if listening {
                 return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
+                self.join_readers();
                 return Err(format!(
                     "your program exited ({}) before it listened on {addr}",
                     describe_exit(status)
@@ -101,7 +112,7 @@ impl LearnerProcess {
                     within.as_secs()
                 ));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -162,14 +173,139 @@ impl Drop for LearnerProcess {
     }
 }
 
-/// A one-line account of how a process ended.
+/// A one-line account of how a process ended: the exit code, or the signal by name. A shell
+/// that ran the program reports a signal as 128 + its number, so that is named too.
 pub fn describe_exit(status: ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
+        (Some(code), _) if code > 128 && signal_name(code - 128).is_some() => format!(
+            "exit code {code}: killed by {} (signal {})",
+            signal_name(code - 128).unwrap_or_default(),
+            code - 128
+        ),
         (Some(code), _) => format!("exit code {code}"),
-        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, Some(signal)) => match signal_name(signal) {
+            Some(name) => format!("killed by {name} (signal {signal})"),
+            None => format!("killed by signal {signal}"),
+        },
         _ => "ended".to_string(),
     }
+}
+
+/// The name of a signal a crashing program may die of.
+pub fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        24 => "SIGXCPU",
+        25 => "SIGXFSZ",
+        31 => "SIGSYS",
+        _ => return None,
+    })
+}
+
+/// The lines of a program's stderr worth quoting: the whole last Python traceback (from
+/// "Traceback (most recent call last):" to the end) when there is one, else the last 30 lines.
+/// Whole lines only, so a message is never cut in the middle.
+pub fn stderr_excerpt(stderr: &[u8]) -> Vec<String> {
+    const LINES: usize = 30;
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .rposition(|l| l.starts_with("Traceback (most recent call last)"))
+        .unwrap_or(lines.len().saturating_sub(LINES));
+    lines[start..].iter().map(|l| l.to_string()).collect()
+}
+
+/// True when a member of the process group `pgid` has a socket listening on TCP `port`
+/// (IPv4 or IPv6), as the kernel's socket tables say.
+pub fn group_listens_on(pgid: u32, port: u16) -> bool {
+    let inodes = listening_inodes(port);
+    if inodes.is_empty() {
+        return false;
+    }
+    group_members(pgid)
+        .into_iter()
+        .any(|pid| socket_inodes(pid).iter().any(|i| inodes.contains(i)))
+}
+
+/// The inodes of sockets in the LISTEN state (`0A`) on `port`, from /proc/net/tcp and tcp6.
+/// Each line is `sl local_address rem_address st ... uid timeout inode`, the port in hex after
+/// the colon of `local_address`.
+fn listening_inodes(port: u16) -> Vec<u64> {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state), Some(inode)) =
+                (fields.get(1), fields.get(3), fields.get(9))
+            else {
+                continue;
+            };
+            let local_port = local
+                .rsplit_once(':')
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if *state == "0A" && local_port == Some(port) {
+                if let Ok(inode) = inode.parse() {
+                    inodes.push(inode);
+                }
+            }
+        }
+    }
+    inodes
+}
+
+/// The processes of a process group, from /proc/PID/stat (`pid (comm) state ppid pgrp ...`;
+/// the name may hold spaces, so the fields are read after the last `)`).
+fn group_members(pgid: u32) -> Vec<u32> {
+    let mut members = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return members;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if rest.split_whitespace().nth(2) == Some(pgid.to_string().as_str()) {
+            members.push(pid);
+        }
+    }
+    members
+}
+
+/// The socket inodes a process holds open (`/proc/PID/fd/N -> socket:[INODE]`).
+fn socket_inodes(pid: u32) -> Vec<u64> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| {
+            let t = target.to_string_lossy();
+            t.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+        })
+        .collect()
 }
 
 fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> JoinHandle<()> {
@@ -265,6 +401,52 @@ mod tests {
             }
         }
         living
+    }
+
+    #[test]
+    fn listening_is_seen_without_a_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        // A server that exits (code 7) as soon as anything connects.
+        let script = format!(
+            "python3 -c 'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\", {})); s.listen(); s.accept(); raise SystemExit(7)'",
+            addr.port()
+        );
+        let mut p = LearnerProcess::start(&script, dir.path()).unwrap();
+        p.wait_listening(addr, Duration::from_secs(10)).unwrap();
+        assert!(p.is_running(), "labs connected to see that it listens");
+    }
+
+    #[test]
+    fn signals_and_shell_codes_are_named() {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(11)),
+            "killed by SIGSEGV (signal 11)"
+        );
+        assert_eq!(
+            describe_exit(ExitStatus::from_raw(139 << 8)),
+            "exit code 139: killed by SIGSEGV (signal 11)"
+        );
+        assert_eq!(describe_exit(ExitStatus::from_raw(2 << 8)), "exit code 2");
+    }
+
+    #[test]
+    fn the_whole_traceback_is_quoted() {
+        let mut err = String::new();
+        for n in 0..50 {
+            err.push_str(&format!("log line {n}\n"));
+        }
+        err.push_str("Traceback (most recent call last):\n  File \"x.py\", line 3\nIndexError: list index out of range\n");
+        let lines = stderr_excerpt(err.as_bytes());
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[2], "IndexError: list index out of range");
+        let plain: String = (0..50).map(|n| format!("{n}\n")).collect();
+        let lines = stderr_excerpt(plain.as_bytes());
+        assert_eq!(lines.len(), 30);
+        assert_eq!(lines[0], "20");
     }
 
     #[test]

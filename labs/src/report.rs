@@ -136,14 +136,24 @@ pub fn step_result(result: &StepResult, style: &Style) -> String {
         Err(failure) => failure,
     };
     let mut out = format!("{} {name}\n", style.fail("FAIL"));
-    let _ = writeln!(out, "  rule:    {}", failure.rule);
-    let _ = writeln!(out, "  problem: {}", failure.problem);
+    let _ = writeln!(out, "  rule:    {}", printable(&failure.rule));
+    let _ = writeln!(out, "  problem: {}", printable(&failure.problem));
+    if let Some(crash) = &result.crash {
+        let _ = writeln!(
+            out,
+            "  crash:   your program ended during this step ({crash})"
+        );
+    }
     for note in &result.notes {
-        let _ = writeln!(out, "  note:    {note}");
+        let _ = writeln!(out, "  note:    {}", printable(note));
     }
     for exchange in &result.exchanges {
+        let lines = exchange_lines(exchange);
+        if lines.is_empty() {
+            continue;
+        }
         out.push('\n');
-        for line in exchange_lines(exchange) {
+        for line in lines {
             let _ = writeln!(out, "    {}", style.dim(&line));
         }
     }
@@ -152,19 +162,29 @@ pub fn step_result(result: &StepResult, style: &Style) -> String {
         out.push_str(&caret_diff(expected, got));
     }
     if let Some(diagnosis) = &failure.diagnosis {
-        let _ = writeln!(out, "\n  diagnosis: {diagnosis}");
+        let _ = writeln!(out, "\n  diagnosis: {}", printable(diagnosis));
     }
     if let Some(hint) = &failure.hint {
-        let _ = writeln!(out, "  hint:      {hint}");
+        let _ = writeln!(out, "  hint:      {}", printable(hint));
     }
     if let Some((stdout, stderr)) = &result.learner_output {
-        for (name, bytes) in [("stdout", stdout), ("stderr", stderr)] {
-            if !bytes.is_empty() {
-                let text = String::from_utf8_lossy(bytes);
-                let tail: Vec<&str> = text.lines().rev().take(8).collect();
-                let _ = writeln!(out, "  your program's {name} (last lines):");
-                for line in tail.iter().rev() {
-                    let _ = writeln!(out, "    | {line}");
+        let stdout_tail: Vec<String> = {
+            let text = String::from_utf8_lossy(stdout);
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(8)..]
+                .iter()
+                .map(|l| l.to_string())
+                .collect()
+        };
+        let parts = [
+            ("stdout (last lines)", stdout_tail),
+            ("stderr", crate::learner::stderr_excerpt(stderr)),
+        ];
+        for (name, lines) in parts {
+            if !lines.is_empty() {
+                let _ = writeln!(out, "  your program's {name}:");
+                for line in lines {
+                    let _ = writeln!(out, "    | {}", printable(&line));
                 }
             }
         }
@@ -173,6 +193,20 @@ pub fn step_result(result: &StepResult, style: &Style) -> String {
         let _ = writeln!(out, "  try it:    {cmd}");
     }
     out.push('\n');
+    out
+}
+
+/// Text as it may go to a terminal: control characters (NUL, ESC and the rest, tab aside) are
+/// written as `\xHH`, so a learner's bytes can never move the cursor or change colours.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\t' {
+            let _ = write!(out, "\\x{:02x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
     out
 }
 
@@ -344,8 +378,20 @@ pub fn json(results: &[StepResult]) -> String {
                 "id": r.id,
                 "title": r.title,
                 "passed": r.passed(),
+                "notes": r.notes,
                 "exchanges": r.exchanges.iter().map(|e| exchange_lines(e).join("\n")).collect::<Vec<_>>(),
             });
+            if let Some(crash) = &r.crash {
+                step["crash"] = crash.clone().into();
+            }
+            if let Some((stdout, stderr)) = &r.learner_output {
+                let text = String::from_utf8_lossy(stdout);
+                step["stdout"] = text.lines().collect::<Vec<_>>().into();
+                step["stderr"] = crate::learner::stderr_excerpt(stderr).into();
+            }
+            if let Some(cmd) = &r.reproduce {
+                step["reproduce"] = cmd.clone().into();
+            }
             if let Err(f) = &r.outcome {
                 step["rule"] = f.rule.clone().into();
                 step["problem"] = f.problem.clone().into();
@@ -356,6 +402,8 @@ pub fn json(results: &[StepResult]) -> String {
                     step["hint"] = h.clone().into();
                 }
                 if let (Some(e), Some(g)) = (&f.expected, &f.got) {
+                    step["expected"] = trace::escape_inline(e).into();
+                    step["got"] = trace::escape_inline(g).into();
                     step["first_difference"] = first_difference(e, g).into();
                 }
             }

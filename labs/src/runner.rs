@@ -1,9 +1,10 @@
 //! Running one step's check and keeping what a report needs.
 
-use crate::catalog::{Step, Track};
+use crate::catalog::{Role, Step, Track};
 use crate::check::{Ctx, Failure, Reach};
 use crate::exchange::Exchange;
 use std::path::Path;
+use std::time::Duration;
 
 /// The outcome of one step, with everything the report shows.
 #[derive(Debug, Clone)]
@@ -22,6 +23,9 @@ pub struct StepResult {
     pub notes: Vec<String>,
     /// What the learner's program printed, when labs started it and the step failed.
     pub learner_output: Option<(Vec<u8>, Vec<u8>)>,
+    /// How the learner's program ended during the step (exit code or signal), when labs
+    /// started it and it did not survive a failed step.
+    pub crash: Option<String>,
     /// A command that repeats the check's first request by hand.
     pub reproduce: Option<String>,
 }
@@ -35,7 +39,15 @@ impl StepResult {
 
 /// Runs a step's check. A panic inside a check (a bug in labs, never the learner's fault) is
 /// caught and reported as such rather than ending the run.
+///
+/// With `--run`, every step gets a freshly started program, as a grader starting it once per
+/// test would: what one step did to the program (a crash, a stalled connection) never decides
+/// the next. The program is stopped and reaped when the step ends.
 pub fn run_step(ctx: &mut Ctx, track: &Track, index: usize, step: &Step) -> StepResult {
+    let started_by_labs = matches!(ctx.reach(), Reach::Run(_));
+    if started_by_labs {
+        ctx.stop_learner();
+    }
     ctx.take_exchanges();
     ctx.notes.clear();
     let check = step.check;
@@ -46,11 +58,24 @@ pub fn run_step(ctx: &mut Ctx, track: &Track, index: usize, step: &Step) -> Step
             "this check stopped on an internal error; please report it with the command you ran",
         )),
     };
+    // A program that broke a connection by dying is given a moment to finish dying, so the
+    // report can say how it ended. A client ending with exit code 0 has simply finished.
+    let server = matches!(step.role, Role::Server | Role::UdpServer);
+    let crash = match &outcome {
+        Err(_) => ctx
+            .learner_exit(Duration::from_millis(300))
+            .filter(|status| server || !status.success())
+            .map(crate::learner::describe_exit),
+        Ok(()) => None,
+    };
     let exchanges = ctx.take_exchanges();
     let learner_output = match (&outcome, ctx.learner()) {
         (Err(_), Some(p)) => Some((p.stdout(), p.stderr())),
         _ => None,
     };
+    if started_by_labs {
+        ctx.stop_learner();
+    }
     let reproduce = reproduce_command(ctx.reach(), exchanges.first());
     StepResult {
         id: track.step_id(step),
@@ -60,6 +85,7 @@ pub fn run_step(ctx: &mut Ctx, track: &Track, index: usize, step: &Step) -> Step
         exchanges,
         notes: ctx.notes.clone(),
         learner_output,
+        crash,
         reproduce,
     }
 }

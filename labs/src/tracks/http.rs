@@ -147,7 +147,8 @@ fn respond(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut peer = ctx.connect()?;
     peer.send(&get("/")).map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
-    expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")
+    expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
+    crate::http::expect_nothing_after(&peer)
 }
 
 fn read_request(ctx: &mut Ctx) -> Result<(), Failure> {
@@ -179,6 +180,7 @@ fn not_found(ctx: &mut Ctx) -> Result<(), Failure> {
         .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 404, "HTTP/1.1 404 Not Found\r\n")?;
+    crate::http::expect_nothing_after(&peer)?;
     let mut peer = ctx.connect()?;
     peer.send(&get("/")).map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
@@ -199,7 +201,8 @@ fn expect_text(
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
     crate::http::expect_media_type(&response, "text/plain")?;
-    crate::http::expect_body(&response, body)
+    crate::http::expect_body(&response, body)?;
+    crate::http::expect_nothing_after(&peer)
 }
 
 fn echo(ctx: &mut Ctx) -> Result<(), Failure> {
@@ -248,25 +251,37 @@ fn standard_headers(ctx: &mut Ctx) -> Result<(), Failure> {
     )
 }
 
+/// A slow client connects and holds its connection with its request not sent; a second client
+/// must be answered meanwhile. Then the slow client sends half a request line and holds that:
+/// the server must wait for the rest, not answer what it has.
 fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut staller = ctx.connect()?;
-    staller
-        .send(b"GET / HTTP/1.1\r\n")
-        .map_err(crate::http::send_failed)?;
     let mut peer = ctx.connect()?;
     peer.send(&get("/echo/second"))
         .map_err(crate::http::send_failed)?;
-    let response = read_response(&mut peer, "GET").map_err(|f| Failure {
-        rule: "A server serves other clients while one is slow".into(),
-        problem: format!(
-            "the second connection got no answer while the first stalled: {}",
-            f.problem
-        ),
-        hint: Some("handle each connection in its own thread, or use an event loop".into()),
-        ..f
+    let response = read_response(&mut peer, "GET").map_err(|f| {
+        crate::tracks::webserver::one_at_a_time(
+            f,
+            "the first client was connected and had not sent its request yet",
+        )
     })?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
     crate::http::expect_body(&response, b"second")?;
+    staller
+        .send(b"GET /echo/fir")
+        .map_err(crate::http::send_failed)?;
+    let quiet = staller
+        .stays_quiet(PIECE_PAUSE)
+        .map_err(|e| crate::http::read_failed(&e, &staller))?;
+    if !quiet {
+        return Err(Failure::new(
+            "A server waits for the whole request from a slow client (RFC 9112 §2.1)",
+            "your server answered (or closed) the first client after half a request line",
+        )
+        .diagnosis("it reads once and answers whatever that read returned; a slow client's request arrives in pieces")
+        .hint("append each recv() to a buffer and only answer once it contains \\r\\n\\r\\n"));
+    }
+    // The half-sent connection comes last on this program.
     drop(staller);
     Ok(())
 }

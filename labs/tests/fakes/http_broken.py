@@ -8,5 +8,7 @@ options = {
     "wrong-length": dict(extra_length=2),
     "no-keep-alive": dict(keep_alive=False),
     "no-host-check": dict(check_host=False),
+    "no-reason-space": dict(reason=False),
+    "crlf-after-body": dict(trailer=b"\r\n"),
 }[mode]
 serve(port, files_dir, **options)
