@@ -14,7 +14,8 @@
 //! another request's fetch) stays straight-line code on a thread; the loop only saves the
 //! thread wake-up and switch per request that dominated a hit's cost (bench/proxy/README.md).
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
-use wire::http1::conn::Event;
+use wire::http1::conn::{Event, State};
 
 use crate::client_side::{serve_on_thread, Client, Parked};
 use crate::forward::{self, Request};
@@ -75,7 +76,97 @@ impl Inbox {
 struct Waiting<'s> {
     client: Client<'s>,
     _registered: SocketGuard<'s>,
-    since: Instant,
+    /// When the current request head began (its first byte, or the connection's start for its
+    /// first request); `None` between requests.
+    head_since: Option<Instant>,
+    /// When the loop gives up on it: the header, body-progress or keep-alive timeout, whichever
+    /// applies to what it is waiting for.
+    deadline: Instant,
+    /// The time its live entry in [`Deadlines`] was pushed with.
+    armed: Instant,
+}
+
+impl Waiting<'_> {
+    /// Sets the deadline for what the connection waits for now (after reading at `now`).
+    fn renew(&mut self, options: &crate::Options, now: Instant) {
+        let conn = &self.client.conn;
+        self.deadline = if conn.their_state() != State::Idle {
+            // Part of a request body the loop is draining.
+            self.head_since = None;
+            now + options.body_timeout
+        } else if conn.buffered_len() > 0 || conn.requests() == 0 {
+            // Part of a head (or nothing yet on a new connection): the head has one budget
+            // however slowly its bytes trickle in.
+            let since = *self.head_since.get_or_insert(now);
+            since + options.header_timeout
+        } else {
+            self.head_since = None;
+            now + options.keep_alive_timeout
+        };
+    }
+}
+
+/// Every waiting connection's deadline, soonest first, at O(log n) per change that brings one
+/// nearer and O(1) for the usual change (activity pushes a deadline later: only the
+/// connection's own field moves; the heap entry is re-armed when it comes due).
+///
+/// An entry whose time is not its connection's `armed` is stale (the connection left, or a
+/// nearer deadline was pushed since) and is skipped when it comes up.
+struct Deadlines {
+    heap: BinaryHeap<Reverse<(Instant, usize)>>,
+}
+
+impl Deadlines {
+    fn arm(&mut self, token: usize, entry: &mut Waiting<'_>) {
+        entry.armed = entry.deadline;
+        self.heap.push(Reverse((entry.deadline, token)));
+    }
+
+    /// After a connection's deadline changed: a nearer one needs an entry of its own.
+    fn update(&mut self, token: usize, entry: &mut Waiting<'_>) {
+        if entry.deadline < entry.armed {
+            self.arm(token, entry);
+        }
+    }
+
+    /// How long the loop may sleep.
+    fn timeout(&self, now: Instant) -> Option<Duration> {
+        self.heap
+            .peek()
+            .map(|Reverse((at, _))| at.saturating_duration_since(now))
+    }
+
+    /// Takes the connections whose deadline has passed out of `waiting`.
+    fn expire<'s>(
+        &mut self,
+        waiting: &mut HashMap<usize, Waiting<'s>>,
+        now: Instant,
+        expired: &mut Vec<Waiting<'s>>,
+    ) {
+        while let Some(&Reverse((at, token))) = self.heap.peek() {
+            if at > now {
+                break;
+            }
+            self.heap.pop();
+            let Some(entry) = waiting.get_mut(&token) else {
+                continue;
+            };
+            if entry.armed != at {
+                continue;
+            }
+            if entry.deadline <= now {
+                expired.extend(waiting.remove(&token));
+            } else {
+                self.arm(token, entry);
+            }
+        }
+        // Connections handed to threads leave stale entries behind; rebuild when they dominate.
+        if self.heap.len() > 64 + 4 * waiting.len() {
+            self.heap.clear();
+            self.heap
+                .extend(waiting.iter().map(|(&token, w)| Reverse((w.armed, token))));
+        }
+    }
 }
 
 /// What a connection needs after the loop has read what it could.
@@ -92,10 +183,15 @@ enum Next {
 pub(crate) fn run(shared: &Arc<Shared>, mut poll: Poll) {
     let mut events = Events::with_capacity(256);
     let mut waiting: HashMap<usize, Waiting<'_>> = HashMap::new();
+    let mut deadlines = Deadlines {
+        heap: BinaryHeap::new(),
+    };
+    let mut expired = Vec::new();
     let mut next_token = 0usize;
-    let mut last_sweep = Instant::now();
+    let options = &shared.options;
     loop {
-        if let Err(e) = poll.poll(&mut events, Some(Duration::from_secs(1))) {
+        let timeout = deadlines.timeout(Instant::now());
+        if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
@@ -107,6 +203,8 @@ pub(crate) fn run(shared: &Arc<Shared>, mut poll: Poll) {
             drop(shared.inbox.take());
             return;
         }
+        // One clock read per wake-up, not per event.
+        let now = Instant::now();
         for event in events.iter() {
             let token = event.token();
             if token == WAKER {
@@ -117,7 +215,8 @@ pub(crate) fn run(shared: &Arc<Shared>, mut poll: Poll) {
             };
             match step(&mut entry.client) {
                 Next::Wait => {
-                    entry.since = Instant::now();
+                    entry.renew(options, now);
+                    deadlines.update(token.0, &mut entry);
                     waiting.insert(token.0, entry);
                 }
                 Next::Close => leave(&poll, entry, None, shared),
@@ -140,28 +239,33 @@ pub(crate) fn run(shared: &Arc<Shared>, mut poll: Poll) {
                 continue;
             }
             // Bytes that arrived before it was registered are reported by the registration.
-            waiting.insert(
-                token,
-                Waiting {
-                    client: parked.into_client(shared),
-                    _registered: registered,
-                    since: Instant::now(),
-                },
-            );
+            let mut entry = Waiting {
+                client: parked.into_client(shared),
+                _registered: registered,
+                head_since: None,
+                deadline: now,
+                armed: now,
+            };
+            entry.renew(options, now);
+            deadlines.arm(token, &mut entry);
+            waiting.insert(token, entry);
         }
-        if last_sweep.elapsed() >= Duration::from_secs(1) {
-            last_sweep = Instant::now();
-            let limit = shared.options.client_idle_timeout;
-            let idle: Vec<usize> = waiting
-                .iter()
-                .filter(|(_, w)| w.since.elapsed() >= limit)
-                .map(|(&token, _)| token)
-                .collect();
-            for token in idle {
-                if let Some(entry) = waiting.remove(&token) {
-                    leave(&poll, entry, None, shared);
-                }
+        deadlines.expire(&mut waiting, now, &mut expired);
+        for mut entry in expired.drain(..) {
+            let conn = &mut entry.client.conn;
+            if conn.buffered_len() > 0 && conn.their_state() == State::Idle {
+                // RFC 9110 §15.5.9: tell a client that stopped halfway through a head. The core
+                // allows one response once it knows the head will not come.
+                conn.handle_timeout();
+                let _ = entry.client.respond_error(
+                    408,
+                    &format!(
+                        "the request head did not arrive within {:?} (--header-timeout)",
+                        options.header_timeout
+                    ),
+                );
             }
+            leave(&poll, entry, None, shared);
         }
     }
 }
@@ -182,8 +286,10 @@ fn leave(
     } = entry;
     drop(_registered);
     let Some(request) = thread else {
-        drop(client);
+        // Counted out before the socket closes, so a client that sees the close may connect
+        // again at once without meeting --max-connections.
         shared.connections.fetch_sub(1, Ordering::SeqCst);
+        drop(client);
         return;
     };
     let parked = client.park();

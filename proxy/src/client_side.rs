@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use wire::cache::invalidation::cache_key;
 
-use wire::http1::conn::{Conn, ConnOptions, Event, Transmit};
+use wire::http1::conn::{Conn, ConnOptions, Event, State, Transmit};
 use wire::http1::{
     Headers, Leniencies, Limits, ParseOptions, RequestHead, ResponseHead, StatusCode, Target,
 };
@@ -145,7 +145,7 @@ impl Client<'_> {
         self.stream.set_read_timeout(Some(limit))?;
         let read = self.stream.read(self.conn.receive_buffer());
         self.stream
-            .set_read_timeout(Some(self.shared.options.client_idle_timeout))?;
+            .set_read_timeout(Some(self.shared.options.body_timeout))?;
         match read {
             Ok(0) => self.conn.handle_eof(),
             Ok(n) => self.conn.handle_received(n),
@@ -245,8 +245,10 @@ impl Parked {
     /// A connection just accepted.
     pub fn accepted(shared: &Shared, stream: TcpStream, peer: SocketAddr) -> Parked {
         let _ = stream.set_nodelay(true);
-        let _ = stream.set_read_timeout(Some(shared.options.client_idle_timeout));
-        let _ = stream.set_write_timeout(Some(shared.options.client_idle_timeout));
+        // On a thread, a read or write that makes no progress for this long ends the connection
+        // (the body-progress timeout); the event loop keeps the header and keep-alive timeouts.
+        let _ = stream.set_read_timeout(Some(shared.options.body_timeout));
+        let _ = stream.set_write_timeout(Some(shared.options.body_timeout));
         Parked {
             stream,
             conn: Conn::server(client_conn_options()),
@@ -279,11 +281,12 @@ impl Client<'_> {
     }
 }
 
-/// Answers 503 on a connection over `--max-connections`, then closes it.
+/// Answers 503 on a connection over `--max-connections`, counts it out and closes it.
 pub(crate) fn refuse(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
     let _registered = shared.sockets.register(&stream);
     let mut client = Parked::accepted(shared, stream, peer).into_client(shared);
-    let _ = client.read_more();
+    // A silent client over the limit holds this thread for the header timeout at most.
+    let _ = client.read_within(shared.options.header_timeout);
     let _ = client.conn.poll_event();
     let _ = client.respond_error(
         503,
@@ -292,6 +295,9 @@ pub(crate) fn refuse(shared: &Shared, stream: TcpStream, peer: SocketAddr) {
             shared.options.max_connections
         ),
     );
+    // Counted out before the socket closes, as the event loop does.
+    shared.connections.fetch_sub(1, Ordering::SeqCst);
+    drop(client);
 }
 
 /// Serves a connection on a thread (blocking reads and writes, as the request handlers expect):
@@ -329,9 +335,13 @@ pub(crate) fn serve_on_thread(
                 }
             }
             Ok(Event::NeedData) => {
-                if client.conn.buffered_len() == 0 && client.conn.pending_transmit() == 0 {
-                    // Between requests: a client that asks again at once (the next miss of a
-                    // page) is served by this thread; a quiet one goes back to the event loop.
+                let between_requests =
+                    client.conn.buffered_len() == 0 || client.conn.their_state() == State::Idle;
+                if between_requests && client.conn.pending_transmit() == 0 {
+                    // Between requests (or part of the next head read): a client that asks
+                    // again at once (the next miss of a page) is served by this thread; a quiet
+                    // one goes back to the event loop, which keeps its header or keep-alive
+                    // timeout.
                     match client.read_within(LINGER) {
                         Ok(true) => continue,
                         Ok(false) => return Some(client.park()),

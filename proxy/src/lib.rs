@@ -100,8 +100,15 @@ pub struct Options {
     /// Where origins may be (`--only-loopback-upstreams` limits them to loopback, refusing
     /// everything else with 403 without resolving it).
     pub reach: upstream::Reach,
-    /// How long an idle client connection is kept open.
-    pub client_idle_timeout: Duration,
+    /// How long a client may take to send a request head, from its first byte (or from the
+    /// connection's start) to its blank line (`--header-timeout`, 10 s). A partial head is then
+    /// answered 408; a connection that sent nothing is closed.
+    pub header_timeout: Duration,
+    /// How long a client connection may sit idle between requests (`--keep-alive-timeout`, 75 s).
+    pub keep_alive_timeout: Duration,
+    /// How long a client may go without sending any of a request body, or without taking any
+    /// of a response, before the proxy gives up on it (`--body-timeout`, 60 s).
+    pub body_timeout: Duration,
     /// The clock (the system's, or a manual one in tests).
     pub clock: Clock,
 }
@@ -131,7 +138,9 @@ impl Default for Options {
             via_name: None,
             resolve: Vec::new(),
             reach: upstream::Reach::Anywhere,
-            client_idle_timeout: Duration::from_secs(300),
+            header_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(75),
+            body_timeout: Duration::from_secs(60),
             clock: Clock::System,
         }
     }
@@ -412,10 +421,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let spawned = std::thread::Builder::new()
             .name("proxy-conn".into())
             .stack_size(256 * 1024)
-            .spawn(move || {
-                client_side::refuse(&thread_shared, stream, peer);
-                thread_shared.connections.fetch_sub(1, Ordering::SeqCst);
-            });
+            .spawn(move || client_side::refuse(&thread_shared, stream, peer));
         if spawned.is_err() {
             shared.connections.fetch_sub(1, Ordering::SeqCst);
         }

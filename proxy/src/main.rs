@@ -23,6 +23,7 @@ Every response says how the cache served it: X-Cache: HIT, MISS, REVALIDATED, ST
   proxy --cache-dir ./cache --cache-size 1G --access-log -   log every request to stderr
   proxy --no-cache --port 9000                               forward only
   proxy --only-loopback-upstreams                            loopback origins only, 403 for others
+  proxy --header-timeout 5s --keep-alive-timeout 30s         drop slow and idle clients sooner
 Status page: http://127.0.0.1:8888/proxy-status"
 )]
 struct Cli {
@@ -44,6 +45,17 @@ struct Cli {
     /// Seconds to wait for an origin to connect or to answer before a 504.
     #[arg(long, default_value_t = 30.0)]
     upstream_timeout: f64,
+    /// Give up on a request head that takes longer than this to arrive (10s, 500ms, 2m); a
+    /// partial head gets 408.
+    #[arg(long, value_name = "TIME", default_value = "10s", value_parser = parse_duration)]
+    header_timeout: Duration,
+    /// Close an idle keep-alive client connection after this long (10s, 500ms, 2m).
+    #[arg(long, value_name = "TIME", default_value = "75s", value_parser = parse_duration)]
+    keep_alive_timeout: Duration,
+    /// Give up on a client that sends none of its request body, or takes none of a response,
+    /// for this long (10s, 500ms, 2m).
+    #[arg(long, value_name = "TIME", default_value = "60s", value_parser = parse_duration)]
+    body_timeout: Duration,
     /// Ports CONNECT may tunnel to, comma-separated.
     #[arg(long, default_value = "443", value_delimiter = ',')]
     connect_ports: Vec<u16>,
@@ -83,6 +95,32 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s} is too large"))
 }
 
+/// A duration as `server` reads one: a whole number with `ms`, `s` (the default) or `m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write it like 10s, 500ms or 2m"))?;
+    let d = match unit.trim() {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        other => {
+            return Err(format!(
+                "unknown time unit `{other}` in `{text}`; use ms, s or m"
+            ))
+        }
+    };
+    if d.is_zero() {
+        return Err(format!(
+            "`{text}` is zero; a timeout must be longer than that"
+        ));
+    }
+    Ok(d)
+}
+
 fn parse_resolve(s: &str) -> Result<(String, std::net::SocketAddr), String> {
     let bad = || format!("{s:?}: write HOST:PORT:ADDRESS:PORT, e.g. origin.test:80:127.0.0.1:8080");
     let mut parts = s.splitn(3, ':');
@@ -102,6 +140,9 @@ fn main() -> ExitCode {
         bind: cli.bind,
         port: cli.port,
         upstream_timeout: Duration::from_secs_f64(cli.upstream_timeout),
+        header_timeout: cli.header_timeout,
+        keep_alive_timeout: cli.keep_alive_timeout,
+        body_timeout: cli.body_timeout,
         connect_ports: cli.connect_ports,
         max_connections: cli.max_connections.max(1),
         access_log: cli.access_log,

@@ -233,6 +233,8 @@ pub enum CloseReason {
     UnreadRequestBody,
     /// The peer broke the protocol (the [`ConnError`] was returned by [`Conn::poll_event`]).
     ProtocolError,
+    /// The shell's timer for the peer's message ran out ([`Conn::handle_timeout`]).
+    TimedOut,
 }
 
 impl fmt::Display for CloseReason {
@@ -253,6 +255,7 @@ impl fmt::Display for CloseReason {
                 f.write_str("the response was sent before the request body was read")
             }
             CloseReason::ProtocolError => f.write_str("the peer broke the protocol"),
+            CloseReason::TimedOut => f.write_str("the peer's message did not arrive in time"),
         }
     }
 }
@@ -576,6 +579,17 @@ impl Conn {
     /// Records that the peer closed its side (a read returned 0).
     pub fn handle_eof(&mut self) {
         self.eof = true;
+    }
+
+    /// Records that the shell's timer for the peer's current message ran out: a head or a body
+    /// that stopped arriving (the shell owns the clock and decides how long is too long). The
+    /// peer's side goes to `Error` and the connection will not be kept; a server whose response
+    /// has not started may still send one final response, `408 Request Timeout` (RFC 9110
+    /// §15.5.9), which is how a shell tells a client that stopped halfway through a head.
+    pub fn handle_timeout(&mut self) {
+        self.end_keep_alive(CloseReason::TimedOut);
+        let _ = self.states.apply(self.role.peer(), Step::ProtocolError);
+        self.reader = None;
     }
 
     /// True when reading from the socket is useful now: the core is waiting for the peer's bytes,

@@ -1614,3 +1614,31 @@ fn content_length_zero_is_complete_at_once() {
         (State::Idle, State::Idle)
     );
 }
+
+#[test]
+fn a_head_that_stops_arriving_may_still_get_408() {
+    let mut conn = server();
+    conn.handle_bytes(b"GET /slow HTTP/1.1\r\nHost: x\r\n");
+    assert_eq!(conn.poll_event(), Ok(Event::NeedData));
+    // Mid-head both sides are Idle: no response may go out yet.
+    assert!(conn.send_response(&response(408, &[])).is_err());
+    conn.handle_timeout();
+    assert_eq!(conn.client_state(), State::Error);
+    respond(&mut conn, 408, "late");
+    let mut out = Vec::new();
+    while let Some(Transmit::Bytes(bytes)) = conn.poll_transmit() {
+        out.extend_from_slice(bytes);
+        let n = bytes.len() as u64;
+        conn.advance_transmit(n).unwrap();
+    }
+    assert_eq!(
+        wire_lines(&out),
+        wire_lines(
+            b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlate"
+        )
+    );
+    assert_eq!(
+        conn.poll_event(),
+        Ok(Event::ConnectionClosed(CloseReason::TimedOut))
+    );
+}

@@ -1,0 +1,175 @@
+//! Client timeouts, through the `proxy` binary on loopback: a partial head gets 408 after
+//! `--header-timeout`; silent sockets stop holding `--max-connections` once their header time
+//! is up; an idle keep-alive connection closes after `--keep-alive-timeout`; and a slowloris of
+//! 300 connections does not delay anyone else's request.
+
+mod common;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use common::{origin, read_response, read_to_close, ProxyProcess};
+
+const HELLO: &[u8] = b"\
+    HTTP/1.1 200 OK\r\n\
+    Content-Length: 5\r\n\
+    Cache-Control: no-store\r\n\
+    \r\n\
+    hello";
+
+fn get(origin: std::net::SocketAddr) -> String {
+    format!("GET http://{origin}/hello HTTP/1.1\r\nHost: {origin}\r\n\r\n")
+}
+
+#[test]
+fn a_partial_head_gets_408_after_the_header_timeout() {
+    let proxy = ProxyProcess::start(&["--header-timeout", "300ms"]);
+    let mut client = proxy.connect();
+    let started = Instant::now();
+    client
+        .write_all(b"GET http://127.0.0.1:9/ HTTP/1.1\r\nHost: 127.0.0.1:9\r\n")
+        .unwrap();
+    let answer = String::from_utf8(read_to_close(&mut client)).unwrap();
+    let waited = started.elapsed();
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("Connection: close\r\n"), "{answer}");
+    assert!(answer.contains("--header-timeout"), "{answer}");
+    assert!(
+        waited >= Duration::from_millis(300),
+        "answered after {waited:?}, before the header timeout"
+    );
+}
+
+#[test]
+fn a_silent_connection_is_closed_without_an_answer() {
+    let proxy = ProxyProcess::start(&["--header-timeout", "300ms"]);
+    let mut client = proxy.connect();
+    assert_eq!(
+        read_to_close(&mut client),
+        b"",
+        "nothing was asked, so nothing is answered"
+    );
+}
+
+#[test]
+fn five_silent_sockets_hold_max_connections_5_only_for_the_header_timeout() {
+    let origin = origin(HELLO);
+    let proxy = ProxyProcess::start(&["--max-connections", "5", "--header-timeout", "700ms"]);
+    let mut silent: Vec<_> = (0..5).map(|_| proxy.connect()).collect();
+
+    // While they are open, a sixth client is over the limit.
+    let mut refused = proxy.connect();
+    refused.write_all(get(origin).as_bytes()).unwrap();
+    let (head, _) = read_response(&mut refused);
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    drop(refused);
+
+    // The proxy closes them when their header time is up...
+    for socket in &mut silent {
+        assert_eq!(read_to_close(socket), b"");
+    }
+    // ...and the next client is served.
+    let mut client = proxy.connect();
+    client.write_all(get(origin).as_bytes()).unwrap();
+    let (head, body) = read_response(&mut client);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, b"hello");
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_keep_alive_timeout() {
+    let origin = origin(HELLO);
+    let proxy = ProxyProcess::start(&["--keep-alive-timeout", "400ms", "--header-timeout", "20s"]);
+    let mut client = proxy.connect();
+    for _ in 0..2 {
+        client.write_all(get(origin).as_bytes()).unwrap();
+        let (head, body) = read_response(&mut client);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(!head.contains("Connection: close"), "{head}");
+        assert_eq!(body, b"hello");
+    }
+    let idle_from = Instant::now();
+    assert_eq!(
+        read_to_close(&mut client),
+        b"",
+        "an idle connection is closed without a 408"
+    );
+    let idle = idle_from.elapsed();
+    assert!(
+        idle >= Duration::from_millis(350),
+        "closed after {idle:?}, before the keep-alive timeout"
+    );
+    assert!(
+        idle < Duration::from_secs(10),
+        "closed after {idle:?}: the header timeout (20 s) should not apply between requests"
+    );
+}
+
+#[test]
+fn a_slowloris_of_300_connections_does_not_delay_a_normal_request() {
+    let origin = origin(HELLO);
+    let proxy = ProxyProcess::start(&["--header-timeout", "5s"]);
+    // A normal request first, so the figure below does not count the first connect to the origin.
+    let mut warm = proxy.connect();
+    warm.write_all(get(origin).as_bytes()).unwrap();
+    read_response(&mut warm);
+    drop(warm);
+
+    let head = get(origin);
+    let (begun, _) = head.split_at(head.len() - 2);
+    let mut slow: Vec<_> = (0..300).map(|_| proxy.connect()).collect();
+    for socket in &mut slow {
+        socket.write_all(begun.as_bytes()).unwrap();
+    }
+    // Each keeps sending a little of its head, never the blank line that ends it.
+    for socket in &mut slow {
+        socket.write_all(b"X-Slow: 1\r\n").unwrap();
+    }
+
+    let started = Instant::now();
+    let mut client = proxy.connect();
+    client.write_all(get(origin).as_bytes()).unwrap();
+    let (answer, body) = read_response(&mut client);
+    let took = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(body, b"hello");
+    assert!(
+        took < Duration::from_secs(2),
+        "a normal request took {took:?} beside 300 slow clients"
+    );
+
+    // And every slow client gets its 408 when its header time is up.
+    for socket in &mut slow {
+        let answer = read_to_close(socket);
+        assert!(
+            answer.starts_with(b"HTTP/1.1 408 "),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+}
+
+#[test]
+fn help_names_the_timeouts_and_bad_durations_are_refused() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_proxy"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--header-timeout", "--keep-alive-timeout", "--body-timeout"] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_proxy"))
+        .args(["--header-timeout", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("10s"),
+        "the error shows how to write one: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
