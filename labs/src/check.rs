@@ -87,9 +87,14 @@ pub struct Ctx {
     log: ExchangeLog,
     learner: Option<LearnerProcess>,
     learner_addr: Option<SocketAddr>,
+    /// Connections a step keeps open until its program is stopped (see [`Ctx::hold`]).
+    held: Vec<Peer>,
     /// Notes for the report (e.g. "started your program: python3 server.py 41234").
     pub notes: Vec<String>,
 }
+
+/// How the note that labs started the learner's program begins (a passing step leaves it out).
+pub const STARTED_NOTE: &str = "started your program: ";
 
 /// The rule every check that connects relies on.
 pub const RULE_REACHABLE: &str = "Your program must be reachable where labs was told to find it";
@@ -107,6 +112,7 @@ impl Ctx {
             log: ExchangeLog::default(),
             learner: None,
             learner_addr: None,
+            held: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -272,7 +278,7 @@ impl Ctx {
                 ),
             )
         })?;
-        self.notes.push(format!("started your program: {command}"));
+        self.notes.push(format!("{STARTED_NOTE}{command}"));
         Ok(process)
     }
 
@@ -411,12 +417,26 @@ impl Ctx {
         }
     }
 
-    /// Stops the learner's program if labs started it.
+    /// Keeps a connection open until the step ends and its program is stopped, whatever the
+    /// verdict. A silent or half-sent connection is the last thing a step does to a program:
+    /// closing it earlier hands a beginner's server an empty read (`message.split()[1]` on
+    /// `b""`), and the crash that follows would be blamed on the step.
+    pub fn hold(&mut self, peer: Peer) {
+        self.held.push(peer);
+    }
+
+    /// Closes the connections the step held, after its program was stopped.
+    pub fn release_held(&mut self) {
+        self.held.clear();
+    }
+
+    /// Stops the learner's program if labs started it, then closes the connections held for it.
     pub fn stop_learner(&mut self) {
         if let Some(mut p) = self.learner.take() {
             p.stop();
         }
         self.learner_addr = None;
+        self.release_held();
     }
 
     /// How the learner's program ended during the step, if labs started it and it has ended:

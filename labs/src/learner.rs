@@ -179,13 +179,13 @@ pub fn describe_exit(status: ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(code), _) if code > 128 && signal_name(code - 128).is_some() => format!(
-            "exit code {code}: killed by {} (signal {})",
+            "killed by {}: signal {}, exit code {code} from the shell",
             signal_name(code - 128).unwrap_or_default(),
             code - 128
         ),
         (Some(code), _) => format!("exit code {code}"),
         (None, Some(signal)) => match signal_name(signal) {
-            Some(name) => format!("killed by {name} (signal {signal})"),
+            Some(name) => format!("killed by {name}: signal {signal}"),
             None => format!("killed by signal {signal}"),
         },
         _ => "ended".to_string(),
@@ -424,11 +424,11 @@ mod tests {
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(
             describe_exit(ExitStatus::from_raw(11)),
-            "killed by SIGSEGV (signal 11)"
+            "killed by SIGSEGV: signal 11"
         );
         assert_eq!(
             describe_exit(ExitStatus::from_raw(139 << 8)),
-            "exit code 139: killed by SIGSEGV (signal 11)"
+            "killed by SIGSEGV: signal 11, exit code 139 from the shell"
         );
         assert_eq!(describe_exit(ExitStatus::from_raw(2 << 8)), "exit code 2");
     }

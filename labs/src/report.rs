@@ -128,11 +128,21 @@ pub fn step_text(track: &Track, index: usize, step: &Step, style: &Style) -> Str
     out
 }
 
-/// The result of one step: one line when it passed, the whole story when it did not.
+/// The result of one step: one line when it passed (with its notes, such as bytes that passed
+/// for this lab but would not for a stricter client; the command labs started is left out),
+/// the whole story when it did not.
 pub fn step_result(result: &StepResult, style: &Style) -> String {
     let name = format!("{:<24} {}", result.id, result.title);
     let failure = match &result.outcome {
-        Ok(()) => return format!("{} {name}\n", style.pass("PASS")),
+        Ok(()) => {
+            let mut out = format!("{} {name}\n", style.pass("PASS"));
+            for note in &result.notes {
+                if !note.starts_with(crate::check::STARTED_NOTE) {
+                    let _ = writeln!(out, "  note:    {}", printable(note));
+                }
+            }
+            return out;
+        }
         Err(failure) => failure,
     };
     let mut out = format!("{} {name}\n", style.fail("FAIL"));
@@ -141,7 +151,7 @@ pub fn step_result(result: &StepResult, style: &Style) -> String {
     if let Some(crash) = &result.crash {
         let _ = writeln!(
             out,
-            "  crash:   your program ended during this step ({crash})"
+            "  crash:   your program ended during this step: {crash}"
         );
     }
     for note in &result.notes {

@@ -76,6 +76,7 @@ pub fn run_step(ctx: &mut Ctx, track: &Track, index: usize, step: &Step) -> Step
     if started_by_labs {
         ctx.stop_learner();
     }
+    ctx.release_held();
     let reproduce = reproduce_command(ctx.reach(), exchanges.first());
     StepResult {
         id: track.step_id(step),

@@ -2,6 +2,7 @@
 
 use crate::catalog::{Role, Step, Track};
 use crate::check::{Ctx, Failure};
+use crate::exchange::Peer;
 use crate::http::{expect_status, get, read_response, request, HOST};
 use std::time::Duration;
 
@@ -256,6 +257,13 @@ fn standard_headers(ctx: &mut Ctx) -> Result<(), Failure> {
 /// the server must wait for the rest, not answer what it has.
 fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
     let mut staller = ctx.connect()?;
+    let result = concurrent_with(ctx, &mut staller);
+    // The silent, then half-sent, connection stays open until the program is stopped.
+    ctx.hold(staller);
+    result
+}
+
+fn concurrent_with(ctx: &mut Ctx, staller: &mut Peer) -> Result<(), Failure> {
     let mut peer = ctx.connect()?;
     peer.send(&get("/echo/second"))
         .map_err(crate::http::send_failed)?;
@@ -272,7 +280,7 @@ fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
         .map_err(crate::http::send_failed)?;
     let quiet = staller
         .stays_quiet(PIECE_PAUSE)
-        .map_err(|e| crate::http::read_failed(&e, &staller))?;
+        .map_err(|e| crate::http::read_failed(&e, staller))?;
     if !quiet {
         return Err(Failure::new(
             "A server waits for the whole request from a slow client (RFC 9112 §2.1)",
@@ -281,8 +289,6 @@ fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
         .diagnosis("it reads once and answers whatever that read returned; a slow client's request arrives in pieces")
         .hint("append each recv() to a buffer and only answer once it contains \\r\\n\\r\\n"));
     }
-    // The half-sent connection comes last on this program.
-    drop(staller);
     Ok(())
 }
 

@@ -1,5 +1,6 @@
-/* A C server that serves / and /echo/TEXT, one connection at a time, and dereferences a
- * null pointer on its third request (a learner's off-by-one in a table of connections). */
+/* A C server that serves / and /echo/TEXT (percent-decoded), one connection at a time, and
+ * dereferences a null pointer on its third request (a learner's off-by-one in a table of
+ * connections): it passes every step of two requests and dies in the first with three. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -35,7 +36,18 @@ int main(int argc, char **argv) {
         sscanf(buf, "%*s %1023s", path);
         char out[2048];
         if (strncmp(path, "/echo/", 6) == 0) {
-            snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s", strlen(path + 6), path + 6);
+            char text[1024] = {0};
+            size_t len = 0;
+            for (char *p = path + 6; *p; p++) {
+                unsigned int byte;
+                if (*p == '%' && sscanf(p + 1, "%2x", &byte) == 1) {
+                    text[len++] = (char)byte;
+                    p += 2;
+                } else {
+                    text[len++] = *p;
+                }
+            }
+            snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n\r\n%s", len, text);
         } else if (strcmp(path, "/") == 0) {
             snprintf(out, sizeof out, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
         } else {

@@ -1,0 +1,296 @@
+//! The programs learners really hand in get exactly the right verdict on every step, and the
+//! reports say why. Each program in tests/learners/ is written the way the lab skeletons and
+//! beginners' tutorials have it: the lab 1 server (one connection at a time, `split()[1]`, the
+//! file then `\r\n`), an early-stage server that dies on an empty read, a read-once server, and
+//! a C server that segfaults on its third request (compiled here with `cc`).
+//!
+//! Every check runs the program as `labs check --run` does, started in the corpus folder, so
+//! relative paths (`python3 WebServer.py {port}`, `open("HelloWorld.html")`) work as they do
+//! for the learner.
+
+use labs::catalog::find_step;
+use labs::check::{Ctx, Reach};
+use labs::report::{step_result, Style};
+use labs::runner::{run_step, StepResult};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Reads time out quickly: every program here answers at once or not at all.
+const TIMEOUT: Duration = Duration::from_millis(500);
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/learners")
+}
+
+/// Runs one step against `command`, started in `dir` as `labs check STEP --run` would.
+fn check_in(dir: &Path, step: &str, command: &str) -> StepResult {
+    let (track, index, step) = find_step(step).expect("the step exists");
+    let mut ctx =
+        Ctx::new(Reach::Run(command.into()), TIMEOUT, None).with_work_dir(dir.to_path_buf());
+    let result = run_step(&mut ctx, track, index, step);
+    ctx.stop_learner();
+    result
+}
+
+fn check(step: &str, command: &str) -> StepResult {
+    check_in(&corpus(), step, command)
+}
+
+/// The report with what changes from run to run made constant: ports, folders.
+fn report(result: &StepResult) -> String {
+    normalise(&step_result(result, &Style::plain()))
+}
+
+fn normalise(text: &str) -> String {
+    let text = text.replace(&corpus().display().to_string(), "<corpus>");
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    // Ports: whatever follows `127.0.0.1:`, and the port labs passed as the command's last word.
+    while let Some(at) = rest.find("127.0.0.1:") {
+        let (before, after) = rest.split_at(at + "127.0.0.1:".len());
+        out.push_str(before);
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        out.push_str(if digits > 0 { "PORT" } else { "" });
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out.lines()
+        .map(
+            |line| match line.strip_prefix("  note:    started your program: ") {
+                Some(command) => format!(
+                    "  note:    started your program: {}PORT",
+                    command.trim_end_matches(|c: char| c.is_ascii_digit())
+                ),
+                None => line.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Asserts each step's verdict, naming the failure when a verdict is wrong.
+fn verdicts(command: &str, expected: &[(&str, bool)]) -> Vec<StepResult> {
+    let mut results = Vec::new();
+    for &(step, pass) in expected {
+        let result = check(step, command);
+        assert_eq!(
+            result.passed(),
+            pass,
+            "{step} for `{command}`:\n{}",
+            report(&result)
+        );
+        results.push(result);
+    }
+    results
+}
+
+fn failure(result: &StepResult) -> &labs::check::Failure {
+    result.outcome.as_ref().expect_err("the step failed")
+}
+
+#[test]
+fn the_lab1_skeleton_passes_hello_and_not_found_and_fails_threads() {
+    let command = "python3 WebServer.py {port}";
+    let results = verdicts(
+        command,
+        &[
+            ("webserver/hello", true),
+            ("webserver/not-found", true),
+            ("webserver/threads", false),
+        ],
+    );
+    // The page compared is the learner's own, and the trailing \r\n passes with a note.
+    let hello = &results[0];
+    assert!(
+        hello
+            .notes
+            .iter()
+            .any(|n| n.contains("compared with your own")),
+        "{:?}",
+        hello.notes
+    );
+    assert!(
+        hello
+            .notes
+            .iter()
+            .any(|n| n.contains("became part of the body")),
+        "{:?}",
+        hello.notes
+    );
+    insta::assert_snapshot!("lab1_hello", report(hello));
+    let threads = &results[2];
+    assert!(
+        failure(threads)
+            .diagnosis
+            .as_deref()
+            .is_some_and(|d| d.contains("one connection at a time")),
+        "{}",
+        report(threads)
+    );
+    insta::assert_snapshot!("lab1_threads", report(threads));
+}
+
+#[test]
+fn an_early_stage_server_that_dies_on_an_empty_read_is_never_sent_one() {
+    let command = "python3 early_stage.py {port}";
+    let results = verdicts(
+        command,
+        &[
+            ("http/connect", true),
+            ("http/respond", true),
+            ("http/read-request", false),
+            ("http/not-found", true),
+            ("http/echo", false),
+            ("http/concurrent", false),
+        ],
+    );
+    // Waiting for it to listen never killed it: respond and not-found passed, and no step
+    // said to start it.
+    for result in &results {
+        assert!(
+            !report(result).contains("Start it, or use --run"),
+            "{}",
+            report(result)
+        );
+    }
+    insta::assert_snapshot!("early_stage_read_request", report(&results[2]));
+    insta::assert_snapshot!("early_stage_echo", report(&results[4]));
+}
+
+#[test]
+fn a_read_once_serial_server_fails_read_request_and_concurrent() {
+    let command = "python3 read_once.py {port}";
+    let results = verdicts(
+        command,
+        &[
+            ("http/connect", true),
+            ("http/respond", true),
+            ("http/read-request", false),
+            ("http/not-found", true),
+            ("http/echo", true),
+            ("http/percent-decode", false),
+            ("http/concurrent", false),
+        ],
+    );
+    let concurrent = &results[6];
+    assert!(
+        failure(concurrent)
+            .diagnosis
+            .as_deref()
+            .is_some_and(|d| d.contains("one connection at a time")),
+        "{}",
+        report(concurrent)
+    );
+    insta::assert_snapshot!("read_once_concurrent", report(concurrent));
+}
+
+#[test]
+fn a_c_server_that_segfaults_on_its_third_request_is_named_sigsegv() {
+    let build = tempfile::tempdir().unwrap();
+    let binary = build.path().join("crash_third");
+    let compiled = Command::new("cc")
+        .args(["-O0", "-o"])
+        .arg(&binary)
+        .arg(corpus().join("crash_third.c"))
+        .status()
+        .expect("cc runs (scripts/install-test-deps.sh installs it)");
+    assert!(compiled.success(), "crash_third.c did not compile");
+    let command = format!("{} {{port}}", binary.display());
+    let mut results = Vec::new();
+    for (step, pass) in [
+        ("http/respond", true),
+        ("http/not-found", true),
+        ("http/echo", true),
+        ("http/percent-decode", false),
+    ] {
+        let result = check(step, &command);
+        assert_eq!(result.passed(), pass, "{step}:\n{}", report(&result));
+        results.push(result);
+    }
+    let crashed = &results[3];
+    assert!(
+        crashed
+            .crash
+            .as_deref()
+            .is_some_and(|c| c.contains("SIGSEGV")),
+        "{}",
+        report(crashed)
+    );
+    let text = report(crashed).replace(&build.path().display().to_string(), "<build>");
+    assert!(text.contains("request 3 uses slot ?"), "{text}");
+    insta::assert_snapshot!("crash_third_percent_decode", text);
+}
+
+/// `labs` as the learner runs it: from their own folder, with a relative path in --run.
+fn labs_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    let data = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_labs"))
+        .args(args)
+        .current_dir(dir)
+        .env("PROTOLAB_DATA_DIR", data.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("labs runs")
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn labs_run_from_the_learners_folder_uses_their_page_or_lends_one() {
+    let args = [
+        "check",
+        "webserver",
+        "--run",
+        "python3 WebServer.py {port}",
+        "--timeout",
+        "500ms",
+    ];
+    // From the corpus folder, with the learner's own HelloWorld.html.
+    let before = listing(&corpus());
+    let out = labs_in(&corpus(), &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("PASS webserver/hello"), "{stdout}");
+    assert!(stdout.contains("compared with your own"), "{stdout}");
+    assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
+    assert_eq!(
+        listing(&corpus()),
+        before,
+        "labs changed the learner's folder"
+    );
+
+    // A folder with the server and no page: labs lends its example and takes it back.
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        corpus().join("WebServer.py"),
+        folder.path().join("WebServer.py"),
+    )
+    .unwrap();
+    let out = labs_in(folder.path(), &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("there was no HelloWorld.html"), "{stdout}");
+    assert_eq!(
+        listing(folder.path()),
+        ["WebServer.py"],
+        "labs left a file behind"
+    );
+}
