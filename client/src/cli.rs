@@ -34,7 +34,8 @@ Exit codes (the same numbers as curl's):
  26 could not read a local file                  28 timeout
  35 TLS handshake failed                         47 too many redirects (-L)
  52 empty reply         55 send failed           56 receive failed
- 60 server certificate not trusted (--cacert FILE, or -k for a lab server)";
+ 60 server certificate not trusted (--cacert FILE, or -k for a lab server)
+ 77 the --cacert file cannot be read or holds no certificate";
 
 /// Raw HTTP client that shows every byte, a REPL for typing requests, and a load generator.
 #[derive(Parser, Debug)]
@@ -159,7 +160,9 @@ pub struct RequestArgs {
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
-    /// Also trust the CA certificate(s) in this PEM file.
+    /// Also trust the certificates in this PEM file: CAs, or the server's own (a self-signed
+    /// one made with `openssl req -x509`), whose host name is still checked. -v says which
+    /// roots are used (the system's store, else bundled ones).
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 

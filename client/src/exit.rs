@@ -47,6 +47,8 @@ pub enum ExitCode {
     RecvError = 56,
     /// The server's certificate could not be verified (`-k` skips the check, `--cacert` adds a root).
     PeerCertificate = 60,
+    /// The `--cacert` file could not be read or holds no certificate.
+    CaCertFile = 77,
 }
 
 impl ExitCode {
@@ -76,6 +78,7 @@ impl ExitCode {
             ExitCode::SendError => "send error",
             ExitCode::RecvError => "receive error",
             ExitCode::PeerCertificate => "peer certificate not trusted",
+            ExitCode::CaCertFile => "--cacert file unusable",
         }
     }
 }
@@ -101,4 +104,5 @@ Exit codes (the same numbers as curl's):
  26 could not read a local file                      28 timeout
  35 TLS handshake failed                             47 too many redirects (-L)
  52 empty reply          55 send failed             56 receive failed
- 60 server certificate not trusted (try --cacert FILE, or -k for a lab server)";
+ 60 server certificate not trusted (try --cacert FILE, or -k for a lab server)
+ 77 the --cacert file cannot be read or holds no certificate";

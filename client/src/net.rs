@@ -122,7 +122,7 @@ impl ConnectError {
             ConnectError::Connect { .. } => ExitCode::CouldNotConnect,
             ConnectError::Timeout { .. } => ExitCode::Timeout,
             ConnectError::TlsSetup(tls::TlsSetupError::BadServerName { .. }) => ExitCode::Tls,
-            ConnectError::TlsSetup(_) => ExitCode::ReadError,
+            ConnectError::TlsSetup(tls::TlsSetupError::CaFile(_)) => ExitCode::CaCertFile,
             ConnectError::Handshake { source, .. } => {
                 let cert = source
                     .get_ref()
@@ -165,7 +165,7 @@ impl fmt::Display for ConnectError {
                 match inner {
                     Some(e) if tls::is_certificate_error(e) => write!(
                         f,
-                        "TLS: the certificate of {host} is not trusted ({e}); pass --cacert FILE with its CA, or -k to skip the check (dangerous)"
+                        "TLS: the certificate of {host} is not trusted ({e}); pass --cacert FILE with its certificate or its CA, or -k to skip the check (dangerous)"
                     ),
                     _ => write!(
                         f,

@@ -336,20 +336,21 @@ fn execute(
     started: Instant,
 ) -> Result<ExitCode, Failure> {
     let deadline = Deadline::after(started, args.max_time);
-    let tls_config = if plan.urls.iter().any(|u| u.scheme == Scheme::Https) {
+    let (tls_config, tls_roots) = if plan.urls.iter().any(|u| u.scheme == Scheme::Https) {
         let options = TlsOptions {
             insecure: args.insecure,
             ca_file: args.cacert.clone(),
         };
-        Some(tls::client_config(&options).map_err(|e| {
+        let (config, roots) = tls::client_config(&options).map_err(|e| {
             let code = match e {
                 tls::TlsSetupError::BadServerName { .. } => ExitCode::Tls,
-                _ => ExitCode::ReadError,
+                tls::TlsSetupError::CaFile(_) => ExitCode::CaCertFile,
             };
             Failure::new(code, e.to_string())
-        })?)
+        })?;
+        (Some(config), roots)
     } else {
-        None
+        (None, None)
     };
     let show = args.verbose > 0 || args.hex || (plan.raw.is_some() && !args.silent);
     let body_limit = (args.verbose < 2 && !args.verbose_body).then_some(VERBOSE_BODY_LIMIT);
@@ -458,6 +459,9 @@ fn execute(
                     let left = deadline
                         .remaining(Instant::now())
                         .map_err(|_| timeout_failure(args, 0))?;
+                    if let Some(roots) = &tls_roots {
+                        note(&mut transcript, &roots.describe());
+                    }
                     let s = Stream::handshake(tcp, &url.host, url.port, Arc::clone(config), left)?;
                     timing.tls = Some(t0.elapsed());
                     s

@@ -164,7 +164,8 @@ pub struct SendArgs {
     /// Encryption; the default depends on the port (587 starttls, 465 implicit, else none)
     #[arg(long, value_enum)]
     pub tls: Option<TlsArg>,
-    /// Trust this CA or self-signed certificate (PEM), e.g. the sink's sink-cert.pem
+    /// Also trust this CA or the server's own certificate (PEM; a self-signed one made with
+    /// `openssl req -x509`, or the sink's sink-cert.pem), host name still checked
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
     /// Do not check the server's certificate at all (local tests only)

@@ -528,11 +528,13 @@ impl<'a> TraceWriter<'a> {
 /// A failed TLS handshake: exit 29, with what to do about the usual certificate problems.
 fn tls_failure(options: &SendOptions, what: &str, error: &io::Error) -> SendFailure {
     let text = error.to_string();
-    let hint = if text.contains("CaUsedAsEndEntity") {
-        "; the server presents a CA certificate (CA:TRUE) as its own, which TLS refuses: \
-         make its certificate without CA:TRUE, or use --insecure for a local test"
-    } else if text.contains("UnknownIssuer") && options.ca.is_none() && !options.insecure {
-        "; for a self-signed server pass --ca CERT.pem (or --insecure for a local test)"
+    let unknown = text.contains("CaUsedAsEndEntity") || text.contains("UnknownIssuer");
+    let hint = if unknown && options.ca.is_some() {
+        "; the server's certificate is not the one in --ca, nor signed by a CA in it: \
+         pass the server's own certificate file (or its CA's), or --insecure for a local test"
+    } else if unknown && !options.insecure {
+        "; for a self-signed server pass --ca CERT.pem (the server's certificate file), \
+         or --insecure for a local test"
     } else if text.contains("NotValidForName") {
         "; the certificate is for another name: connect by the name it names, or use --insecure for a local test"
     } else {
@@ -591,10 +593,12 @@ pub fn send(options: &SendOptions, out: &mut dyn Write) -> Result<Delivery, Send
     let (tcp, addr) = connect(&options.host, options.port, timeout)?;
     let tls_needed = options.config.tls != TlsMode::None;
     let tls_config = if tls_needed {
-        Some(
-            tls::client_config(options.ca.as_deref(), options.insecure)
-                .map_err(|e| SendFailure::usage(e.to_string()))?,
-        )
+        let (config, roots) = tls::client_config(options.ca.as_deref(), options.insecure)
+            .map_err(|e| SendFailure::usage(e.to_string()))?;
+        if let Some(roots) = roots {
+            trace.comment(&roots.describe());
+        }
+        Some(config)
     } else {
         None
     };

@@ -1,18 +1,17 @@
-//! TLS plumbing with rustls (ring provider): the client's trust settings (web roots, `--ca`,
-//! `--insecure`) and the sink's certificate (PEM files, or a self-signed one made with rcgen).
+//! TLS plumbing with rustls (ring provider): the client's trust settings (the shared `trust`
+//! crate: system or bundled roots, `--ca`, `--insecure`) and the sink's certificate (PEM files, or a self-signed one made with rcgen).
 //!
 //! TLS is borrowed, not taught: the SMTP cores only say when it must start (STARTTLS) and this
 //! module makes the connection that carries the rest.
 
-use std::fs::File;
-use std::io::{self, BufReader};
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use trust::danger::AcceptAnyCertificate;
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -24,50 +23,33 @@ fn invalid(message: String) -> io::Error {
 
 /// Reads every certificate in a PEM file.
 pub fn read_certificates(path: &Path) -> io::Result<Vec<CertificateDer<'static>>> {
-    let file =
-        File::open(path).map_err(|e| invalid(format!("cannot open {}: {e}", path.display())))?;
-    let certs = rustls_pemfile::certs(&mut BufReader::new(file))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            invalid(format!(
-                "{} is not a PEM certificate file: {e}",
-                path.display()
-            ))
-        })?;
-    if certs.is_empty() {
-        return Err(invalid(format!(
-            "{} holds no certificate (expected -----BEGIN CERTIFICATE----- blocks)",
-            path.display()
-        )));
-    }
-    Ok(certs)
+    trust::read_certificates(path).map_err(|e| invalid(e.to_string()))
 }
 
-/// The client's TLS settings: Mozilla's roots (webpki-roots), plus `ca` when given; or no
-/// checking at all when `insecure`.
-pub fn client_config(ca: Option<&Path>, insecure: bool) -> io::Result<Arc<rustls::ClientConfig>> {
+/// The client's TLS settings: the system's trust store (else Mozilla's roots, webpki-roots),
+/// plus `ca` when given, whose certificates are roots and also pinned (a self-signed server
+/// certificate that is exactly one of them is accepted); or no checking at all when
+/// `insecure`. The second value says which roots, for `-v` (`None` when `insecure`).
+pub fn client_config(
+    ca: Option<&Path>,
+    insecure: bool,
+) -> io::Result<(Arc<rustls::ClientConfig>, Option<trust::Roots>)> {
     let provider = provider();
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| invalid(format!("TLS set-up failed: {e}")))?;
-    let config = if insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-            .with_no_client_auth()
+    let (verifier, roots): (Arc<dyn rustls::client::danger::ServerCertVerifier>, _) = if insecure {
+        (Arc::new(AcceptAnyCertificate::new(provider)), None)
     } else {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = ca {
-            for cert in read_certificates(path)? {
-                roots.add(cert).map_err(|e| {
-                    invalid(format!("{} cannot be used as a CA: {e}", path.display()))
-                })?;
-            }
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        let (verifier, roots) =
+            trust::verifier(provider, ca).map_err(|e| invalid(e.to_string()))?;
+        (verifier, Some(roots))
     };
-    Ok(Arc::new(config))
+    let config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok((Arc::new(config), roots))
 }
 
 /// The name to check the server's certificate against (a DNS name or an IP address).
@@ -75,56 +57,6 @@ pub fn server_name(host: &str) -> io::Result<ServerName<'static>> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     ServerName::try_from(host.to_owned())
         .map_err(|_| invalid(format!("{host:?} is not a valid TLS server name")))
-}
-
-/// `--insecure`: every certificate is accepted; signatures are still checked so the handshake
-/// itself is sound.
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 /// A certificate and key for the sink, and the certificate in PEM for clients to trust.
@@ -139,11 +71,15 @@ pub struct ServerIdentity {
 /// Reads a certificate chain and private key from PEM files.
 pub fn server_identity_from_files(cert: &Path, key: &Path) -> io::Result<ServerIdentity> {
     let certs = read_certificates(cert)?;
-    let file =
-        File::open(key).map_err(|e| invalid(format!("cannot open {}: {e}", key.display())))?;
-    let key_der = rustls_pemfile::private_key(&mut BufReader::new(file))
-        .map_err(|e| invalid(format!("{} is not a PEM key file: {e}", key.display())))?
-        .ok_or_else(|| invalid(format!("{} holds no private key", key.display())))?;
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            invalid(format!("{} holds no private key", key.display()))
+        }
+        rustls::pki_types::pem::Error::Io(e) => {
+            invalid(format!("cannot open {}: {e}", key.display()))
+        }
+        e => invalid(format!("{} is not a PEM key file: {e}", key.display())),
+    })?;
     let pem = std::fs::read_to_string(cert)?;
     Ok(ServerIdentity {
         config: server_config(certs, key_der)?,
