@@ -70,6 +70,10 @@ pub struct Cli {
     /// Never compress responses
     #[arg(long)]
     pub no_gzip: bool,
+    /// Refuse request lines that end in a bare LF with 400 (by default they are accepted, as
+    /// nginx does, so a request typed into `nc` works)
+    #[arg(long)]
+    pub strict: bool,
     /// Also answer the routes of the labs' http track (/echo/TEXT, /user-agent, /params,
     /// /chunked/N, POST /files/NAME under --root); always on for the demo site
     #[arg(long)]
@@ -128,6 +132,9 @@ impl Cli {
         }
         if self.no_gzip {
             c.gzip = false;
+        }
+        if self.strict {
+            c.strict = true;
         }
         if self.lab {
             c.lab = true;

@@ -11,6 +11,7 @@
 //! workers = 2                # event loops or pool threads; 0 = one per core
 //! allow_write = false        # PUT and DELETE (needs `root`)
 //! gzip = true
+//! strict = false             # true: a bare LF line ending in a request head is a 400
 //! lab = false                # the labs' http track routes (/echo/..., POST /files/...)
 //!
 //! [log]
@@ -123,6 +124,9 @@ pub struct Config {
     pub log_level: Level,
     pub allow_write: bool,
     pub gzip: bool,
+    /// Refuse request heads whose lines end in a bare LF (400), as RFC 9112 §2.2 allows; by
+    /// default they are accepted, as nginx does, so a request typed into `nc` works.
+    pub strict: bool,
     /// The routes of the labs' http track (`lab_routes`); always on for the demo site.
     pub lab: bool,
     pub header_timeout: Duration,
@@ -172,6 +176,7 @@ impl Default for Config {
             allow_write: false,
             lab: false,
             gzip: true,
+            strict: false,
             header_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(5),
             grace: Duration::from_secs(5),
@@ -213,6 +218,7 @@ impl Config {
             workers,
             allow_write,
             gzip,
+            strict,
             lab,
             log,
             limits,
@@ -226,6 +232,7 @@ impl Config {
         set(&mut self.workers, workers);
         set(&mut self.allow_write, allow_write);
         set(&mut self.gzip, gzip);
+        set(&mut self.strict, strict);
         set(&mut self.lab, lab);
         if let Some(log) = log {
             set(
@@ -292,6 +299,7 @@ pub struct FileConfig {
     workers: Option<usize>,
     allow_write: Option<bool>,
     gzip: Option<bool>,
+    strict: Option<bool>,
     lab: Option<bool>,
     log: Option<LogSection>,
     limits: Option<LimitsSection>,

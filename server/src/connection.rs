@@ -132,8 +132,12 @@ impl Connection {
     pub fn new(peer: SocketAddr, shared: &Shared, now: Instant) -> Connection {
         shared.stats.enter(Phase::Reading);
         let settings = shared.settings();
+        let mut parse = ParseOptions::STRICT;
+        // RFC 9112 §2.2 lets a server accept a bare LF as a line end, and a request typed into
+        // `nc` has nothing else; `--strict` keeps the parser's default, a 400 that says why.
+        parse.leniencies.bare_lf = !settings.config.strict;
         let options = ConnOptions {
-            parse: ParseOptions::STRICT,
+            parse,
             max_body: Some(settings.config.max_body),
             max_requests: Some(u64::from(settings.config.requests_per_connection)),
             ..ConnOptions::default()
@@ -404,6 +408,15 @@ impl Connection {
         }
         self.since = now;
         self.set_phase(shared, Phase::Writing);
+        if head.leniencies_used.bare_lf && self.settings.logs.enabled(Level::Debug) {
+            shared.log(
+                Level::Debug,
+                &format!(
+                    "{}: accepted bare LF line endings (RFC 9112 §2.2; --strict refuses them)",
+                    self.peer
+                ),
+            );
+        }
         let request_line = if self.settings.logs.wants_access() {
             exchange::request_line(&head)
         } else {
@@ -819,15 +832,20 @@ fn take_body(req: &mut InFlight, bytes: &[u8], settings: &Settings) -> Option<Re
 
 /// The length of the first request in `bytes` (head and body), read with `wire`'s parsers.
 fn request_length(bytes: &[u8]) -> Option<usize> {
-    let Ok(Status::Complete((used, head))) = RequestHead::parse(bytes, &ParseOptions::STRICT)
-    else {
+    // The core already accepted this request; a bare LF it allowed must not stop the count.
+    let mut options = ParseOptions::STRICT;
+    options.leniencies.bare_lf = true;
+    let Ok(Status::Complete((used, head))) = RequestHead::parse(bytes, &options) else {
         return None;
     };
     let body = &bytes[used..];
     match request_body_length(head.version, &head.headers).ok()?.body {
         BodyLength::ContentLength(n) => Some(used + (n as usize).min(body.len())),
         BodyLength::Chunked => {
-            let mut dec = ChunkedDecoder::new(ChunkedOptions::default());
+            let mut dec = ChunkedDecoder::new(ChunkedOptions {
+                bare_lf: true,
+                ..ChunkedOptions::default()
+            });
             let mut pos = 0;
             loop {
                 match dec.decode(&body[pos..]) {
@@ -880,5 +898,7 @@ mod tests {
         assert_eq!(request_length(chunked), Some(chunked.len() - 5));
         let bare = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /";
         assert_eq!(request_length(bare), Some(bare.len() - 5));
+        let typed = b"GET / HTTP/1.1\nHost: a\n\nGET /";
+        assert_eq!(request_length(typed), Some(typed.len() - 5));
     }
 }

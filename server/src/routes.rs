@@ -72,6 +72,14 @@ fn inspect(req: &Request<'_>) -> Response {
         "# every line is one line on the wire; \\r\\n are the CR LF bytes that end it."
     );
     text.push_str(&trace.render());
+    if head_has_bare_lf(req.raw) {
+        let _ = writeln!(
+            text,
+            "\n# Some lines of the head end in a bare LF (\\n without \\r): accepted, as RFC 9112 \
+             §2.2 allows, but HTTP/1.1 lines end in CR LF (a server started with --strict answers \
+             400)."
+        );
+    }
     if !req.body.is_empty() {
         let _ = writeln!(
             text,
@@ -92,6 +100,28 @@ fn inspect(req: &Request<'_>) -> Response {
         }
     }
     Response::text(200, text).header("Cache-Control", "no-store")
+}
+
+/// True when a line of the request head (up to its empty line) ends in LF without CR.
+fn head_has_bare_lf(raw: &[u8]) -> bool {
+    let mut previous = 0u8;
+    let mut line_start = true;
+    for &b in raw {
+        if b == b'\n' {
+            if previous != b'\r' {
+                return true;
+            }
+            if line_start {
+                // The empty line: the head is over.
+                return false;
+            }
+            line_start = true;
+        } else if b != b'\r' {
+            line_start = false;
+        }
+        previous = b;
+    }
+    false
 }
 
 /// Decodes one urlencoded form component: `+` is a space, `%XX` a byte; bad escapes stay as is.

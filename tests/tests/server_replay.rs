@@ -5,6 +5,7 @@
 //! Trace metadata this runner reads:
 //! - `# site: demo` serves the built-in demo site; otherwise the fixture folder (server_common).
 //! - `# write: allow` starts the server with `--allow-write`.
+//! - `# strict: on` starts it with `--strict` (bare LF line endings refused).
 //! - `# now:` fixes the server's clock, so `Date` and the validators are the same every run.
 //!
 //! Only the `C:` side of a recording is fed; it ends with the server closing (a request with
@@ -189,6 +190,7 @@ fn run(path: &Path, recorded: &Trace, model: Model) -> String {
     let root = (recorded.meta("site") != Some("demo")).then(|| fx.root.path());
     let mut c = config(model, root);
     c.allow_write = recorded.meta("write") == Some("allow");
+    c.strict = recorded.meta("strict") == Some("on");
     let server = start(c, recorded.now());
     let addr = server.local_addr();
     let mut first: Option<(Cutting, String)> = None;
