@@ -5,6 +5,7 @@ use crate::check::Failure;
 use crate::exchange::{Peer, ReadEnd};
 use std::io::Read as _;
 use std::path::Path;
+use std::time::Duration;
 
 /// The Host labs sends.
 pub const HOST: &str = "127.0.0.1";
@@ -97,10 +98,11 @@ pub fn read_failed(end: &ReadEnd, peer: &Peer) -> Failure {
     .hint(hint)
 }
 
-/// Requires a status code; `line` is the status line a correct server would send.
+/// Requires a status code; `line` is the status line a correct server would send. The line
+/// must also have its second space (see [`expect_status_line_spaces`]).
 pub fn expect_status(response: &Response, status: u16, line: &str) -> Result<(), Failure> {
     if response.status == status {
-        return Ok(());
+        return expect_status_line_spaces(response, line);
     }
     let got_line_end = response
         .head
@@ -121,20 +123,73 @@ pub fn expect_status(response: &Response, status: u16, line: &str) -> Result<(),
     .bytes(expected, got_line.to_vec()))
 }
 
+/// Requires the space after the status code. RFC 9112 §4: `status-line = HTTP-version SP
+/// status-code SP [ reason-phrase ]`, and a server MUST send that second space even when the
+/// reason phrase is empty. `wire` reads `HTTP/1.1 200\r\n` as 200, as most clients do, so
+/// labs checks the bytes of the line itself.
+pub fn expect_status_line_spaces(response: &Response, line: &str) -> Result<(), Failure> {
+    let head = &response.head;
+    let Some(version_end) = head.iter().position(|&b| b == b' ') else {
+        return Ok(());
+    };
+    let after_code = version_end + 4;
+    if !matches!(head.get(after_code), Some(b'\r' | b'\n')) {
+        return Ok(());
+    }
+    let line_end = head
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(head.len(), |p| p + 1);
+    let mut expected = line.as_bytes().to_vec();
+    if version_end == 8 && expected.len() > 8 {
+        expected[..8].copy_from_slice(&head[..8]);
+    }
+    let hint = format!(
+        "send the reason phrase: {}; a line with no reason phrase still has the space, {} \\r\\n",
+        wire::trace::escape_inline(&expected),
+        String::from_utf8_lossy(&head[..after_code])
+    );
+    Err(Failure::new(
+        "The status line is the version, a space, the code, a space and the reason phrase; the second space is required even when the reason is empty (RFC 9112 §4)",
+        format!("there is no space after the status code {}", response.status),
+    )
+    .bytes(expected, head[..line_end].to_vec())
+    .diagnosis(format!("clients differ here: curl, Python's http.client and Node.js read the line as a plain {code}, so trying your server with them looks fine; a parser that follows the grammar to the letter refuses the whole response (Perl's HTTP::Parser::XS, for one; picohttpparser and Rust's ureq did too until they added a leniency for servers like this)", code = response.status))
+    .hint(hint))
+}
+
+/// How long labs waits after a framed response for bytes that should not be there (a
+/// trailing `\r\n` sent with a second send(), say).
+const AFTER_BODY_WAIT: Duration = Duration::from_millis(50);
+
 /// Requires that nothing came after the response's framed end: bytes past Content-Length (a
 /// trailing `\r\n` after the body, say) would be read as the start of the next response.
-pub fn expect_nothing_after(peer: &Peer) -> Result<(), Failure> {
+pub fn expect_nothing_after(peer: &mut Peer, response: &Response) -> Result<(), Failure> {
+    if peer.unconsumed().is_empty() && !peer.peer_closed() {
+        // A quiet connection is what a correct server leaves; only what arrives matters here.
+        let _ = peer.stays_quiet(AFTER_BODY_WAIT);
+    }
     let extra = peer.unconsumed();
     if extra.is_empty() {
         return Ok(());
     }
+    let mut got = response.body.clone();
+    got.extend_from_slice(extra);
     Err(Failure::new(
         "A response ends where its framing says: exactly Content-Length bytes of body (RFC 9112 §6.3)",
-        format!("{} more byte(s) came after the body", extra.len()),
+        format!(
+            "{} more byte(s) came after the {}-byte body",
+            extra.len(),
+            response.body.len()
+        ),
     )
-    .bytes(Vec::new(), extra.to_vec())
+    .bytes(response.body.clone(), got)
     .diagnosis("a client that keeps the connection open reads these bytes as the start of the next response and fails there; one that closes never notices")
-    .hint("send exactly the body after the empty line: no \\r\\n after it, and Content-Length counting every byte"))
+    .hint(if response.body.is_empty() {
+        "this response has no body: it ends at the empty line after the head, so send nothing after that"
+    } else {
+        "send exactly the body after the empty line: no \\r\\n after it, and Content-Length counting every byte"
+    }))
 }
 
 /// Requires a body, byte for byte.
@@ -513,11 +568,16 @@ fn read_body(
         }
         BodyLength::CloseDelimited if from_server => {
             let body = peer.read_to_close().map_err(|end| {
-                Failure::new(
+                let sent = peer.unconsumed().len();
+                let failure = Failure::new(
                     "A response without Content-Length or chunked coding ends when the server closes (RFC 9112 §6.3)",
                     format!("the connection stayed open: {end}"),
-                )
-                .hint("send Content-Length with every response that has a body")
+                );
+                if sent == 0 {
+                    failure.hint("this response has no body: say so with Content-Length: 0, or close the connection after it")
+                } else {
+                    failure.hint(format!("send Content-Length with every response that has a body (Content-Length: {sent} for the {sent} bytes labs saw), or close the connection after it"))
+                }
             })?;
             Ok((body, 0))
         }
@@ -578,4 +638,51 @@ fn head_failure(head: &[u8], error: &wire::http1::ParseError) -> Failure {
     )
     .bytes(expected, head.to_vec())
     .diagnosis(diagnosis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(bytes: &[u8], status: u16) -> Response {
+        Response {
+            status,
+            head: bytes.to_vec(),
+            ..Response::default()
+        }
+    }
+
+    #[test]
+    fn the_second_space_of_the_status_line_is_required_and_the_caret_finds_it() {
+        let ok = "HTTP/1.1 200 OK\r\n";
+        for line in [
+            &b"HTTP/1.1 200 OK\r\n\r\n"[..],
+            b"HTTP/1.1 200 \r\n\r\n",
+            b"HTTP/1.0 200 Fine\r\n\r\n",
+        ] {
+            assert_eq!(expect_status(&head(line, 200), 200, ok), Ok(()));
+        }
+        let failure = expect_status(&head(b"HTTP/1.1 200\r\nA: b\r\n\r\n", 200), 200, ok)
+            .expect_err("no space after the code");
+        assert!(failure.rule.contains("RFC 9112 §4"), "{}", failure.rule);
+        assert_eq!(failure.got.as_deref(), Some(&b"HTTP/1.1 200\r\n"[..]));
+        assert_eq!(
+            crate::report::first_difference(
+                failure.expected.as_deref().unwrap(),
+                failure.got.as_deref().unwrap()
+            ),
+            Some(12)
+        );
+        // A 1.0 server is compared with a 1.0 line, so the caret is not on the version.
+        let failure = expect_status(
+            &head(b"HTTP/1.0 404\n\n", 404),
+            404,
+            "HTTP/1.1 404 Not Found\r\n",
+        )
+        .expect_err("no space after the code");
+        assert_eq!(
+            failure.expected.as_deref(),
+            Some(&b"HTTP/1.0 404 Not Found\r\n"[..])
+        );
+    }
 }

@@ -160,3 +160,48 @@ fn a_server_that_sends_endless_garbage_is_cut_off() {
         failure.problem
     );
 }
+
+#[test]
+fn a_status_line_without_its_second_space_fails_respond_and_not_found() {
+    let command = "python3 FAKES/http_broken.py no-reason-space {port} {dir}/files";
+    let respond = check("http/respond", command, 500);
+    assert!(!respond.passed());
+    insta::assert_snapshot!(report(&respond));
+    let not_found = check("http/not-found", command, 500);
+    let failure = not_found.outcome.as_ref().unwrap_err();
+    assert!(failure.rule.contains("RFC 9112 §4"), "{}", failure.rule);
+    assert_eq!(
+        failure.problem,
+        "there is no space after the status code 404"
+    );
+    assert!(
+        failure
+            .diagnosis
+            .as_deref()
+            .is_some_and(|d| d.contains("clients differ")),
+        "{failure:?}"
+    );
+}
+
+#[test]
+fn a_crlf_after_a_framed_body_fails_echo_itself() {
+    let result = check(
+        "http/echo",
+        "python3 FAKES/http_broken.py crlf-after-body {port} {dir}/files",
+        500,
+    );
+    assert!(!result.passed());
+    insta::assert_snapshot!(report(&result));
+}
+
+#[test]
+fn the_content_length_hint_is_for_bodies_only() {
+    let command = "python3 FAKES/http_broken.py no-length {port} {dir}/files";
+    let respond = check("http/respond", command, 300);
+    let hint = respond.outcome.as_ref().unwrap_err().hint.clone().unwrap();
+    assert!(hint.contains("this response has no body"), "{hint}");
+    assert!(!hint.contains("that has a body"), "{hint}");
+    let echo = check("http/echo", command, 300);
+    let hint = echo.outcome.as_ref().unwrap_err().hint.clone().unwrap();
+    assert!(hint.contains("Content-Length: 3"), "{hint}");
+}

@@ -220,6 +220,47 @@ fn a_c_server_that_segfaults_on_its_third_request_is_named_sigsegv() {
     let text = report(crashed).replace(&build.path().display().to_string(), "<build>");
     assert!(text.contains("request 3 uses slot ?"), "{text}");
     insta::assert_snapshot!("crash_third_percent_decode", text);
+
+    // --json carries the same story: the crash, the stderr lines, the notes, the exchanges.
+    let out = labs_in(
+        &corpus(),
+        &[
+            "check",
+            "http/percent-decode",
+            "--run",
+            &command,
+            "--timeout",
+            "500ms",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let step = &json["steps"][0];
+    assert!(
+        step["crash"]
+            .as_str()
+            .is_some_and(|c| c.contains("SIGSEGV")),
+        "{step}"
+    );
+    let stderr: Vec<&str> = step["stderr"]
+        .as_array()
+        .expect("stderr lines")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    assert!(stderr.contains(&"request 3 uses slot ?"), "{step}");
+    assert!(
+        step["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.starts_with("started your program")),
+        "{step}"
+    );
+    assert_eq!(
+        step["exchanges"].as_array().map(Vec::len),
+        Some(3),
+        "{step}"
+    );
 }
 
 /// `labs` as the learner runs it: from their own folder, with a relative path in --run.

@@ -149,7 +149,7 @@ fn respond(ctx: &mut Ctx) -> Result<(), Failure> {
     peer.send(&get("/")).map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
-    crate::http::expect_nothing_after(&peer)
+    crate::http::expect_nothing_after(&mut peer, &response)
 }
 
 fn read_request(ctx: &mut Ctx) -> Result<(), Failure> {
@@ -181,7 +181,7 @@ fn not_found(ctx: &mut Ctx) -> Result<(), Failure> {
         .map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
     expect_status(&response, 404, "HTTP/1.1 404 Not Found\r\n")?;
-    crate::http::expect_nothing_after(&peer)?;
+    crate::http::expect_nothing_after(&mut peer, &response)?;
     let mut peer = ctx.connect()?;
     peer.send(&get("/")).map_err(crate::http::send_failed)?;
     let response = read_response(&mut peer, "GET")?;
@@ -203,7 +203,7 @@ fn expect_text(
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
     crate::http::expect_media_type(&response, "text/plain")?;
     crate::http::expect_body(&response, body)?;
-    crate::http::expect_nothing_after(&peer)
+    crate::http::expect_nothing_after(&mut peer, &response)
 }
 
 fn echo(ctx: &mut Ctx) -> Result<(), Failure> {

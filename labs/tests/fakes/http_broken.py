@@ -10,5 +10,6 @@ options = {
     "no-host-check": dict(check_host=False),
     "no-reason-space": dict(reason=False),
     "crlf-after-body": dict(trailer=b"\r\n"),
+    "no-length": dict(length=False),
 }[mode]
 serve(port, files_dir, **options)

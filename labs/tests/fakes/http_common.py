@@ -2,7 +2,7 @@
 break it in one way each. Used by labs' tests to check that each break fails the right step."""
 import gzip, os, socket, sys, threading, urllib.parse
 
-def serve(port, files_dir, bare_lf=False, extra_length=0, keep_alive=True, check_host=True, reason=True, trailer=b""):
+def serve(port, files_dir, bare_lf=False, extra_length=0, keep_alive=True, check_host=True, reason=True, trailer=b"", length=True):
     eol = b"\n" if bare_lf else b"\r\n"
     def respond(conn, status, body=b"", fields=(), close=False):
         if not reason:
@@ -10,7 +10,8 @@ def serve(port, files_dir, bare_lf=False, extra_length=0, keep_alive=True, check
         head = b"HTTP/1.1 " + status.encode() + eol
         for name, value in fields:
             head += name.encode() + b": " + value.encode() + eol
-        head += b"Content-Length: " + str(len(body) + extra_length).encode() + eol
+        if length:
+            head += b"Content-Length: " + str(len(body) + extra_length).encode() + eol
         if close:
             head += b"Connection: close" + eol
         conn.sendall(head + eol + body + trailer)
