@@ -7,6 +7,10 @@ use crate::catalog::{Role, Step, Track};
 use crate::check::{Ctx, Failure};
 use std::net::UdpSocket;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use wire::trace::escape_inline;
+
+mod clock;
+use clock::SentTime;
 
 /// The track.
 pub static TRACK: Track = Track {
@@ -64,29 +68,68 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// A parsed `Ping <seq> <time>` (or `Heartbeat <seq> <time>`).
-fn parse_probe(word: &str, datagram: &[u8]) -> Result<(u32, f64), String> {
-    let text = std::str::from_utf8(datagram).map_err(|_| "it is not text".to_string())?;
-    let parts: Vec<&str> = text.trim_end_matches(['\r', '\n']).split(' ').collect();
-    match parts.as_slice() {
-        [w, seq, time] if *w == word => {
-            let seq = seq
-                .parse::<u32>()
-                .map_err(|_| format!("`{seq}` is not a sequence number"))?;
-            let time = time
-                .parse::<f64>()
-                .map_err(|_| format!("`{time}` is not a time in seconds"))?;
-            Ok((seq, time))
-        }
-        _ => Err(format!(
-            "it is not `{word} <sequence number> <time>` (three words, single spaces)"
-        )),
+/// A parsed `Ping <seq> <time>` (or `Heartbeat <seq> <time>`): the word, one space, the
+/// sequence number, one space, and the rest of the datagram is the time, in whatever form the
+/// learner's clock printed it (`1767268800.5`, `2026-12-06 21:00:12.3`, `Mon Dec  7 03:14:54 2026`).
+#[derive(Debug, Clone, PartialEq)]
+struct Probe<'d> {
+    seq: u32,
+    /// The time as sent, trailing line ending removed.
+    time_text: &'d str,
+    time: SentTime,
+}
+
+fn parse_probe<'d>(word: &str, datagram: &'d [u8]) -> Result<Probe<'d>, String> {
+    let text = std::str::from_utf8(datagram).map_err(|_| "it is not text (UTF-8)".to_string())?;
+    let text = text.trim_end_matches(['\r', '\n']);
+    let shape = format!("`{word} <sequence number> <time>` (single spaces between the parts)");
+    let rest = text
+        .strip_prefix(word)
+        .and_then(|r| r.strip_prefix(' '))
+        .ok_or_else(|| format!("it does not start with `{word} `: it should be {shape}"))?;
+    let (seq, time_text) = rest.split_once(' ').unwrap_or((rest, ""));
+    if seq.is_empty() {
+        return Err(format!("it is not {shape}"));
+    }
+    let seq = seq
+        .parse::<u32>()
+        .map_err(|_| format!("`{seq}` is not a sequence number"))?;
+    if time_text.trim().is_empty() {
+        return Err(format!(
+            "there is no time after the sequence number: it should be {shape}"
+        ));
+    }
+    Ok(Probe {
+        seq,
+        time_text,
+        time: SentTime::read(time_text),
+    })
+}
+
+/// A note on the time in the learner's first ping or heartbeat: the form labs read it as, and
+/// how far it is from labs' clock when that is more than a network delay. Never a failure.
+fn time_note(what: &str, probe: &Probe<'_>, now: f64) -> String {
+    match probe.time.behind(now) {
+        None => format!(
+            "labs could not read the time in your {what} (`{}`) as a clock; that is fine, the lab does not fix a format",
+            probe.time_text
+        ),
+        Some(off) if off.abs() > CLOCK_ALLOWANCE => format!(
+            "the time in your {what} reads as {}, {:.0} s away from labs' clock (not checked: the lab does not fix your clock)",
+            probe.time.form(),
+            off.abs()
+        ),
+        Some(_) => format!("the time in your {what} reads as {}", probe.time.form()),
     }
 }
+
+/// How far a readable time may be from labs' clock and still count as a one-way delay.
+const CLOCK_ALLOWANCE: f64 = 60.0;
 
 /// Plays the lab's server for one run of the learner's client.
 fn serve_pings(ctx: &mut Ctx, socket: &UdpSocket) -> Result<(), Failure> {
     let mut arrivals = Vec::new();
+    let mut time_note_first = None;
     let mut trace = wire::trace::Trace::new(wire::trace::Transport::Udp);
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut buf = [0u8; 2048];
@@ -105,28 +148,32 @@ fn serve_pings(ctx: &mut Ctx, socket: &UdpSocket) -> Result<(), Failure> {
         let datagram = &buf[..n];
         trace.push_bytes(wire::trace::Tag::Client, datagram);
         let expected_seq = arrivals.len() as u32 + 1;
-        let (seq, sent) = parse_probe("Ping", datagram).map_err(|why| {
+        let probe = parse_probe("Ping", datagram).map_err(|why| {
             Failure::new(
                 "Each ping is `Ping <sequence number> <time>`",
-                format!("datagram {expected_seq} was not a ping: {why}"),
+                format!(
+                    "datagram {expected_seq} (`{}`) was not a ping: {why}",
+                    escape_inline(datagram)
+                ),
             )
             .bytes(
                 format!("Ping {expected_seq} <any>").into_bytes(),
                 datagram.to_vec(),
             )
         })?;
+        let seq = probe.seq;
         if seq != expected_seq {
             return Err(Failure::new(
                 "Pings are numbered 1 to 10, one at a time",
-                format!("ping {expected_seq} carried sequence number {seq}"),
-            ));
-        }
-        if (unix_now() - sent).abs() > 60.0 {
-            return Err(Failure::new(
-                "The time in a ping is when it was sent, in seconds since 1970",
-                format!("ping {seq} said {sent}, labs' clock says {:.3}", unix_now()),
+                format!(
+                    "ping {expected_seq} carried sequence number {seq}: `{}`",
+                    escape_inline(datagram)
+                ),
             )
-            .hint("Python: time.time()"));
+            .hint("start at 1 and add one for each ping, lost or not"));
+        }
+        if arrivals.is_empty() {
+            time_note_first = Some(time_note("pings", &probe, unix_now()));
         }
         arrivals.push((seq, Instant::now()));
         if DROPPED.contains(&seq) {
@@ -139,6 +186,7 @@ fn serve_pings(ctx: &mut Ctx, socket: &UdpSocket) -> Result<(), Failure> {
         let _ = socket.send_to(&reply, from);
     }
     ctx.notes.push(format!("labs dropped pings {DROPPED:?}"));
+    ctx.notes.extend(time_note_first);
     ctx.notes.extend(
         trace
             .render()
@@ -298,28 +346,84 @@ fn client_stats(ctx: &mut Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
+/// How many probes labs sends to see that the learner's server answers, and how often: a
+/// bounded number at a steady rate, whatever comes back (an ICMP "port unreachable" makes the
+/// next `recv` fail at once, so a loop that resent on every error would flood the port).
+const PROBES: u32 = 30;
+const PROBE_EVERY: Duration = Duration::from_millis(100);
+
+/// Probes the learner's server (`Ping 0 <time>`) until one reply comes back. A started server
+/// gives no other sign that it is ready.
+fn wait_for_echo(ctx: &mut Ctx, socket: &UdpSocket) -> Result<(), Failure> {
+    let start = Instant::now();
+    let mut buf = [0u8; 2048];
+    let mut refused = 0u32;
+    for probe in 0..PROBES {
+        let due = start + PROBE_EVERY * probe;
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        if let Some(process) = ctx.learner() {
+            if !process.is_running() {
+                let how = process
+                    .wait_exit(Duration::ZERO)
+                    .map(crate::learner::describe_exit)
+                    .unwrap_or_default();
+                return Err(Failure::new(
+                    "The server echoes pings",
+                    format!("your program ended ({how}) before it answered a ping"),
+                )
+                .hint("a UDP server loops for ever: recvfrom, maybe drop, sendto"));
+            }
+        }
+        let sent = socket.send(format!("Ping 0 {:.6}", unix_now()).as_bytes());
+        if sent
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            refused += 1;
+            continue;
+        }
+        let next = start + PROBE_EVERY * (probe + 1);
+        let wait = next
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1));
+        let _ = socket.set_read_timeout(Some(wait));
+        match socket.recv(&mut buf) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => refused += 1,
+            Err(_) => {}
+        }
+    }
+    let secs = (PROBE_EVERY * PROBES).as_secs_f64();
+    let failure = if refused > 0 {
+        Failure::new(
+            "The server echoes pings",
+            format!(
+                "{PROBES} probe pings in {secs:.0} s got no reply: connection refused: nothing listens on that UDP port"
+            ),
+        )
+        .hint(match ctx.reach() {
+            crate::check::Reach::Run(_) => {
+                "bind the UDP socket to the port your program is given ({port}) before the loop"
+            }
+            _ => "is your server running, bound to that UDP port? Start it, or use --run 'CMD {port}'",
+        })
+    } else {
+        Failure::new(
+            "The server echoes pings",
+            format!("{PROBES} probe pings in {secs:.0} s got no reply (a 30% loss would drop only some)"),
+        )
+        .hint("does your server sendto() the reply to the address recvfrom() gave?")
+    };
+    Err(failure)
+}
+
 fn server(ctx: &mut Ctx) -> Result<(), Failure> {
     let (socket, target) = ctx.udp_server()?;
     let _ = socket.connect(target);
-    // A started server gives no sign that it is ready: probe until a reply or three seconds.
-    let ready_by = Instant::now() + Duration::from_secs(3);
+    wait_for_echo(ctx, &socket)?;
     let mut buf = [0u8; 2048];
-    let mut probe_seq = 0u32;
-    loop {
-        probe_seq += 1;
-        let _ = socket.send(format!("Ping 0 {:.6}", unix_now()).as_bytes());
-        let _ = socket.set_read_timeout(Some(Duration::from_millis(100)));
-        if socket.recv(&mut buf).is_ok() {
-            break;
-        }
-        if Instant::now() >= ready_by {
-            return Err(Failure::new(
-                "The server echoes pings",
-                format!("{probe_seq} probe pings got no reply in 3 s (a 30% loss would drop only some)"),
-            )
-            .hint("is your server running on that port, and does it sendto() the address recvfrom() gave?"));
-        }
-    }
     // Drain late probe replies.
     let _ = socket.set_read_timeout(Some(Duration::from_millis(50)));
     while socket.recv(&mut buf).is_ok() {}
@@ -383,7 +487,7 @@ fn server(ctx: &mut Ctx) -> Result<(), Failure> {
 
 fn heartbeat(ctx: &mut Ctx) -> Result<(), Failure> {
     let socket = ctx.udp_client_socket()?;
-    let mut beats: Vec<(u32, f64, Instant)> = Vec::new();
+    let mut beats: Vec<(u32, Instant)> = Vec::new();
     let start = Instant::now();
     let mut buf = [0u8; 2048];
     while beats.len() < 4 && start.elapsed() < Duration::from_secs(12) {
@@ -394,25 +498,29 @@ fn heartbeat(ctx: &mut Ctx) -> Result<(), Failure> {
             }
             continue;
         };
-        let (seq, time) = parse_probe("Heartbeat", &buf[..n]).map_err(|why| {
+        let datagram = &buf[..n];
+        let probe = parse_probe("Heartbeat", datagram).map_err(|why| {
             Failure::new(
                 "A heartbeat is `Heartbeat <sequence number> <time>`",
-                format!("a datagram was not a heartbeat: {why}"),
+                format!(
+                    "a datagram (`{}`) was not a heartbeat: {why}",
+                    escape_inline(datagram)
+                ),
             )
-            .bytes(b"Heartbeat <any> <any>".to_vec(), buf[..n].to_vec())
+            .bytes(b"Heartbeat <any> <any>".to_vec(), datagram.to_vec())
         })?;
-        let delay = unix_now() - time;
-        if delay.abs() > 60.0 {
-            return Err(Failure::new(
-                "The time in a heartbeat is when it was sent",
-                format!("heartbeat {seq} was {delay:.1} s off labs' clock"),
+        let seq = probe.seq;
+        let now = unix_now();
+        if beats.is_empty() {
+            ctx.notes.push(time_note("heartbeats", &probe, now));
+        }
+        if let Some(delay) = probe.time.behind(now).filter(|d| d.abs() <= CLOCK_ALLOWANCE) {
+            ctx.notes.push(format!(
+                "heartbeat {seq}: one-way delay {:.3} ms",
+                delay * 1000.0
             ));
         }
-        ctx.notes.push(format!(
-            "heartbeat {seq}: one-way delay {:.3} ms",
-            delay * 1000.0
-        ));
-        beats.push((seq, time, Instant::now()));
+        beats.push((seq, Instant::now()));
     }
     if beats.len() < 3 {
         return Err(Failure::new(
@@ -423,7 +531,7 @@ fn heartbeat(ctx: &mut Ctx) -> Result<(), Failure> {
     }
     let gaps: Vec<Duration> = beats
         .windows(2)
-        .map(|w| w[1].2.duration_since(w[0].2))
+        .map(|w| w[1].1.duration_since(w[0].1))
         .collect();
     for w in beats.windows(2) {
         if w[1].0 != w[0].0 + 1 {
@@ -455,18 +563,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn probes_parse_strictly() {
-        assert_eq!(
-            parse_probe("Ping", b"Ping 3 1767268800.5"),
-            Ok((3, 1767268800.5))
-        );
-        assert!(parse_probe("Ping", b"ping 3 1").is_err());
+    fn probes_carry_any_clock_after_the_sequence_number() {
+        let probe = parse_probe("Ping", b"Ping 3 1767268800.5\n").unwrap();
+        assert_eq!((probe.seq, probe.time_text), (3, "1767268800.5"));
+        assert_eq!(probe.time, SentTime::Unix(1767268800.5));
+        let probe = parse_probe("Ping", b"Ping 10 2026-12-06 21:00:12.3").unwrap();
+        assert_eq!((probe.seq, probe.time_text), (10, "2026-12-06 21:00:12.3"));
+        let probe = parse_probe("Ping", b"Ping 1 Mon Dec  7 03:14:54 2026").unwrap();
+        assert_eq!(probe.time, SentTime::TimeOfDay(11694.0));
+        // Any time at all is accepted; labs only notes one it cannot read.
+        let probe = parse_probe("Ping", b"Ping 1 soon").unwrap();
+        assert_eq!(probe.time, SentTime::Unreadable);
+        assert!(time_note("pings", &probe, 0.0).contains("(`soon`)"));
+    }
+
+    #[test]
+    fn probes_without_a_sequence_number_or_time_are_refused() {
+        assert!(parse_probe("Ping", b"ping 3 1")
+            .unwrap_err()
+            .contains("does not start with `Ping `"));
         assert!(parse_probe("Ping", b"Ping  3 1")
             .unwrap_err()
             .contains("single spaces"));
         assert!(parse_probe("Ping", b"Ping x 1")
             .unwrap_err()
             .contains("`x`"));
+        assert!(parse_probe("Ping", b"Ping 3")
+            .unwrap_err()
+            .contains("no time"));
+        assert!(parse_probe("Ping", b"Ping 3 \r\n")
+            .unwrap_err()
+            .contains("no time"));
+        assert!(parse_probe("Ping", b"Ping 3 \xff")
+            .unwrap_err()
+            .contains("not text"));
+    }
+
+    #[test]
+    fn figures_are_read_from_a_line() {
         assert_eq!(
             numbers("rtt min/avg/max = 0.021/0.034/0.052 s"),
             vec![0.021, 0.034, 0.052]
