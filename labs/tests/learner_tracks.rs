@@ -41,7 +41,10 @@ fn normalise_line(line: &str) -> String {
     for word in ["Ping ", "PING "] {
         if let Some(at) = out.find(word) {
             let after = at + word.len();
-            let digits = out[after..].chars().take_while(char::is_ascii_digit).count();
+            let digits = out[after..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .count();
             if digits > 0 && out[after + digits..].starts_with(' ') {
                 out.truncate(after + digits + 1);
                 out.push_str("<time...>");
@@ -50,7 +53,10 @@ fn normalise_line(line: &str) -> String {
     }
     if let Some(at) = out.find("127.0.0.1:") {
         let after = at + "127.0.0.1:".len();
-        let digits = out[after..].chars().take_while(char::is_ascii_digit).count();
+        let digits = out[after..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .count();
         out.replace_range(after..after + digits, "PORT");
     }
     out
@@ -66,7 +72,10 @@ fn a_pinger_that_sends_time_ctime_passes_the_client_step_but_not_the_stats() {
     let result = check("pinger/client", command, 1000);
     assert!(result.passed(), "{}", report(&result));
     let result = check("pinger/client-stats", command, 1000);
-    assert_eq!(failure(&result).problem, "no line of your output names min and max");
+    assert_eq!(
+        failure(&result).problem,
+        "no line of your output names min and max"
+    );
     insta::assert_snapshot!(report(&result));
 }
 

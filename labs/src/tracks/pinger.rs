@@ -514,7 +514,11 @@ fn heartbeat(ctx: &mut Ctx) -> Result<(), Failure> {
         if beats.is_empty() {
             ctx.notes.push(time_note("heartbeats", &probe, now));
         }
-        if let Some(delay) = probe.time.behind(now).filter(|d| d.abs() <= CLOCK_ALLOWANCE) {
+        if let Some(delay) = probe
+            .time
+            .behind(now)
+            .filter(|d| d.abs() <= CLOCK_ALLOWANCE)
+        {
             ctx.notes.push(format!(
                 "heartbeat {seq}: one-way delay {:.3} ms",
                 delay * 1000.0

@@ -67,7 +67,9 @@ impl SentTime {
     pub fn form(self) -> &'static str {
         match self {
             SentTime::Unix(_) => "seconds since 1970",
-            SentTime::TimeOfDay(_) => "a time of day (your local time; labs compares it modulo the time zone)",
+            SentTime::TimeOfDay(_) => {
+                "a time of day (your local time; labs compares it modulo the time zone)"
+            }
             SentTime::Unreadable => "a form labs cannot compare with its clock",
         }
     }
@@ -112,7 +114,9 @@ fn time_of_day(text: &str) -> Option<f64> {
         if matches!(bytes.get(after), Some(b'.' | b',')) {
             let f_len = digits(after + 1);
             if f_len > 0 {
-                if let Ok(fraction) = format!("0.{}", &text[after + 1..after + 1 + f_len]).parse::<f64>() {
+                if let Ok(fraction) =
+                    format!("0.{}", &text[after + 1..after + 1 + f_len]).parse::<f64>()
+                {
                     seconds += fraction;
                 }
             }
@@ -129,10 +133,7 @@ mod tests {
 
     #[test]
     fn the_common_clocks_are_read() {
-        assert_eq!(
-            SentTime::read("1767268800.5"),
-            SentTime::Unix(1767268800.5)
-        );
+        assert_eq!(SentTime::read("1767268800.5"), SentTime::Unix(1767268800.5));
         assert_eq!(
             SentTime::read("1767268800500"),
             SentTime::Unix(1767268800.5)
@@ -158,7 +159,15 @@ mod tests {
 
     #[test]
     fn anything_else_is_unreadable_not_an_error() {
-        for text in ["12345.678", "", "now", "2026-12-06", "21:00", "25:00:00", "121:00:00"] {
+        for text in [
+            "12345.678",
+            "",
+            "now",
+            "2026-12-06",
+            "21:00",
+            "25:00:00",
+            "121:00:00",
+        ] {
             assert_eq!(SentTime::read(text), SentTime::Unreadable, "{text}");
         }
     }
@@ -172,7 +181,9 @@ mod tests {
             .unwrap();
         assert!((behind - 0.05).abs() < 1e-6, "{behind}");
         // A clock a little ahead gives a small negative figure, not 15 minutes.
-        let ahead = SentTime::TimeOfDay(12.0 * 3600.0 + 0.5).behind(now).unwrap();
+        let ahead = SentTime::TimeOfDay(12.0 * 3600.0 + 0.5)
+            .behind(now)
+            .unwrap();
         assert!((ahead + 0.25).abs() < 1e-6, "{ahead}");
         assert_eq!(SentTime::Unix(now - 2.0).behind(now), Some(2.0));
         assert_eq!(SentTime::Unreadable.behind(now), None);
