@@ -19,11 +19,15 @@ Examples:
   labs check mail/helo --run 'python3 mail.py {host} {port}'
                                          labs plays the mail server for your client
   labs next                              the first step you have not passed
+  labs check http --keep-going --run 'python3 server.py {port}' --junit junit.xml \
+      --gradescope results.json          results for CI and Gradescope too
+  labs show autograder                   how a teacher grades a class with labs
 
 Steps are named TRACK/NAME or TRACK/NUMBER (http/echo, http/5). In --run commands, {port},
 {host} and {dir} are replaced by the port and host labs chose and a scratch folder.
 
-Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error.";
+Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error (or when a
+--junit or --gradescope file could not be written).";
 
 /// Step-by-step protocol labs that check your own programs over the wire.
 ///
@@ -49,9 +53,10 @@ enum Command {
         /// http, webserver, pinger, mail or proxy.
         track: String,
     },
-    /// A step's instructions: what to build, the exchange it checks, hints.
+    /// A step's instructions: what to build, the exchange it checks, hints
+    /// (`labs show autograder`: grading a class with Gradescope or CI).
     Show {
-        /// A step, as TRACK/NAME or TRACK/NUMBER.
+        /// A step, as TRACK/NAME or TRACK/NUMBER, or `autograder`.
         step: String,
     },
     /// The first required step you have not passed yet.
@@ -64,7 +69,7 @@ enum Command {
         track: Option<String>,
     },
     /// Check your program against a step or a whole track.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -99,6 +104,15 @@ struct CheckArgs {
     /// For a track: go on after a failed step instead of stopping there.
     #[arg(long)]
     keep_going: bool,
+    /// Also write the results as JUnit XML to FILE (one testcase per step), for CI systems.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Also write a Gradescope autograder results.json to FILE (see `labs show autograder`).
+    #[arg(long, value_name = "FILE")]
+    gradescope: Option<PathBuf>,
+    /// Points per step for --gradescope: lines of `STEP POINTS` (others: 1 required, 0 optional).
+    #[arg(long, value_name = "FILE", requires = "gradescope")]
+    weights: Option<PathBuf>,
 }
 
 /// Parses `2s`, `500ms`, `1.5s` or a bare number of seconds.
@@ -146,6 +160,13 @@ pub fn run(cli: Cli) -> i32 {
             }
             None => unknown_track(&track),
         },
+        Command::Show { step }
+            if ["autograder", "gradescope", "junit"]
+                .contains(&step.to_ascii_lowercase().as_str()) =>
+        {
+            print!("{}", crate::grading::AUTOGRADER_GUIDE);
+            0
+        }
         Command::Show { step } => match catalog::find_step(&step) {
             Some((track, index, step)) => {
                 print!("{}", report::step_text(track, index, step, &style));
@@ -188,7 +209,7 @@ pub fn run(cli: Cli) -> i32 {
             println!("Forgot {n} passed step{}.", if n == 1 { "" } else { "s" });
             0
         }
-        Command::Check(args) => check(args, &mut progress, &style),
+        Command::Check(args) => check(*args, &mut progress, &style),
     }
 }
 
@@ -246,11 +267,27 @@ fn check(args: CheckArgs, progress: &mut Progress, style: &Style) -> i32 {
             return 2;
         }
     }
+    let weights = match &args.weights {
+        None => crate::grading::Weights::default(),
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::grading::Weights::parse(&t))
+        {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("labs: the weights file {}: {e}", path.display());
+                return 2;
+            }
+        },
+    };
     let mut ctx = Ctx::new(reach, args.timeout, args.files_dir.clone());
     let mut results = Vec::new();
+    let mut times = Vec::new();
     let mut stopped_early = false;
     for (n, (track, index, step)) in selected.iter().enumerate() {
+        let started = std::time::Instant::now();
         let result = crate::runner::run_step(&mut ctx, track, *index, step);
+        times.push(started.elapsed());
         if let Some(dir) = &args.record {
             if let Err(e) = crate::runner::record(dir, &result) {
                 eprintln!("labs: cannot save the exchange in {}: {e}", dir.display());
@@ -275,6 +312,40 @@ fn check(args: CheckArgs, progress: &mut Progress, style: &Style) -> i32 {
     }
     let passed = results.iter().filter(|r| r.passed()).count();
     let failed = results.len() - passed;
+    let mut write_failed = false;
+    if args.junit.is_some() || args.gradescope.is_some() {
+        let rows: Vec<crate::grading::Graded<'_>> = selected
+            .iter()
+            .enumerate()
+            .map(|(i, (track, _, step))| crate::grading::Graded {
+                id: track.step_id(step),
+                title: step.title,
+                optional: step.optional,
+                result: results.get(i),
+                time: times.get(i).copied().unwrap_or_default(),
+            })
+            .collect();
+        let files = [
+            (
+                &args.junit,
+                crate::grading::junit(&rows, &format!("labs check {}", args.what)),
+            ),
+            (
+                &args.gradescope,
+                crate::grading::gradescope(&rows, &weights),
+            ),
+        ];
+        for (path, text) in files {
+            let Some(path) = path else { continue };
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!(
+                    "labs: cannot write {}: {e}; check that its folder exists",
+                    path.display()
+                );
+                write_failed = true;
+            }
+        }
+    }
     if args.json {
         println!("{}", report::json(&results));
     } else {
@@ -286,7 +357,9 @@ fn check(args: CheckArgs, progress: &mut Progress, style: &Style) -> i32 {
         }
         println!("{passed} passed, {failed} failed");
     }
-    if failed == 0 && !stopped_early {
+    if write_failed {
+        2
+    } else if failed == 0 && !stopped_early {
         0
     } else {
         1

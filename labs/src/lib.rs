@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod exchange;
+pub mod grading;
 pub mod http;
 pub mod learner;
 pub mod mime;
