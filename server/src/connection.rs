@@ -40,6 +40,7 @@ use crate::exchange::{self, Head};
 use crate::handler::{self, Request};
 use crate::log::AccessRecord;
 use crate::response::{Body, ChunkSource, Next, Response, Segment};
+use crate::routes;
 use crate::sendfile::send_file_range;
 use crate::shared::{Settings, Shared};
 use crate::site::Found;
@@ -423,7 +424,7 @@ impl Connection {
             Vec::new()
         };
         let head = Head::from_request(head, request_line);
-        let sink = match self.body_sink(&head) {
+        let sink = match self.body_sink(&head, shared) {
             Ok(sink) => sink,
             Err(resp) => {
                 // Answer now; the core drains the body or closes the connection.
@@ -443,14 +444,54 @@ impl Connection {
     }
 
     /// Chooses where a body goes before any of it is read, so a refusal needs no body at all.
-    fn body_sink(&self, head: &Head) -> Result<Sink, Response> {
+    fn body_sink(&self, head: &Head, shared: &Shared) -> Result<Sink, Response> {
         let settings = &self.settings;
-        let declared = match request_body_length(head.version, &head.headers).map(|f| f.body) {
+        let framing = request_body_length(head.version, &head.headers).map(|f| f.body);
+        let declared = match framing {
             Ok(BodyLength::ContentLength(n)) => Some(n),
             _ => None,
         };
         let writable = settings.config.allow_write && !settings.source.is_demo();
-        if head.method == Method::Put && writable {
+        let has_body = !matches!(
+            framing,
+            Ok(BodyLength::Empty | BodyLength::ContentLength(0))
+        );
+        let uploads = head.method == Method::Put && writable;
+        let memory_limit = settings.config.max_body.min(MAX_MEMORY_BODY);
+        if !uploads && declared.is_some_and(|n| n > memory_limit) {
+            // Too large is known from the head alone, whatever the handler (nginx checks
+            // client_max_body_size before the handler too).
+            return Err(too_large(memory_limit));
+        }
+        // A writable DELETE acts when it runs, so it is never tried ahead of its body.
+        let acts = head.method == Method::Delete && writable;
+        if has_body
+            && !uploads
+            && !acts
+            && !routes::reads_body(&head.method, head.path(), settings)
+        {
+            // No handler reads this body, so the answer does not depend on it: a refusal goes
+            // out now, before any of the body is read (and without `100 Continue`, RFC 9110
+            // §10.1.1), instead of after an upload for nothing. The handlers tried here have
+            // no side effects (file lookups, 405s, 404s), so a success is simply run again
+            // once the body has arrived.
+            let req = Request {
+                method: &head.method,
+                version: head.version,
+                path: head.path(),
+                query: head.query(),
+                headers: &head.headers,
+                body: &[],
+                raw: &[],
+                peer: self.peer,
+                now: settings.config.clock.now(),
+            };
+            let answer = handler::handle(&req, settings, shared);
+            if answer.status >= 400 {
+                return Err(answer);
+            }
+        }
+        if uploads {
             let url_path = match wire::http1::SafePath::from_target_path(head.path()) {
                 Ok(p) => handler::decoded_path(&p),
                 Err(e) => {
@@ -483,10 +524,6 @@ impl Connection {
                     format!("409 Conflict: cannot store {url_path}: {e}"),
                 )),
             };
-        }
-        let memory_limit = settings.config.max_body.min(MAX_MEMORY_BODY);
-        if declared.is_some_and(|n| n > memory_limit) {
-            return Err(too_large(memory_limit));
         }
         Ok(Sink::Memory(Vec::new()))
     }

@@ -46,6 +46,18 @@ pub fn dynamic(req: &Request<'_>, settings: &Settings, shared: &Shared) -> Optio
     }
 }
 
+/// True when the handler for `method` on `path` reads the request body (the demo's `/inspect`,
+/// the lab's `POST /files/NAME`); every other handler answers from the head alone, so a refusal
+/// can go out before the body is read. A route that starts reading bodies must be named here.
+pub fn reads_body(method: &Method, path: &str, settings: &Settings) -> bool {
+    let demo = settings.source.is_demo();
+    let inspect = demo && path == "/inspect" && matches!(method, Method::Post | Method::Put);
+    let lab_upload = crate::lab_routes::enabled(settings)
+        && *method == Method::Post
+        && path.starts_with("/files/");
+    inspect || lab_upload
+}
+
 fn not_allowed(req: &Request<'_>, allow: &str) -> Response {
     Response::text(
         405,

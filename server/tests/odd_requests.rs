@@ -117,3 +117,87 @@ fn with_strict_a_bare_lf_is_refused_with_a_400_that_says_why() {
         .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("--strict"));
 }
+
+/// Sends a head with `Expect: 100-continue` and no body, and reads the first answer: a server
+/// that will refuse the request sends its final status at once, and no `100 Continue`
+/// (RFC 9110 §10.1.1), so the client never uploads the body. The connection then closes (the
+/// client may or may not send the body, so it cannot be kept).
+fn refused_before_the_body(server: &Running, head: &str) -> String {
+    let mut s = server.connect();
+    s.write_all(head.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)
+        .expect("the server answers and closes without waiting for the body");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn expect_100_continue_on_a_refused_request_gets_the_final_status_only() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("hello.txt"), "hello\n").unwrap();
+    let server = Running::start(&["--root", root.path().to_str().unwrap()]);
+    let cases = [
+        // PUT with writes off.
+        (
+            "PUT /new.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n",
+            "HTTP/1.1 405 Method Not Allowed\r\n",
+        ),
+        // POST to a static file.
+        (
+            "POST /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n",
+            "HTTP/1.1 405 Method Not Allowed\r\n",
+        ),
+        // A chunked body to a static file.
+        (
+            "POST /hello.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
+            "HTTP/1.1 405 Method Not Allowed\r\n",
+        ),
+        // Larger than the server takes.
+        (
+            "POST /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 900000000\r\nExpect: 100-continue\r\n\r\n",
+            "HTTP/1.1 413 Content Too Large\r\n",
+        ),
+        // A path that can never name a file.
+        (
+            "PUT /a%2Fb HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n",
+            "HTTP/1.1 400 Bad Request\r\n",
+        ),
+    ];
+    for (head, status_line) in cases {
+        let answer = refused_before_the_body(&server, head);
+        assert!(
+            answer.starts_with(status_line),
+            "{head:?} got {answer:?}, expected {status_line:?} first"
+        );
+        assert!(!answer.contains("100 Continue"), "{head:?} got {answer:?}");
+    }
+}
+
+#[test]
+fn expect_100_continue_on_an_accepted_upload_still_gets_100_first() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Running::start(&["--root", root.path().to_str().unwrap(), "--allow-write"]);
+    let mut s = server.connect();
+    s.write_all(b"PUT /up.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(b"data").unwrap();
+    let mut rest = String::new();
+    s.read_to_string(&mut rest).unwrap();
+    assert!(rest.starts_with("HTTP/1.1 201 Created\r\n"), "{rest}");
+    assert_eq!(std::fs::read(root.path().join("up.txt")).unwrap(), b"data");
+}
+
+#[test]
+fn a_delete_with_a_body_on_a_writable_server_deletes_once_after_the_body() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("gone.txt"), "bye\n").unwrap();
+    let server = Running::start(&["--root", root.path().to_str().unwrap(), "--allow-write"]);
+    let answer = server.exchange(
+        b"DELETE /gone.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+    );
+    assert!(answer.starts_with("HTTP/1.1 204 No Content\r\n"), "{answer}");
+    assert!(!root.path().join("gone.txt").exists());
+}
