@@ -465,10 +465,7 @@ impl Connection {
         }
         // A writable DELETE acts when it runs, so it is never tried ahead of its body.
         let acts = head.method == Method::Delete && writable;
-        if has_body
-            && !uploads
-            && !acts
-            && !routes::reads_body(&head.method, head.path(), settings)
+        if has_body && !uploads && !acts && !routes::reads_body(&head.method, head.path(), settings)
         {
             // No handler reads this body, so the answer does not depend on it: a refusal goes
             // out now, before any of the body is read (and without `100 Continue`, RFC 9110

@@ -198,6 +198,9 @@ fn a_delete_with_a_body_on_a_writable_server_deletes_once_after_the_body() {
     let answer = server.exchange(
         b"DELETE /gone.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
     );
-    assert!(answer.starts_with("HTTP/1.1 204 No Content\r\n"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 204 No Content\r\n"),
+        "{answer}"
+    );
     assert!(!root.path().join("gone.txt").exists());
 }
