@@ -20,11 +20,17 @@ enum Command {
     Reload,
 }
 
+/// Takes over SIGTERM, SIGINT and SIGHUP from their default actions (which end the process).
+pub fn catch_signals() -> std::io::Result<Signals> {
+    Signals::new([SIGTERM, SIGINT, SIGHUP])
+}
+
 /// Serves until SIGTERM, SIGINT or `stop`; reloads on SIGHUP or `reload`. Returns after a
 /// graceful stop.
-pub fn run_foreground(server: Server, cli: &Cli) -> std::io::Result<()> {
+/// `signals` comes from [`catch_signals`], called before the banner is printed: a signal sent
+/// as soon as the banner appears is then a graceful stop or a reload, never the default action.
+pub fn run_foreground(server: Server, cli: &Cli, mut signals: Signals) -> std::io::Result<()> {
     let (tx, rx) = mpsc::channel::<Command>();
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])?;
     let handle = signals.handle();
     let sig_tx = tx.clone();
     std::thread::Builder::new()

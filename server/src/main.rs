@@ -18,6 +18,13 @@ fn main() -> ExitCode {
         eprintln!("server: {message}");
         return ExitCode::from(2);
     }
+    let signals = match server::console::catch_signals() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("server: cannot catch signals: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let demo = config.root.is_none();
     let server = match Server::start(config) {
         Ok(s) => s,
@@ -54,7 +61,7 @@ fn main() -> ExitCode {
         },
         addr.port()
     );
-    match server::console::run_foreground(server, &cli) {
+    match server::console::run_foreground(server, &cli, signals) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server: {e}");
