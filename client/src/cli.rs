@@ -103,6 +103,55 @@ pub struct RequestArgs {
     #[arg(long = "data-binary", value_name = "DATA")]
     pub data_binary: Vec<String>,
 
+    /// Send DATA percent-encoded (POST, form-encoded): `name=value` encodes the value,
+    /// `name@FILE` a file's bytes; joined with the other -d pieces by `&`, in the order given.
+    #[arg(long = "data-urlencode", value_name = "DATA")]
+    pub data_urlencode: Vec<String>,
+
+    /// A multipart/form-data field (POST): `name=value`, `name=@FILE` (a file upload), or
+    /// `name=<FILE` (a file's text as the value); `;type=TYPE` and `;filename=NAME` after it.
+    #[arg(short = 'F', long = "form", value_name = "NAME=CONTENT")]
+    pub form: Vec<String>,
+
+    /// Ask for part of the body: `0-63`, `-32` (the last 32 bytes), `100-`, `0-9,32-41`
+    /// (`Range: bytes=...`).
+    #[arg(
+        short = 'r',
+        long = "range",
+        value_name = "RANGE",
+        allow_hyphen_values = true
+    )]
+    pub range: Option<String>,
+
+    /// Only if changed since this date or FILE's modification time (`If-Modified-Since`);
+    /// `-DATE` for only if not changed since (`If-Unmodified-Since`).
+    #[arg(
+        short = 'z',
+        long = "time-cond",
+        value_name = "TIME",
+        allow_hyphen_values = true
+    )]
+    pub time_cond: Option<String>,
+
+    /// Send cookies: `name=value; n2=v2` as written, or a Netscape cookie FILE (as -c writes;
+    /// a missing file is an empty jar), whose cookies go where they apply.
+    #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE")]
+    pub cookie: Vec<String>,
+
+    /// Write every cookie at the end to FILE, in the Netscape format curl writes.
+    #[arg(short = 'c', long = "cookie-jar", value_name = "FILE")]
+    pub cookie_jar: Option<PathBuf>,
+
+    /// Connect to ADDR for HOST:PORT instead of asking the resolver, as curl's
+    /// `--resolve HOST:PORT:ADDR[,ADDR...]`; the Host header and TLS name stay HOST.
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = crate::net::Pinned::parse)]
+    pub resolve: Vec<crate::net::Pinned>,
+
+    /// -d, --data-urlencode and --data-binary in the order they were given (filled in by
+    /// [`parse_from`]; empty when the arguments were made some other way).
+    #[arg(skip)]
+    pub data_order: Vec<(DataKind, String)>,
+
     /// Upload FILE with PUT (the file name is appended to a URL ending in `/`).
     #[arg(short = 'T', long = "upload-file", value_name = "FILE")]
     pub upload_file: Option<PathBuf>,
@@ -197,6 +246,63 @@ pub struct RequestArgs {
     /// When to colour stderr.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+}
+
+/// Which flag a piece of the body came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    /// `-d`: `@FILE` without its line breaks.
+    Data,
+    /// `--data-urlencode`.
+    UrlEncode,
+    /// `--data-binary`.
+    Binary,
+}
+
+impl RequestArgs {
+    /// The body's pieces in the order given on the command line, as curl joins them with `&`.
+    pub fn data_in_order(&self) -> Vec<(DataKind, String)> {
+        if !self.data_order.is_empty() {
+            return self.data_order.clone();
+        }
+        let tag = |kind: DataKind, list: &[String]| {
+            list.iter()
+                .map(move |d| (kind, d.clone()))
+                .collect::<Vec<_>>()
+        };
+        let mut all = tag(DataKind::Data, &self.data);
+        all.extend(tag(DataKind::UrlEncode, &self.data_urlencode));
+        all.extend(tag(DataKind::Binary, &self.data_binary));
+        all
+    }
+}
+
+/// Parses the command line, keeping the order of the body flags (which derive alone loses).
+pub fn parse_from<I, T>(argv: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(argv)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if cli.command.is_none() {
+        let mut order: Vec<(usize, DataKind, String)> = Vec::new();
+        for (id, kind) in [
+            ("data", DataKind::Data),
+            ("data_urlencode", DataKind::UrlEncode),
+            ("data_binary", DataKind::Binary),
+        ] {
+            if let (Some(indices), Some(values)) =
+                (matches.indices_of(id), matches.get_many::<String>(id))
+            {
+                order.extend(indices.zip(values).map(|(i, v)| (i, kind, v.clone())));
+            }
+        }
+        order.sort_by_key(|(i, _, _)| *i);
+        cli.request.data_order = order.into_iter().map(|(_, k, v)| (k, v)).collect();
+    }
+    Ok(cli)
 }
 
 /// Options of `client repl`.
@@ -365,6 +471,34 @@ mod tests {
             Some(Command::Load(l)) => assert_eq!((l.connections, l.requests), (8, Some(100))),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn body_flags_keep_their_order() {
+        let cli = parse_from([
+            "client",
+            "--data-urlencode",
+            "m=a b",
+            "-d",
+            "a=1",
+            "--data-binary",
+            "b",
+            "-d",
+            "c=2",
+            "http://a/",
+        ])
+        .unwrap();
+        let pieces = cli.request.data_in_order();
+        let order: Vec<(DataKind, &str)> = pieces.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(
+            order,
+            [
+                (DataKind::UrlEncode, "m=a b"),
+                (DataKind::Data, "a=1"),
+                (DataKind::Binary, "b"),
+                (DataKind::Data, "c=2"),
+            ]
+        );
     }
 
     #[test]

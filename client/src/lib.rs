@@ -10,7 +10,10 @@
 //! | [`cli`] | the command line (clap) |
 //! | [`target`] | the lab form and URLs, turned into places to connect to |
 //! | [`net`] | resolve, connect with a timeout, TLS handshake, timing of each phase |
-//! | [`tls`] | rustls configuration: webpki roots, `--cacert`, `-k` |
+//! | [`tls`] | rustls configuration from the shared `trust` crate: system roots, `--cacert`, `-k` |
+//! | [`forms`] | `--data-urlencode` and `-F` (multipart/form-data) bodies |
+//! | [`cookies`] | `-b` / `-c`: the Netscape cookie file, `Set-Cookie` in, `Cookie` out |
+//! | [`preconditions`] | `-r` (Range) and `-z` (If-Modified-Since from a date or a file) |
 //! | [`paint`] | colour on a terminal only, hex dumps |
 //! | [`raw`] | what `--raw` bytes ask for: how many requests, and whether one is unfinished |
 //! | [`response`] | reading responses leniently, with a diagnosis of what a server got wrong |
@@ -19,12 +22,15 @@
 //! | [`exit`] | curl-compatible exit codes |
 
 pub mod cli;
+pub mod cookies;
 pub mod exit;
+pub mod forms;
 pub mod histogram;
 pub mod load;
 pub mod net;
 pub mod oneshot;
 pub mod paint;
+pub mod preconditions;
 pub mod raw;
 pub mod repl;
 pub mod request;
@@ -64,11 +70,10 @@ pub fn run(
 /// Runs a one-shot request from command-line words (without the program name), capturing
 /// stdout and stderr: what the tests use.
 pub fn run_captured(args: &[&str]) -> (ExitCode, Vec<u8>, Vec<u8>) {
-    use clap::Parser;
     let mut out = Vec::new();
     let mut err = Vec::new();
     let argv = std::iter::once("client").chain(args.iter().copied());
-    let code = match cli::Cli::try_parse_from(argv) {
+    let code = match cli::parse_from(argv) {
         Ok(cli) => run(cli, &mut out, &mut err, &mut std::io::empty()),
         // --help and --version go to stdout and succeed, as they do from the shell.
         Err(e)

@@ -1,8 +1,6 @@
 //! `client`: a raw HTTP client, a REPL for raw requests, and a load generator.
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = client::cli::Cli::parse();
+    let cli = client::cli::parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit());
     let stdout = std::io::stdout();
     // Not locked for the whole run: the REPL prints from its reader thread too.
     let mut stdout = std::io::BufWriter::with_capacity(64 * 1024, stdout);

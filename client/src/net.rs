@@ -228,6 +228,70 @@ pub fn resolve(
     }
 }
 
+/// A fixed address for a host and port, as curl's `--resolve HOST:PORT:ADDR[,ADDR...]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pinned {
+    /// The host name as it appears in URLs (compared without regard to case).
+    pub host: String,
+    /// The port it applies to.
+    pub port: u16,
+    /// The addresses used instead of asking the resolver, in order.
+    pub addrs: Vec<std::net::IpAddr>,
+}
+
+impl Pinned {
+    /// Parses `HOST:PORT:ADDR[,ADDR...]`; an IPv6 address may be in brackets.
+    pub fn parse(text: &str) -> Result<Pinned, String> {
+        let usage = || {
+            format!(
+                "--resolve {text:?}: write HOST:PORT:ADDRESS, as curl's (e.g. example.org:80:127.0.0.1)"
+            )
+        };
+        let (host, rest) = text.split_once(':').ok_or_else(usage)?;
+        let (port, addrs) = rest.split_once(':').ok_or_else(usage)?;
+        let host = host.trim_start_matches('+');
+        if host.is_empty() {
+            return Err(usage());
+        }
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("--resolve {text:?}: {port:?} is not a port number"))?;
+        let addrs = addrs
+            .split(',')
+            .map(|a| {
+                let bare = a.trim().trim_start_matches('[').trim_end_matches(']');
+                bare.parse().map_err(|_| {
+                    format!("--resolve {text:?}: {a:?} is not an IP address (a name is not resolved here)")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Pinned {
+            host: host.to_string(),
+            port,
+            addrs,
+        })
+    }
+
+    /// The addresses for `host:port` when one of `pins` names it.
+    pub fn lookup(pins: &[Pinned], host: &str, port: u16) -> Option<Vec<SocketAddr>> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        pins.iter()
+            .find(|p| {
+                p.port == port
+                    && p.host
+                        .trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .eq_ignore_ascii_case(bare)
+            })
+            .map(|p| {
+                p.addrs
+                    .iter()
+                    .map(|ip| SocketAddr::new(*ip, port))
+                    .collect()
+            })
+    }
+}
+
 /// Connects to the first address that answers, each attempt bounded by `limit`.
 pub fn connect(
     host: &str,
@@ -423,6 +487,30 @@ impl Write for Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolve_takes_curls_syntax() {
+        let pin = Pinned::parse("example.org:8080:127.0.0.1,[::1]").unwrap();
+        assert_eq!(pin.host, "example.org");
+        assert_eq!(pin.port, 8080);
+        let found = Pinned::lookup(&[pin], "EXAMPLE.org", 8080).unwrap();
+        assert_eq!(
+            found,
+            [
+                "127.0.0.1:8080".parse::<SocketAddr>().unwrap(),
+                "[::1]:8080".parse().unwrap()
+            ]
+        );
+        let pin = Pinned::parse("example.org:80:127.0.0.1").unwrap();
+        assert_eq!(Pinned::lookup(&[pin], "example.org", 443), None);
+        assert!(Pinned::parse("example.org:127.0.0.1")
+            .unwrap_err()
+            .contains("HOST:PORT:ADDRESS"));
+        assert!(Pinned::parse("a:x:127.0.0.1").unwrap_err().contains("port"));
+        assert!(Pinned::parse("a:80:localhost")
+            .unwrap_err()
+            .contains("not an IP address"));
+    }
     use std::net::TcpListener;
 
     #[test]

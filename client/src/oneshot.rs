@@ -19,9 +19,12 @@ use std::time::{Duration, Instant};
 
 use flate2::write::{GzDecoder, ZlibDecoder};
 
-use crate::cli::RequestArgs;
+use crate::cli::{DataKind, RequestArgs};
+use crate::cookies::{self, Jar};
+use crate::forms;
 use crate::net::{self, ConnectError, Deadline, Stream, Timing};
 use crate::paint::Paint;
+use crate::preconditions::{self, TimeCondition};
 use crate::raw::{self, Rest, Survey};
 use crate::request::{RequestSpec, Version};
 use crate::response::{close_reason_text, Head, ReadEvent, ResponseError, ResponseReader};
@@ -145,8 +148,14 @@ struct Plan {
     method: String,
     method_forced: bool,
     urls: Vec<Url>,
-    body: Option<(Vec<u8>, Option<&'static str>)>,
+    body: Option<(Vec<u8>, Option<String>)>,
     raw: Option<Vec<u8>>,
+    /// `-r`: the `Range` value.
+    range: Option<String>,
+    /// `-z`: the condition and its date.
+    time_cond: Option<TimeCondition>,
+    /// `-b` strings given as `name=value` (sent as written, after the jar's cookies).
+    cookie_strings: Vec<String>,
     /// What the raw bytes hold.
     survey: Option<Survey>,
 }
@@ -155,7 +164,16 @@ struct Plan {
 pub fn run(args: &RequestArgs, io: &mut Io<'_>) -> ExitCode {
     let started = Instant::now();
     let show_errors = !args.silent || args.show_error;
-    let outcome = plan(args, io).and_then(|plan| execute(args, plan, io, started));
+    let mut jar = None;
+    let outcome = load_jar(args).and_then(|loaded| {
+        jar = loaded;
+        plan(args, io).and_then(|plan| execute(args, plan, &mut jar, io, started))
+    });
+    // As curl, the jar is written whatever became of the transfer.
+    let outcome = match (outcome, save_jar(args, jar.as_ref(), &mut *io.stdout)) {
+        (Ok(_), Err(f)) => Err(f),
+        (outcome, _) => outcome,
+    };
     match outcome {
         Ok(code) => code,
         Err(f) => {
@@ -169,6 +187,66 @@ pub fn run(args: &RequestArgs, io: &mut Io<'_>) -> ExitCode {
             f.code
         }
     }
+}
+
+/// The cookie engine, on when `-b FILE` or `-c FILE` is given (as curl's): the cookies of the
+/// `-b` files (a missing file is an empty jar, as curl takes it).
+fn load_jar(args: &RequestArgs) -> Result<Option<Jar>, Failure> {
+    let files: Vec<&String> = args
+        .cookie
+        .iter()
+        .filter(|c| !cookies::is_cookie_string(c))
+        .collect();
+    if files.is_empty() && args.cookie_jar.is_none() {
+        return Ok(None);
+    }
+    let mut jar = Jar::new();
+    for file in files {
+        let text = match std::fs::read(file) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(Failure::new(
+                    ExitCode::ReadError,
+                    format!("cannot read the cookie file -b {file}: {e}"),
+                ))
+            }
+        };
+        let more = Jar::parse_netscape(&text).map_err(|e| {
+            Failure::new(
+                ExitCode::ReadError,
+                format!("-b {file} is not a Netscape cookie file (as -c writes): {e}"),
+            )
+        })?;
+        jar.merge(more);
+    }
+    Ok(Some(jar))
+}
+
+/// Writes `-c FILE` (`-c -`: to stdout, after the body).
+fn save_jar(args: &RequestArgs, jar: Option<&Jar>, stdout: &mut dyn Write) -> Result<(), Failure> {
+    let (Some(path), Some(jar)) = (&args.cookie_jar, jar) else {
+        return Ok(());
+    };
+    let text = jar.to_netscape(unix_now());
+    let written = if path.as_os_str() == "-" {
+        stdout.write_all(text.as_bytes())
+    } else {
+        std::fs::write(path, text)
+    };
+    written.map_err(|e| {
+        Failure::new(
+            ExitCode::WriteError,
+            format!("cannot write the cookie jar -c {}: {e}", path.display()),
+        )
+    })
+}
+
+/// Seconds since 1970, for cookie expiry.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
@@ -200,30 +278,71 @@ fn plan(args: &RequestArgs, io: &mut Io<'_>) -> Result<Plan, Failure> {
     let mut urls = targets.urls;
     let mut body = None;
     let mut implied = "GET";
-    if !args.data.is_empty() {
+    const FORM_URLENCODED: &str = "application/x-www-form-urlencoded";
+    let pieces = args.data_in_order();
+    if !pieces.is_empty() {
+        // -d, --data-urlencode and --data-binary in the order given, joined with `&` as curl
+        // joins them.
         let mut parts = Vec::new();
-        for d in &args.data {
-            let mut part = read_at_arg(d, io, "-d")?;
-            if d.starts_with('@') {
-                part.retain(|&b| b != b'\r' && b != b'\n');
-            }
+        for (kind, d) in &pieces {
+            let part = match kind {
+                DataKind::Data => {
+                    let mut part = read_at_arg(d, io, "-d")?;
+                    if d.starts_with('@') {
+                        part.retain(|&b| b != b'\r' && b != b'\n');
+                    }
+                    part
+                }
+                DataKind::UrlEncode => {
+                    let mut read = |path: &Path| {
+                        std::fs::read(path).map_err(|e| {
+                            format!("cannot read --data-urlencode {}: {e}", path.display())
+                        })
+                    };
+                    forms::urlencode_arg(d, &mut read)
+                        .map_err(|e| Failure::new(ExitCode::ReadError, e))?
+                        .into_bytes()
+                }
+                DataKind::Binary => read_at_arg(d, io, "--data-binary")?,
+            };
             parts.push(part);
         }
-        body = Some((parts.join(&b'&'), Some("application/x-www-form-urlencoded")));
+        body = Some((parts.join(&b'&'), Some(FORM_URLENCODED.to_string())));
         implied = "POST";
     }
-    if !args.data_binary.is_empty() {
-        let mut all = match body.take() {
-            Some((b, _)) => b,
-            None => Vec::new(),
-        };
-        for (i, d) in args.data_binary.iter().enumerate() {
-            if i > 0 || !all.is_empty() {
-                all.push(b'&');
-            }
-            all.extend(read_at_arg(d, io, "--data-binary")?);
+    if !args.form.is_empty() {
+        if body.is_some() {
+            return Err(Failure::new(
+                ExitCode::Usage,
+                "-F sends a multipart/form-data body and -d (or --data-*) a form-encoded one; \
+                 a request has one body, so use one kind (as curl, which refuses both)",
+            ));
         }
-        body = Some((all, Some("application/x-www-form-urlencoded")));
+        let mut parts = Vec::new();
+        for f in &args.form {
+            let mut read = |path: &Path| {
+                std::fs::read(path)
+                    .map_err(|e| format!("-F {f:?}: cannot read {}: {e}", path.display()))
+            };
+            let part = forms::parse_form_arg(f, &mut read).map_err(|e| {
+                let code = if e.contains("cannot read") {
+                    ExitCode::ReadError
+                } else {
+                    ExitCode::Usage
+                };
+                Failure::new(code, e)
+            })?;
+            parts.push(part);
+        }
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id()).rotate_left(32);
+        let boundary = forms::boundary(&parts, seed | 1);
+        body = Some((
+            forms::encode(&parts, &boundary),
+            Some(forms::content_type(&boundary)),
+        ));
         implied = "POST";
     }
     if let Some(path) = &args.upload_file {
@@ -259,6 +378,25 @@ fn plan(args: &RequestArgs, io: &mut Io<'_>) -> Result<Plan, Failure> {
         ));
     }
     let survey = raw.as_deref().map(raw::survey);
+    let range = match &args.range {
+        Some(r) => {
+            Some(preconditions::range_header(r).map_err(|e| Failure::new(ExitCode::Usage, e))?)
+        }
+        None => None,
+    };
+    let time_cond = match &args.time_cond {
+        Some(z) => Some(
+            preconditions::time_condition(z, std::time::SystemTime::now())
+                .map_err(|e| Failure::new(ExitCode::Usage, e))?,
+        ),
+        None => None,
+    };
+    let cookie_strings = args
+        .cookie
+        .iter()
+        .filter(|c| cookies::is_cookie_string(c))
+        .cloned()
+        .collect();
     Ok(Plan {
         method,
         method_forced,
@@ -266,6 +404,9 @@ fn plan(args: &RequestArgs, io: &mut Io<'_>) -> Result<Plan, Failure> {
         body,
         raw,
         survey,
+        range,
+        time_cond,
+        cookie_strings,
     })
 }
 
@@ -300,6 +441,7 @@ pub fn client_side_of_trace(text: &[u8], name: &str) -> Result<Vec<u8>, String> 
 fn build_request(
     args: &RequestArgs,
     plan: &Plan,
+    jar: Option<&Jar>,
     url: &Url,
     method: &str,
     with_body: bool,
@@ -317,9 +459,34 @@ fn build_request(
     if args.compressed {
         spec.set_header("Accept-Encoding", "gzip, deflate");
     }
+    if let Some(range) = &plan.range {
+        spec.set_header("Range", range);
+    }
+    if let Some(cond) = &plan.time_cond {
+        spec.set_header(cond.field, &cond.date);
+    }
+    let mut cookie_pairs: Vec<String> = jar
+        .and_then(|j| {
+            j.header_for(
+                &url.host,
+                &url.path,
+                url.scheme == Scheme::Https,
+                unix_now(),
+            )
+        })
+        .into_iter()
+        .collect();
+    cookie_pairs.extend(
+        plan.cookie_strings
+            .iter()
+            .map(|c| c.trim().trim_end_matches(';').to_string()),
+    );
+    if !cookie_pairs.is_empty() {
+        spec.set_header("Cookie", &cookie_pairs.join("; "));
+    }
     if with_body {
         if let Some((body, content_type)) = &plan.body {
-            spec.set_body(body.clone(), *content_type);
+            spec.set_body(body.clone(), content_type.as_deref());
         }
     }
     for line in &args.headers {
@@ -332,6 +499,7 @@ fn build_request(
 fn execute(
     args: &RequestArgs,
     plan: Plan,
+    jar: &mut Option<Jar>,
     io: &mut Io<'_>,
     started: Instant,
 ) -> Result<ExitCode, Failure> {
@@ -382,7 +550,7 @@ fn execute(
         let (request_bytes, body_len) = match &plan.raw {
             Some(raw) => (raw.clone(), 0),
             None => {
-                let spec = build_request(args, &plan, &url, &method, with_body)?;
+                let spec = build_request(args, &plan, jar.as_ref(), &url, &method, with_body)?;
                 let body_len = spec.body.as_ref().map_or(0, Vec::len);
                 (spec.to_bytes(), body_len)
             }
@@ -429,7 +597,20 @@ fn execute(
             let left = deadline
                 .min_with(Instant::now(), args.connect_timeout)
                 .map_err(|_| timeout_failure(args, 0))?;
-            let addrs = net::resolve(&conn_host, conn_port, left)?;
+            let addrs = match net::Pinned::lookup(&args.resolve, &conn_host, conn_port) {
+                Some(addrs) => {
+                    let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+                    note(
+                        &mut transcript,
+                        &format!(
+                            "--resolve: {conn_host}:{conn_port} is {} (the resolver is not asked)",
+                            list.join(", ")
+                        ),
+                    );
+                    addrs
+                }
+                None => net::resolve(&conn_host, conn_port, left)?,
+            };
             timing.resolved = Some(t0.elapsed());
             let left = deadline
                 .min_with(
@@ -583,6 +764,17 @@ fn execute(
                 &read.patience,
             );
             head = exchange.head.take();
+            if let (Some(jar), Some(h)) = (jar.as_mut(), head.as_ref()) {
+                for value in h.headers.get_all("set-cookie") {
+                    let value = String::from_utf8_lossy(value);
+                    if let Err(why) = jar.receive(&value, &url.host, &url.path, unix_now()) {
+                        note(
+                            &mut transcript,
+                            &format!("cookie not kept: Set-Cookie: {value}: {why}"),
+                        );
+                    }
+                }
+            }
             fail_hit |= exchange.fail_hit;
             if let Some(sink) = exchange.sink.take() {
                 sink.finish().map_err(|e| {

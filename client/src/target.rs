@@ -199,6 +199,8 @@ pub enum TargetError {
     UnsupportedScheme { scheme: String },
     /// Nothing to ask for.
     Missing,
+    /// A method typed in lower case (`client get localhost 8080 /`).
+    LowerCaseMethod { typed: String },
 }
 
 impl TargetError {
@@ -207,7 +209,7 @@ impl TargetError {
         match self {
             TargetError::Malformed { .. } => crate::ExitCode::MalformedUrl,
             TargetError::UnsupportedScheme { .. } => crate::ExitCode::UnsupportedProtocol,
-            TargetError::Missing => crate::ExitCode::Usage,
+            TargetError::Missing | TargetError::LowerCaseMethod { .. } => crate::ExitCode::Usage,
         }
     }
 }
@@ -224,6 +226,11 @@ impl fmt::Display for TargetError {
                 f,
                 "nothing to request; give METHOD HOST PORT [PATH] or a URL (see client --help)"
             ),
+            TargetError::LowerCaseMethod { typed } => write!(
+                f,
+                "{typed:?} is not a method: methods are case-sensitive and standard ones are upper-case (RFC 9110 §9.1); write {}, or -X {typed} to send it as typed",
+                typed.to_ascii_uppercase()
+            ),
         }
     }
 }
@@ -238,9 +245,27 @@ fn looks_like_method(word: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_')
 }
 
+/// The methods of RFC 9110 §9 and PATCH (RFC 5789), which a learner may type in lower case.
+const KNOWN_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// True when `words` are `METHOD HOST PORT [PATH]` with a known method not in upper case.
+fn lower_case_lab_method(words: &[String]) -> Option<&str> {
+    let (first, rest) = words.split_first()?;
+    let known = KNOWN_METHODS.iter().any(|m| m.eq_ignore_ascii_case(first));
+    let lab_form = (2..=3).contains(&rest.len()) && rest[1].parse::<u16>().is_ok();
+    (known && !looks_like_method(first) && lab_form).then_some(first.as_str())
+}
+
 /// Reads the positional words. `tls` (`--tls`) makes the lab form use https.
 pub fn from_words(words: &[String], tls: bool) -> Result<Targets, TargetError> {
     let lab_scheme = if tls { Scheme::Https } else { Scheme::Http };
+    if let Some(typed) = lower_case_lab_method(words) {
+        return Err(TargetError::LowerCaseMethod {
+            typed: typed.to_string(),
+        });
+    }
     let (method, rest) = match words.split_first() {
         None => return Err(TargetError::Missing),
         Some((first, rest)) if looks_like_method(first) && !rest.is_empty() => {
@@ -251,7 +276,12 @@ pub fn from_words(words: &[String], tls: bool) -> Result<Targets, TargetError> {
     // METHOD HOST PORT [PATH], or HOST PORT [PATH] (with --raw, or the method from -X).
     if (2..=3).contains(&rest.len()) && !rest[0].contains("://") {
         if let Ok(port) = rest[1].parse::<u16>() {
-            let path = rest.get(2).cloned().unwrap_or_else(|| "/".to_string());
+            // A path typed without its leading slash (`files/x`) means `/files/x`.
+            let path = match rest.get(2) {
+                None => "/".to_string(),
+                Some(p) if p.starts_with('/') => p.clone(),
+                Some(p) => format!("/{p}"),
+            };
             let url = Url::parse(&format!(
                 "{}://{}:{}{}",
                 lab_scheme.as_str(),
@@ -315,6 +345,26 @@ mod tests {
         );
         let t = from_words(&words(&["HEAD", "::1", "8443"]), true).unwrap();
         assert_eq!(t.urls, vec![url(Scheme::Https, "[::1]", 8443, "/")]);
+    }
+
+    #[test]
+    fn the_lab_form_forgives_a_missing_slash_and_explains_lower_case_methods() {
+        let t = from_words(&words(&["GET", "localhost", "8080", "files/x"]), false).unwrap();
+        assert_eq!(
+            t.urls,
+            vec![url(Scheme::Http, "localhost", 8080, "/files/x")]
+        );
+        let t = from_words(&words(&["GET", "localhost", "8080", "?q=1"]), false).unwrap();
+        assert_eq!(t.urls, vec![url(Scheme::Http, "localhost", 8080, "/?q=1")]);
+        let e = from_words(&words(&["get", "localhost", "8080", "/"]), false).unwrap_err();
+        assert_eq!(e.exit_code(), crate::ExitCode::Usage);
+        let text = e.to_string();
+        assert!(
+            text.contains("case-sensitive") && text.contains("write GET"),
+            "{text}"
+        );
+        // A host called `get` with a URL-form word is still a URL.
+        assert!(from_words(&words(&["get:8080/x"]), false).is_ok());
     }
 
     #[test]
