@@ -126,25 +126,70 @@ pub struct Connection {
     finished: bool,
     /// Buffers were used since the last release.
     holds_buffers: bool,
+    /// Requests served before the connection was last parked (the core counts the rest).
+    served: u64,
+}
+
+/// All an idle keep-alive connection keeps while it is parked (40 bytes): its timer and what
+/// its next request needs. The core, its buffers and its queues are rebuilt when the client
+/// speaks again ([`Connection::resume`]).
+pub struct Parked {
+    since: Instant,
+    settings: Arc<Settings>,
+    generation: u64,
+    served: u32,
+    phase: Phase,
+}
+
+impl Parked {
+    /// When the parked connection is closed if the client stays silent (what
+    /// [`Connection::deadline`] says of an idle connection).
+    pub fn deadline(&self) -> Instant {
+        let c = &self.settings.config;
+        if self.served > 0 {
+            self.since + c.keep_alive_timeout
+        } else {
+            self.since + c.header_timeout
+        }
+    }
+
+    /// The parked connection is closed: balance the gauges.
+    pub fn finish(self, shared: &Shared) {
+        shared.stats.leave(self.phase);
+    }
+}
+
+/// The core's options for a connection that has already served `served` requests.
+fn conn_options(settings: &Settings, served: u64) -> ConnOptions {
+    let mut parse = ParseOptions::STRICT;
+    // RFC 9112 §2.2 lets a server accept a bare LF as a line end, and a request typed into
+    // `nc` has nothing else; `--strict` keeps the parser's default, a 400 that says why.
+    parse.leniencies.bare_lf = !settings.config.strict;
+    let limit = u64::from(settings.config.requests_per_connection);
+    ConnOptions {
+        parse,
+        max_body: Some(settings.config.max_body),
+        max_requests: Some(limit.saturating_sub(served)),
+        ..ConnOptions::default()
+    }
 }
 
 impl Connection {
     /// A new connection from `peer`, counted in `shared.stats`.
     pub fn new(peer: SocketAddr, shared: &Shared, now: Instant) -> Connection {
         shared.stats.enter(Phase::Reading);
-        let settings = shared.settings();
-        let mut parse = ParseOptions::STRICT;
-        // RFC 9112 §2.2 lets a server accept a bare LF as a line end, and a request typed into
-        // `nc` has nothing else; `--strict` keeps the parser's default, a 400 that says why.
-        parse.leniencies.bare_lf = !settings.config.strict;
-        let options = ConnOptions {
-            parse,
-            max_body: Some(settings.config.max_body),
-            max_requests: Some(u64::from(settings.config.requests_per_connection)),
-            ..ConnOptions::default()
-        };
+        Connection::build(peer, shared.settings(), shared.generation(), 0, now)
+    }
+
+    fn build(
+        peer: SocketAddr,
+        settings: Arc<Settings>,
+        generation: u64,
+        served: u64,
+        now: Instant,
+    ) -> Connection {
         Connection {
-            core: Conn::server(options),
+            core: Conn::server(conn_options(&settings, served)),
             peer,
             request: None,
             sources: VecDeque::new(),
@@ -156,11 +201,57 @@ impl Connection {
             capture: None,
             phase: Phase::Reading,
             since: now,
-            generation: shared.generation(),
+            generation,
             settings,
             finished: false,
             holds_buffers: false,
+            served,
         }
+    }
+
+    /// True when the connection has nothing in progress and read nothing since its buffers were
+    /// released: it can be [parked](Connection::park).
+    pub fn can_park(&self) -> bool {
+        !self.holds_buffers
+            && !self.closed
+            && !self.finished
+            && self.is_between_requests()
+            && self.sources.is_empty()
+            && self.wait_until.is_none()
+            && self.capture.is_none()
+            && self.mirror.is_empty()
+    }
+
+    /// What an idle connection keeps; the rest of it is dropped. Only after
+    /// [`can_park`](Connection::can_park).
+    pub fn park(self) -> Parked {
+        Parked {
+            since: self.since,
+            served: u32::try_from(self.requests()).unwrap_or(u32::MAX),
+            phase: self.phase,
+            generation: self.generation,
+            settings: self.settings,
+        }
+    }
+
+    /// The connection again, as it was before it was parked (the peer's address is not kept:
+    /// the shell asks the socket).
+    pub fn resume(parked: Parked, peer: SocketAddr) -> Connection {
+        let Parked {
+            since,
+            settings,
+            generation,
+            served,
+            phase,
+        } = parked;
+        let mut conn = Connection::build(peer, settings, generation, u64::from(served), since);
+        conn.phase = phase;
+        conn
+    }
+
+    /// Requests read on this connection.
+    fn requests(&self) -> u64 {
+        self.served + self.core.requests()
     }
 
     pub fn peer(&self) -> SocketAddr {
@@ -203,7 +294,7 @@ impl Connection {
         if self.has_output() {
             return self.since + SEND_TIMEOUT;
         }
-        if self.is_between_requests() && self.core.requests() > 0 {
+        if self.is_between_requests() && self.requests() > 0 {
             return self.since + c.keep_alive_timeout;
         }
         self.since + c.header_timeout
