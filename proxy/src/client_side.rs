@@ -17,7 +17,7 @@ use wire::http1::{
 
 use crate::forward::{self, CacheStatus};
 use crate::request_target::absolute_uri;
-use crate::store::{FreshHit, Prepared};
+use crate::store::{FreshHit, ReadyReply};
 use crate::Shared;
 
 /// How the proxy reads clients' requests: strict framing (a proxy that guesses invites request
@@ -56,7 +56,7 @@ pub(crate) struct Memo {
     /// The last request-target, its absolute URI and its cache key.
     key: Option<(Target, Arc<str>, Arc<str>)>,
     /// The last fresh hit's head with the proxy's fields added, and the `Age` it carries.
-    hit: Option<(Arc<Prepared>, ResponseHead, u64)>,
+    hit: Option<(Arc<ReadyReply>, ResponseHead, u64)>,
 }
 
 impl Client<'_> {
@@ -78,12 +78,12 @@ impl Client<'_> {
     /// Serves a fresh hit from its prepared head and in-memory body: the head (with `Via` and
     /// `X-Cache: HIT`) is built once per connection and entry, and only `Age` changes.
     pub fn send_fresh_hit(&mut self, hit: &FreshHit) -> io::Result<forward::Served> {
-        let reuse = matches!(&self.memo.hit, Some((p, _, _)) if Arc::ptr_eq(p, &hit.prepared));
+        let reuse = matches!(&self.memo.hit, Some((r, _, _)) if Arc::ptr_eq(r, &hit.reply));
         if !reuse {
-            let mut head = hit.prepared.head.clone();
+            let mut head = hit.reply.head.clone();
             self.add_proxy_fields(&mut head.headers, CacheStatus::Hit);
             let age = u64::MAX;
-            self.memo.hit = Some((hit.prepared.clone(), head, age));
+            self.memo.hit = Some((hit.reply.clone(), head, age));
         }
         let (_, head, age) = self.memo.hit.as_mut().expect("just set");
         if *age != hit.age {
@@ -94,7 +94,7 @@ impl Client<'_> {
         self.conn.send_response(head).map_err(io::Error::other)?;
         let mut sent = 0;
         if self.conn.can_send_data() {
-            let body = &hit.prepared.body;
+            let body = &hit.reply.body;
             self.conn.send_data(body).map_err(io::Error::other)?;
             sent = body.len() as u64;
         }
@@ -180,10 +180,6 @@ impl Client<'_> {
         let mut head = ResponseHead::new(
             StatusCode::new(status).unwrap_or_else(|_| StatusCode::new(500).expect("500")),
         );
-        if status == 508 {
-            // RFC 5842 §7.2; not in the core's table of RFC 9110 reasons.
-            let _ = head.set_reason("Loop Detected");
-        }
         let date = self.shared.options.clock.http_date();
         let _ = head.headers.append("Date", date.to_string());
         let _ = head.headers.append("Content-Type", content_type);
@@ -210,13 +206,10 @@ impl Client<'_> {
     /// An error response with a readable explanation.
     pub fn respond_error(&mut self, status: u16, why: &str) -> io::Result<forward::Served> {
         self.shared.stats.errors.fetch_add(1, Ordering::Relaxed);
-        let reason = match status {
-            508 => "Loop Detected",
-            _ => StatusCode::new(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("Error"),
-        };
+        let reason = StatusCode::new(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error");
         let body = format!("{status} {reason}\n\n{why}\n");
         self.respond(
             status,

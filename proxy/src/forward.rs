@@ -27,13 +27,14 @@ use std::time::Instant;
 use wire::cache::invalidation::invalidation_targets;
 use wire::cache::validation::{after_validation, client_conditionals, freshen, AfterValidation};
 use wire::cache::{
-    lookup, storability, ConditionalFields, Decision, FreshnessConfig, Storability, StoredResponse,
+    asks_nothing_of_the_cache, lookup_prepared, storability, ConditionalFields, Decision,
+    Storability, StoredResponse,
 };
-use wire::http1::conditional::{Outcome, NOT_MODIFIED_FIELDS};
+use wire::http1::conditional::Outcome;
 use wire::http1::conn::{Event, Transmit};
 use wire::http1::date::HttpDate;
 use wire::http1::framing::{request_body_length, BodyLength};
-use wire::http1::{Headers, Method, RequestHead, ResponseHead, StatusCode, Version};
+use wire::http1::{via, Method, RequestHead, ResponseHead, Version};
 
 use crate::client_side::Client;
 use crate::inflight::{Joined, Lead};
@@ -160,14 +161,14 @@ pub(crate) fn try_fresh_hit(client: &mut Client<'_>, request: &Request) -> Optio
     let (Some(store), Destination::Forward(head)) = (&shared.store, &request.destination) else {
         return None;
     };
-    if !matches!(head.method, Method::Get | Method::Head)
-        || !is_plain(&head.headers)
-        || via_names(&head.headers, &shared.via_name)
+    if !asks_nothing_of_the_cache(&head.headers)
+        || via::passed_through(&head.headers, &shared.via_name)
     {
         return None;
     }
     let (uri, key) = client.uri_and_key(head);
-    let hit = store.fresh_hit(&key, shared.options.clock.http_date())?;
+    let now = shared.options.clock.http_date();
+    let hit = store.fresh_hit(&key, &head.method, &head.headers, now)?;
     let served = client.send_fresh_hit(&hit);
     record(
         client,
@@ -257,32 +258,9 @@ fn local_page(client: &mut Client<'_>, page: LocalPage) -> io::Result<Served> {
     }
 }
 
-/// True for a request that asks nothing of the cache: no `Cache-Control`, no `Pragma`, no
-/// conditions (`If-*`). `wire::cache::lookup` serves such a request any fresh stored response
-/// that matches, and `client_conditionals` leaves it unconditional: the fast path of a hit
-/// ([`Store::fresh_hit`]) is for these.
-fn is_plain(headers: &Headers) -> bool {
-    headers.iter().all(|field| {
-        let name = field.name().as_bytes();
-        !(field.is("cache-control")
-            || field.is("pragma")
-            || (name.len() > 3 && name[..3].eq_ignore_ascii_case(b"if-")))
-    })
-}
-
-/// True when `Via` already names this proxy: the request has come round in a loop.
-fn via_names(headers: &Headers, name: &str) -> bool {
-    headers.list("via").any(|element| {
-        let element = String::from_utf8_lossy(element);
-        let mut parts = element.split_whitespace();
-        let _protocol = parts.next();
-        parts.next() == Some(name)
-    })
-}
-
 fn forward(client: &mut Client<'_>, head: RequestHead, key: &str) -> io::Result<Served> {
     let shared = client.shared;
-    if via_names(&head.headers, &shared.via_name) {
+    if via::passed_through(&head.headers, &shared.via_name) {
         return client.respond_error(
             508,
             &format!(
@@ -293,9 +271,9 @@ fn forward(client: &mut Client<'_>, head: RequestHead, key: &str) -> io::Result<
     }
     match &shared.store {
         Some(store) if matches!(head.method, Method::Get | Method::Head) => {
-            if is_plain(&head.headers) {
+            if asks_nothing_of_the_cache(&head.headers) {
                 let now = shared.options.clock.http_date();
-                if let Some(hit) = store.fresh_hit(key, now) {
+                if let Some(hit) = store.fresh_hit(key, &head.method, &head.headers, now) {
                     return client.send_fresh_hit(&hit);
                 }
             }
@@ -327,14 +305,13 @@ fn cached(
     may_collapse: bool,
 ) -> io::Result<Served> {
     let shared = client.shared;
-    let config = FreshnessConfig::default();
     let now = shared.options.clock.http_date();
-    let selected = store.select(key, &head.headers, |stored| {
-        lookup(&head.method, &head.headers, Some(stored), now, &config)
+    let selected = store.select(key, &head.headers, |stored, prepared| {
+        lookup_prepared(&head.method, &head.headers, Some((stored, prepared)), now)
     });
     let decision = match &selected {
         Some(s) => s.decision.clone(),
-        None => lookup(&head.method, &head.headers, None, now, &config),
+        None => lookup_prepared(&head.method, &head.headers, None, now),
     };
     match decision {
         Decision::Fresh { .. } | Decision::StaleAllowed { .. } => {
@@ -533,17 +510,9 @@ fn serve_stored(
 ) -> io::Result<Option<Served>> {
     let now = client.shared.options.clock.http_date();
     let evaluation = client_conditionals(&head.method, &head.headers, stored, now);
+    let age = stored.age(now).current_age;
     if evaluation.outcome == Outcome::NotModified {
-        let mut response = ResponseHead::new(StatusCode::new(304).expect("304"));
-        let reply = stored.headers_for_reply(now);
-        for field in &reply {
-            if NOT_MODIFIED_FIELDS.iter().any(|name| field.is(name))
-                || field.is("last-modified")
-                || field.is("age")
-            {
-                response.headers.push(field.clone());
-            }
-        }
+        let mut response = stored.not_modified_head(age);
         client.add_proxy_fields(&mut response.headers, label);
         client
             .conn
@@ -560,20 +529,8 @@ fn serve_stored(
     let Some(body) = store.body(id) else {
         return Ok(None);
     };
-    let mut response = ResponseHead::new(
-        StatusCode::new(stored.status).unwrap_or_else(|_| StatusCode::new(200).expect("200")),
-    );
-    response.headers = stored.headers_for_reply(now);
     // The stored body is sent with a length and without the trailer it may have had.
-    response.headers.remove("content-length");
-    response.headers.remove("transfer-encoding");
-    response.headers.remove("trailer");
-    let bodiless = matches!(stored.status, 100..=199 | 204 | 304);
-    if !bodiless {
-        let _ = response
-            .headers
-            .insert("Content-Length", body.len().to_string());
-    }
+    let mut response = stored.reply_head(age, body.len());
     client.add_proxy_fields(&mut response.headers, label);
     client
         .conn

@@ -37,13 +37,15 @@
 //!
 //! # The fast path of a hit
 //!
-//! An entry whose body is in memory also keeps a [`Prepared`] reply: the response head as it
-//! is served (stored fields, `Age` in its place, `Content-Length`), the body, and the inputs of
-//! RFC 9111's freshness test worked out once (the freshness lifetime, §4.2.1, and the
-//! corrected initial age, §4.2.3, so the current age is one addition). [`Store::fresh_hit`]
-//! answers a request that carries no cache directives and no conditions with one lock: find,
-//! check freshness, mark as used. Anything else goes the long way through `wire::cache::lookup`,
-//! which decides the same for such a request (a test holds the two together).
+//! Every entry keeps, beside its stored response, what `wire::cache`'s decision reads from it
+//! worked out once ([`wire::cache::Prepared`]: the freshness lifetime, §4.2.1, and the corrected
+//! initial age, §4.2.3, so the current age is one addition), prepared again whenever the stored
+//! response changes. Both paths decide with `wire::cache::lookup_prepared` on it.
+//!
+//! An entry whose body is in memory also keeps a [`ReadyReply`]: the response head as it is
+//! served ([`StoredResponse::reply_head`]) and the body. [`Store::fresh_hit`] answers a request
+//! that [asks nothing of the cache](wire::cache::asks_nothing_of_the_cache) with one lock and no
+//! allocation: find, decide, mark as used. Anything else goes the long way ([`Store::select`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
@@ -53,9 +55,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use wire::cache::vary::{self, VaryMatch};
-use wire::cache::{FreshnessConfig, StoredResponse};
+use wire::cache::{lookup_prepared, Decision, FreshnessConfig, Prepared, StoredResponse};
 use wire::http1::date::HttpDate;
-use wire::http1::{Headers, ParseOptions, RequestHead, ResponseHead, StatusCode};
+use wire::http1::{Headers, Method, ParseOptions, RequestHead, ResponseHead, StatusCode};
 use wire::Status;
 
 /// Bodies up to this size are kept in memory besides on disk.
@@ -105,76 +107,83 @@ impl Fnv1a {
 struct Entry {
     key: String,
     stored: StoredResponse,
+    /// `wire::cache`'s inputs from `stored`, kept in step with it by [`Entry::new`] and
+    /// [`Entry::set_stored`].
+    prepared: Prepared,
     body_len: u64,
     body_checksum: u64,
     file_len: u64,
     hot: Option<Arc<Vec<u8>>>,
-    /// Ready to serve as a fresh hit (only with `hot`, see [`Prepared::new`]).
-    prepared: Option<Arc<Prepared>>,
+    /// Ready to serve as a fresh hit (only with `hot`, see [`ReadyReply::new`]).
+    reply: Option<Arc<ReadyReply>>,
     tick: u64,
 }
 
 impl Entry {
-    /// Sets the in-memory body and the prepared reply that goes with it.
+    fn new(
+        key: String,
+        stored: StoredResponse,
+        body_len: u64,
+        body_checksum: u64,
+        file_len: u64,
+    ) -> Entry {
+        Entry {
+            key,
+            prepared: Prepared::new(&stored, &FreshnessConfig::default()),
+            stored,
+            body_len,
+            body_checksum,
+            file_len,
+            hot: None,
+            reply: None,
+            tick: 0,
+        }
+    }
+
+    /// Replaces the stored response (freshened after a 304), and what is worked out from it.
+    fn set_stored(&mut self, stored: StoredResponse) {
+        self.prepared = Prepared::new(&stored, &FreshnessConfig::default());
+        self.stored = stored;
+        if let Some(hot) = self.hot.take() {
+            self.set_hot(hot);
+        }
+    }
+
+    /// Sets the in-memory body and the ready reply that goes with it.
     fn set_hot(&mut self, body: Arc<Vec<u8>>) {
-        self.prepared = Prepared::new(&self.stored, &body).map(Arc::new);
+        self.reply = ReadyReply::new(&self.stored, &self.prepared, &body).map(Arc::new);
         self.hot = Some(body);
     }
 }
 
-/// A stored response ready to be served as a fresh hit without re-reading its header section.
+/// A stored response ready to be served whole as a fresh hit, without re-reading its header
+/// section.
 #[derive(Debug)]
-pub struct Prepared {
-    /// The head as served, before the proxy's own fields: status line, stored fields with `Age`
-    /// (its value set per hit), `Content-Length`. Built exactly as the long path builds it.
+pub struct ReadyReply {
+    /// The head as served, before the proxy's own fields: [`StoredResponse::reply_head`], with
+    /// `Age` set per hit.
     pub head: ResponseHead,
     /// The body.
     pub body: Arc<Vec<u8>>,
-    /// Freshness lifetime in seconds (RFC 9111 §4.2.1).
-    lifetime: u64,
-    /// `corrected_initial_age` (§4.2.3): the current age is this plus the resident time.
-    initial_age: u64,
-    /// When the response arrived.
-    response_time: HttpDate,
 }
 
-impl Prepared {
+impl ReadyReply {
     /// `None` for what the fast path never serves: a response that varies (its secondary key
-    /// must be matched), one that must always be validated (`no-cache`), one without a body by
-    /// its status.
-    fn new(stored: &StoredResponse, body: &Arc<Vec<u8>>) -> Option<Prepared> {
+    /// must be matched, which takes allocations), one that must always be validated
+    /// (`no-cache`), one without a body by its status.
+    fn new(stored: &StoredResponse, prepared: &Prepared, body: &Arc<Vec<u8>>) -> Option<Self> {
         let bodiless = matches!(stored.status, 100..=199 | 204 | 304);
         if bodiless
-            || stored.headers.contains("vary")
+            || prepared.varies
             || !stored.varying_request_fields.is_empty()
-            || stored.directives().requires_validation()
+            || prepared.requires_validation
         {
             return None;
         }
-        let status = StatusCode::new(stored.status).ok()?;
-        let mut head = ResponseHead::new(status);
-        head.headers = stored.headers_for_reply(stored.response_time);
-        head.headers.remove("content-length");
-        head.headers.remove("transfer-encoding");
-        head.headers.remove("trailer");
-        head.headers
-            .insert("Content-Length", body.len().to_string())
-            .ok()?;
-        Some(Prepared {
-            head,
+        Some(ReadyReply {
+            head: stored.reply_head(prepared.corrected_initial_age, body.len() as u64),
             body: body.clone(),
-            lifetime: stored
-                .freshness_lifetime(&FreshnessConfig::default())
-                .seconds,
-            initial_age: stored.age(stored.response_time).corrected_initial_age,
-            response_time: stored.response_time,
         })
-    }
-
-    /// The current age at `now` (§4.2.3).
-    pub fn age(&self, now: HttpDate) -> u64 {
-        let resident = u64::try_from(now.seconds_since(self.response_time)).unwrap_or(0);
-        self.initial_age.saturating_add(resident)
     }
 }
 
@@ -184,7 +193,7 @@ pub struct FreshHit {
     /// The entry's id.
     pub id: u64,
     /// The reply to send.
-    pub prepared: Arc<Prepared>,
+    pub reply: Arc<ReadyReply>,
     /// Its current age, for the `Age` field.
     pub age: u64,
 }
@@ -379,13 +388,13 @@ impl Store {
     }
 
     /// Finds the stored response for `key` whose secondary key (`Vary`) matches the request,
-    /// and lets `decide` judge it (usually with `wire::cache::lookup`). `None` when nothing
-    /// stored for `key` matches.
+    /// and lets `decide` judge it (usually with `wire::cache::lookup_prepared`, given what is
+    /// prepared from it). `None` when nothing stored for `key` matches.
     pub fn select<D>(
         &self,
         key: &str,
         request_headers: &Headers,
-        decide: impl FnOnce(&StoredResponse) -> D,
+        decide: impl FnOnce(&StoredResponse, &Prepared) -> D,
     ) -> Option<Selected<D>> {
         let index = self.lock();
         let ids = index.by_key.get(key)?;
@@ -397,9 +406,10 @@ impl Store {
                 request_headers,
             ) == VaryMatch::Match
         })?;
-        let stored = index.entries[&id].stored.clone();
+        let entry = &index.entries[&id];
+        let (stored, prepared) = (entry.stored.clone(), entry.prepared);
         drop(index);
-        let decision = decide(&stored);
+        let decision = decide(&stored, &prepared);
         Some(Selected {
             id,
             stored,
@@ -407,23 +417,36 @@ impl Store {
         })
     }
 
-    /// The fresh stored response for `key`, when a request without cache directives
-    /// (`Cache-Control`, `Pragma`) and without conditions (`If-*`) may be answered with it as it
-    /// is: one response stored for the key, prepared (see [`Prepared`]), and fresh at
-    /// `now`. Marks it as used. `None` sends the caller the long way ([`Store::select`]).
-    pub fn fresh_hit(&self, key: &str, now: HttpDate) -> Option<FreshHit> {
+    /// The stored response for `key`, when `wire::cache::lookup_prepared` finds it a fresh hit
+    /// for `method` with `request_headers` at `now` and it has a [`ReadyReply`] (one response
+    /// stored for the key, its body in memory). The caller makes sure the request [asks nothing
+    /// of the cache](wire::cache::asks_nothing_of_the_cache), so the reply is the stored response
+    /// whole. Marks it as used. `None` sends the caller the long way ([`Store::select`]).
+    pub fn fresh_hit(
+        &self,
+        key: &str,
+        method: &Method,
+        request_headers: &Headers,
+        now: HttpDate,
+    ) -> Option<FreshHit> {
         let mut index = self.lock();
         let id = match index.by_key.get(key)?.as_slice() {
             [id] => *id,
             _ => return None,
         };
-        let prepared = index.entries.get(&id)?.prepared.clone()?;
-        let age = prepared.age(now);
-        if age >= prepared.lifetime {
+        let entry = index.entries.get(&id)?;
+        let reply = entry.reply.clone()?;
+        let decision = lookup_prepared(
+            method,
+            request_headers,
+            Some((&entry.stored, &entry.prepared)),
+            now,
+        );
+        let Decision::Fresh { age, .. } = decision else {
             return None;
-        }
+        };
         index.touch(id);
-        Some(FreshHit { id, prepared, age })
+        Some(FreshHit { id, reply, age })
     }
 
     /// True when something is stored for `key` (whatever its secondary key).
@@ -540,16 +563,13 @@ impl Store {
             .take()
             .filter(|b| b.len() as u64 == pending.len)
             .map(Arc::new);
-        let entry = Entry {
-            key: pending.key.clone(),
+        let entry = Entry::new(
+            pending.key.clone(),
             stored,
-            body_len: pending.len,
-            body_checksum: pending.checksum.value(),
-            file_len: pending.len + meta.len() as u64 + TRAILER_LEN,
-            hot: None,
-            prepared: None,
-            tick: 0,
-        };
+            pending.len,
+            pending.checksum.value(),
+            pending.len + meta.len() as u64 + TRAILER_LEN,
+        );
         let mut index = self.lock();
         self.drop_selected(&mut index, &pending.key, request_headers);
         let mut entry = entry;
@@ -628,10 +648,7 @@ impl Store {
                 if let Some(entry) = index.entries.get_mut(&id) {
                     let new_len = body_len + meta_len + TRAILER_LEN;
                     let old_len = std::mem::replace(&mut entry.file_len, new_len);
-                    entry.stored = stored;
-                    if let Some(hot) = entry.hot.take() {
-                        entry.set_hot(hot);
-                    }
+                    entry.set_stored(stored);
                     index.bytes = index.bytes - old_len + new_len;
                 }
                 index.touch(id);
@@ -777,16 +794,7 @@ fn read_entry_meta(path: &Path) -> io::Result<Entry> {
         return Err(corrupt("meta checksum mismatch"));
     }
     let (key, stored) = decode_meta(&meta).ok_or_else(|| corrupt("unreadable meta"))?;
-    Ok(Entry {
-        key,
-        stored,
-        body_len,
-        body_checksum,
-        file_len,
-        hot: None,
-        prepared: None,
-        tick: 0,
-    })
+    Ok(Entry::new(key, stored, body_len, body_checksum, file_len))
 }
 
 fn decode_meta(meta: &[u8]) -> Option<(String, StoredResponse)> {
@@ -856,7 +864,7 @@ mod tests {
     }
 
     fn body_of(store: &Store, key: &str) -> Option<Vec<u8>> {
-        let selected = store.select(key, &response(&[("Accept", "text/html")]), |_| ())?;
+        let selected = store.select(key, &response(&[("Accept", "text/html")]), |_, _| ())?;
         match store.body(selected.id)? {
             BodySource::Memory(b) => Some(b.to_vec()),
             BodySource::File { path, len, .. } => Some(read_body(&path, len).unwrap()),
@@ -884,7 +892,7 @@ mod tests {
             }
         );
         let selected = store
-            .select("http://a.test/x", &Headers::new(), |s| s.status)
+            .select("http://a.test/x", &Headers::new(), |s, _| s.status)
             .unwrap();
         assert_eq!(selected.decision, 200);
         assert_eq!(selected.stored.headers.get("etag"), Some(&b"\"v1\""[..]));
@@ -976,7 +984,7 @@ mod tests {
         let (store, _) = Store::open(dir.path(), 1 << 20).unwrap();
         store_one(&store, "http://a.test/x", b"body", &[("ETag", "\"v1\"")]);
         let selected = store
-            .select("http://a.test/x", &Headers::new(), |_| ())
+            .select("http://a.test/x", &Headers::new(), |_, _| ())
             .unwrap();
         let mut stored = selected.stored.clone();
         stored.headers.insert("X-New", "yes").unwrap();
@@ -984,7 +992,7 @@ mod tests {
         drop(store);
         let (store, _) = Store::open(dir.path(), 1 << 20).unwrap();
         let selected = store
-            .select("http://a.test/x", &Headers::new(), |_| ())
+            .select("http://a.test/x", &Headers::new(), |_, _| ())
             .unwrap();
         assert_eq!(selected.stored.headers.get("x-new"), Some(&b"yes"[..]));
         assert_eq!(body_of(&store, "http://a.test/x").unwrap(), b"body");
@@ -1051,9 +1059,9 @@ mod tests {
                 -5, 0, 1, 10, 19, 20, 21, 29, 30, 59, 60, 61, 89, 3000, 400_000,
             ] {
                 let now = at(later);
-                let fast = store.fresh_hit(&key, now);
+                let fast = store.fresh_hit(&key, &Method::Get, &request, now);
                 let selected = store
-                    .select(&key, &request, |s| {
+                    .select(&key, &request, |s, _| {
                         lookup(
                             &Method::Get,
                             &request,
@@ -1073,7 +1081,7 @@ mod tests {
                         long.remove("transfer-encoding");
                         long.remove("trailer");
                         long.insert("Content-Length", "4").unwrap();
-                        let mut short = hit.prepared.head.headers.clone();
+                        let mut short = hit.reply.head.headers.clone();
                         short.insert("Age", hit.age.to_string()).unwrap();
                         assert_eq!(short, long, "{what}");
                     }
@@ -1114,14 +1122,14 @@ mod tests {
         }
         assert_eq!(store.usage().1, 2);
         let en = store
-            .select(key, &response(&[("Accept-Language", "en")]), |_| ())
+            .select(key, &response(&[("Accept-Language", "en")]), |_, _| ())
             .unwrap();
         match store.body(en.id).unwrap() {
             BodySource::Memory(b) => assert_eq!(&b[..], b"hi"),
             other => panic!("a small body is in memory, not {other:?}"),
         }
         assert!(store
-            .select(key, &response(&[("Accept-Language", "de")]), |_| ())
+            .select(key, &response(&[("Accept-Language", "de")]), |_, _| ())
             .is_none());
         assert_eq!(store.remove_key(key), 2);
         assert_eq!(store.usage(), (0, 0));

@@ -67,6 +67,13 @@ impl RequestDirectives {
     /// Reads `Cache-Control` (and `Pragma`, when there is no `Cache-Control`) from a request's
     /// header section.
     pub fn from_headers(headers: &Headers) -> RequestDirectives {
+        // Most requests have neither field: one pass over the names says so.
+        if !headers
+            .iter()
+            .any(|field| field.is("cache-control") || field.is("pragma"))
+        {
+            return RequestDirectives::default();
+        }
         let mut directives = RequestDirectives::from_directives(&headers.cache_control());
         directives.pragma_no_cache =
             !headers.contains("cache-control") && headers.contains_token("pragma", "no-cache");

@@ -12,7 +12,9 @@
 //! Underneath: [`directives`] gives `Cache-Control` its meaning (§5.2; the list elements are read
 //! by [`crate::http1::fields::CacheDirective`]), [`freshness`] computes the freshness lifetime
 //! (§4.2.1, §4.2.2), [`age`] the current age (§4.2.3), and [`vary`] matches secondary keys
-//! (§4.1).
+//! (§4.1). [`prepared`] works those out once per stored response, for a cache that answers it
+//! many times ([`lookup::lookup_prepared`]), and the head a hit or a 304 is served with comes
+//! from [`StoredResponse::reply_head`] and [`StoredResponse::not_modified_head`].
 //!
 //! Scope: a *shared* cache (a proxy), so `private` responses are not stored, `s-maxage` wins over
 //! `max-age`, and `proxy-revalidate` counts. Requests are served from stored responses to GET;
@@ -73,6 +75,7 @@ pub mod directives;
 pub mod freshness;
 pub mod invalidation;
 pub mod lookup;
+pub mod prepared;
 pub mod storable;
 pub mod stored;
 pub mod validation;
@@ -80,7 +83,8 @@ pub mod vary;
 
 pub use directives::{MaxStale, RequestDirectives, ResponseDirectives};
 pub use freshness::{FreshnessConfig, Lifetime, LifetimeSource};
-pub use lookup::{lookup, Decision};
+pub use lookup::{lookup, lookup_prepared, Decision};
+pub use prepared::{asks_nothing_of_the_cache, Prepared};
 pub use storable::{storability, NotStorable, Storability};
 pub use stored::StoredResponse;
 pub use validation::ConditionalFields;

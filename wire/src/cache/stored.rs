@@ -11,9 +11,11 @@ use super::directives::ResponseDirectives;
 use super::freshness::{self, ExpiresField, FreshnessConfig, FreshnessInputs, Lifetime};
 use super::storable::fields_to_store;
 use super::vary;
-use crate::http1::conditional::{CurrentRepresentation, EntityTag};
+use crate::http1::conditional::{CurrentRepresentation, EntityTag, NOT_MODIFIED_FIELDS};
 use crate::http1::date::HttpDate;
 use crate::http1::fields::Headers;
+use crate::http1::response::ResponseHead;
+use crate::http1::status::StatusCode;
 
 /// A response held by the cache, without its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,11 +146,54 @@ impl StoredResponse {
     /// The header section to send when serving this response at `now`: the stored fields with
     /// `Age` set to the current age (RFC 9111 §5.1).
     pub fn headers_for_reply(&self, now: HttpDate) -> Headers {
+        self.headers_with_age(self.age(now).current_age)
+    }
+
+    /// The stored fields with `Age: age` in place of any `Age` they had.
+    fn headers_with_age(&self, age: u64) -> Headers {
         let mut headers = self.headers.clone();
-        let age = self.age(now).current_age.to_string();
         // A decimal number is always a valid field value.
-        let _ = headers.insert("Age", age);
+        let _ = headers.insert("Age", age.to_string());
         headers
+    }
+
+    /// The head to serve this response with when it is `age` seconds old (the current age,
+    /// [`StoredResponse::age`] or [`Prepared::current_age`]) and its stored body is `body_len`
+    /// bytes: the stored status (200 if it is not a valid code), the stored fields with `Age`
+    /// (§5.1), and the framing of a complete body, `Content-Length` in place of any
+    /// `Content-Length`, `Transfer-Encoding` or `Trailer` it arrived with (none for a status
+    /// that has no content, RFC 9110 §8.6).
+    ///
+    /// [`Prepared::current_age`]: super::prepared::Prepared::current_age
+    pub fn reply_head(&self, age: u64, body_len: u64) -> ResponseHead {
+        let status = StatusCode::new(self.status).unwrap_or(StatusCode::OK);
+        let mut head = ResponseHead::new(status);
+        head.headers = self.headers_with_age(age);
+        head.headers.remove("content-length");
+        head.headers.remove("transfer-encoding");
+        head.headers.remove("trailer");
+        if !matches!(self.status, 100..=199 | 204 | 304) {
+            // A decimal number is always a valid field value.
+            let _ = head.headers.insert("Content-Length", body_len.to_string());
+        }
+        head
+    }
+
+    /// The 304 a cache answers with when the client's own condition is false (§4.3.2): the
+    /// fields a 200 would have carried that a 304 carries too (RFC 9110 §15.4.5:
+    /// `Cache-Control`, `Content-Location`, `Date`, `ETag`, `Expires`, `Vary`), `Last-Modified`
+    /// and `Age`, in their stored order.
+    pub fn not_modified_head(&self, age: u64) -> ResponseHead {
+        let mut head = ResponseHead::new(StatusCode::NOT_MODIFIED);
+        for field in &self.headers_with_age(age) {
+            if NOT_MODIFIED_FIELDS.iter().any(|name| field.is(name))
+                || field.is("last-modified")
+                || field.is("age")
+            {
+                head.headers.push(field.clone());
+            }
+        }
+        head
     }
 
     fn date_field(&self, name: &str) -> Option<HttpDate> {
@@ -208,6 +253,53 @@ mod tests {
         let reply = stored.headers_for_reply(at(T + 11));
         assert_eq!(reply.get("age"), Some(&b"16"[..]));
         assert_eq!(reply.count("age"), 1);
+    }
+
+    #[test]
+    fn the_reply_heads_a_cache_serves() {
+        let stored = StoredResponse::new(
+            200,
+            &headers(&[
+                ("Date", "Thu, 01 Jan 2026 00:00:00 GMT"),
+                ("Transfer-Encoding", "chunked"),
+                ("Trailer", "X-Sum"),
+                ("Age", "3"),
+                ("ETag", "\"v1\""),
+                ("Content-Type", "text/plain"),
+                ("Last-Modified", "Wed, 31 Dec 2025 00:00:00 GMT"),
+                ("Cache-Control", "max-age=60"),
+            ]),
+            &Headers::new(),
+            at(T),
+            at(T),
+        );
+        assert_eq!(
+            stored.reply_head(7, 1024).to_string(),
+            "HTTP/1.1 200 OK\r\n\
+             Date: Thu, 01 Jan 2026 00:00:00 GMT\r\n\
+             Age: 7\r\n\
+             ETag: \"v1\"\r\n\
+             Content-Type: text/plain\r\n\
+             Last-Modified: Wed, 31 Dec 2025 00:00:00 GMT\r\n\
+             Cache-Control: max-age=60\r\n\
+             Content-Length: 1024\r\n\
+             \r\n"
+        );
+        assert_eq!(
+            stored.not_modified_head(7).to_string(),
+            "HTTP/1.1 304 Not Modified\r\n\
+             Date: Thu, 01 Jan 2026 00:00:00 GMT\r\n\
+             Age: 7\r\n\
+             ETag: \"v1\"\r\n\
+             Last-Modified: Wed, 31 Dec 2025 00:00:00 GMT\r\n\
+             Cache-Control: max-age=60\r\n\
+             \r\n"
+        );
+        let no_content = StoredResponse::new(204, &Headers::new(), &Headers::new(), at(T), at(T));
+        assert_eq!(
+            no_content.reply_head(0, 0).to_string(),
+            "HTTP/1.1 204 No Content\r\nAge: 0\r\n\r\n"
+        );
     }
 
     #[test]

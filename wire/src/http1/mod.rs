@@ -18,6 +18,7 @@
 //! | [`date`] | HTTP dates (RFC 9110 §5.6.7) |
 //! | [`conditional`] | conditional requests (RFC 9110 §13) |
 //! | [`range`] | range requests (RFC 9110 §14) |
+//! | [`via`] | the `Via` field (RFC 9110 §7.6.3): intermediaries passed, loops |
 //!
 //! Reading a request head, the way a server does:
 //!
@@ -55,6 +56,7 @@ mod strategies;
 pub mod target;
 pub mod testing;
 pub mod version;
+pub mod via;
 
 pub use error::{Blame, BuildError, ParseError};
 pub use fields::{

@@ -31,8 +31,9 @@ macro_rules! status_table {
             )*
         }
 
-        /// The standard reason phrase for `code` (RFC 9110 §15, plus 429 and 431 from RFC 6585),
-        /// or `None` for a code with no registered meaning.
+        /// The standard reason phrase for `code` (RFC 9110 §15, plus 429 and 431 from RFC 6585
+        /// and 508 from RFC 5842 §7.2, which a proxy answers a request that loops with), or
+        /// `None` for a code with no registered meaning.
         pub fn reason_phrase(code: u16) -> Option<&'static str> {
             match code {
                 $($code => Some($reason),)*
@@ -90,6 +91,7 @@ status_table! {
     503 SERVICE_UNAVAILABLE "Service Unavailable";
     504 GATEWAY_TIMEOUT "Gateway Timeout";
     505 HTTP_VERSION_NOT_SUPPORTED "HTTP Version Not Supported";
+    508 LOOP_DETECTED "Loop Detected";
 }
 
 impl StatusCode {
@@ -157,6 +159,7 @@ mod tests {
         assert_eq!(StatusCode::new(404).unwrap(), StatusCode::NOT_FOUND);
         assert_eq!(StatusCode::NOT_FOUND.canonical_reason(), Some("Not Found"));
         assert_eq!(reason_phrase(299), None);
+        assert_eq!(reason_phrase(508), Some("Loop Detected"));
         assert_eq!(StatusCode::CONTINUE.class(), StatusClass::Informational);
         assert_eq!(
             StatusCode::new(599).unwrap().class(),
