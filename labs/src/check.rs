@@ -91,6 +91,18 @@ pub struct Ctx {
     held: Vec<Peer>,
     /// Notes for the report (e.g. "started your program: python3 server.py 41234").
     pub notes: Vec<String>,
+    /// What a track keeps from one step for the next steps of the same run (see [`Ctx::memo`]).
+    memos: Memos,
+}
+
+/// Values tracks keep across the steps of one `labs check` run, one per type.
+#[derive(Default)]
+struct Memos(Vec<Box<dyn std::any::Any + Send>>);
+
+impl std::fmt::Debug for Memos {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Memos({} kept)", self.0.len())
+    }
 }
 
 /// How the note that labs started the learner's program begins (a passing step leaves it out).
@@ -114,7 +126,24 @@ impl Ctx {
             learner_addr: None,
             held: Vec::new(),
             notes: Vec::new(),
+            memos: Memos::default(),
         }
+    }
+
+    /// A track's value of type `T` kept for the whole run (made empty on first use). The mail
+    /// track keeps the sessions a `--listen` client had here, so that one run of the client is
+    /// graded on every step that one session can show.
+    pub fn memo<T: std::any::Any + Send + Default>(&mut self) -> &mut T {
+        let at = match self.memos.0.iter().position(|m| m.is::<T>()) {
+            Some(at) => at,
+            None => {
+                self.memos.0.push(Box::new(T::default()));
+                self.memos.0.len() - 1
+            }
+        };
+        self.memos.0[at]
+            .downcast_mut::<T>()
+            .expect("the memo at this position has type T")
     }
 
     /// Runs `--run` programs in `dir` instead of the folder labs was started in.

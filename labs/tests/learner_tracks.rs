@@ -108,3 +108,137 @@ fn a_pinger_server_that_never_binds_gets_a_bounded_number_of_probes() {
     );
     insta::assert_snapshot!(report(&result));
 }
+
+/// `labs check ARGS --listen 127.0.0.1:PORT` as a learner runs it: each time labs says it is
+/// ready for a client, the client is started by hand (here: `python3 LEARNERS/<client>`).
+/// Returns labs' stdout with the port made constant, and how many times the client was run.
+fn check_listen(args: &[&str], client: &str) -> (String, usize) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let listen = format!("127.0.0.1:{port}");
+    let data = tempfile::tempdir().unwrap();
+    let mut labs = Command::new(env!("CARGO_BIN_EXE_labs"))
+        .args(args)
+        .args(["--listen", &listen, "--timeout", "1s"])
+        .env("PROTOLAB_DATA_DIR", data.path())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("labs starts");
+    let mut stdout = labs.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).map(|_| text)
+    });
+    let mut clients = Vec::new();
+    let mut said = String::new();
+    for line in BufReader::new(labs.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        said.push_str(&line);
+        said.push('\n');
+        if line.contains("start your client against it now") {
+            clients.push(
+                Command::new("python3")
+                    .arg(format!("{}/{client}", learners()))
+                    .args(["127.0.0.1", &port.to_string()])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("python3 runs"),
+            );
+        }
+    }
+    labs.wait().unwrap();
+    for mut c in clients.drain(..).collect::<Vec<_>>().into_iter() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    let runs = said.matches("start your client against it now").count();
+    let text = reader.join().unwrap().unwrap();
+    let text = format!("{said}--- stdout ---\n{text}");
+    (text.replace(&port.to_string(), "PORT"), runs)
+}
+
+/// The verdict `labs` printed for each step, in order.
+fn verdict_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL "))
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn one_run_of_the_skeleton_mail_client_is_graded_on_every_step_its_session_shows() {
+    let (text, runs) = check_listen(&["check", "mail"], "SMTPClient.py");
+    assert_eq!(runs, 1, "{text}");
+    assert_eq!(
+        verdict_lines(&text),
+        [
+            "PASS mail/greeting",
+            "PASS mail/helo",
+            "PASS mail/envelope",
+            "PASS mail/data"
+        ],
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn the_optional_mail_steps_that_need_a_session_of_their_own_wait_for_the_next_run() {
+    let (text, runs) = check_listen(
+        &["check", "mail", "--optional", "--keep-going"],
+        "SMTPClient.py",
+    );
+    // One run for greeting to data and mime, one each for STARTTLS, AUTH LOGIN, AUTH PLAIN.
+    assert_eq!(runs, 4, "{text}");
+    assert_eq!(
+        verdict_lines(&text),
+        [
+            "PASS mail/greeting",
+            "PASS mail/helo",
+            "PASS mail/envelope",
+            "PASS mail/data",
+            "FAIL mail/starttls",
+            "FAIL mail/auth-login",
+            "FAIL mail/auth-plain",
+            "FAIL mail/mime",
+        ],
+        "{text}"
+    );
+    for step in ["starttls", "auth-login", "auth-plain"] {
+        assert!(
+            text.contains(&format!("labs: mail/{step} needs a session of its own")),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains("graded on the same run of your client as mail/greeting"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn a_mail_client_that_starts_tls_at_once_is_told_so_on_every_step_of_its_session() {
+    let (text, runs) = check_listen(&["check", "mail", "--keep-going"], "smtp_ssl_at_once.py");
+    assert_eq!(runs, 1, "{text}");
+    assert_eq!(
+        verdict_lines(&text),
+        [
+            "FAIL mail/greeting",
+            "FAIL mail/helo",
+            "FAIL mail/envelope",
+            "FAIL mail/data"
+        ],
+        "{text}"
+    );
+    assert!(text.contains("your client started TLS at once"), "{text}");
+    assert!(text.contains("holding a ClientHello"), "{text}");
+    insta::assert_snapshot!(text);
+}

@@ -1,11 +1,15 @@
 //! The `mail` track: labs plays an SMTP server (RFC 5321) for the learner's mail client.
 //!
-//! Each step runs one whole conversation with the learner's client and then checks its own part
-//! of it. labs greets late (a client must wait for the 220) and answers each command after a
-//! short pause, so a client that does not read replies before its next command is caught.
+//! Each step checks its own part of one whole conversation with the learner's client. With
+//! `--run` every step starts the client afresh; with `--listen` (the learner starts the client
+//! by hand) one run is graded on every step its session shows (greeting, HELO, envelope, DATA,
+//! QUIT, MIME), and STARTTLS and each AUTH mechanism wait for a run of their own, in which labs
+//! offers them. labs greets late (a client must wait for the 220) and answers each command after
+//! a short pause, so a client that does not read replies before its next command is caught. A
+//! client that starts TLS at once (port 465 style) is told so, not shown its ClientHello.
 
 use crate::catalog::{Role, Step, Track};
-use crate::check::{Ctx, Failure};
+use crate::check::{Ctx, Failure, Reach};
 use crate::exchange::Peer;
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,9 +116,11 @@ impl Line {
 }
 
 /// Everything a session showed.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Session {
     spoke_before_greeting: Option<Vec<u8>>,
+    /// The client started TLS at once (its first bytes were a TLS record): these bytes.
+    tls_at_once: Option<Vec<u8>>,
     commands: Vec<Line>,
     message: Option<Vec<u8>>,
     quit: bool,
@@ -148,13 +154,115 @@ fn reply(peer: &mut Peer, text: &str) -> Result<(), String> {
         .map_err(|e| format!("your client closed the connection: {e}"))
 }
 
+/// Which session a step is graded on. One session of a client shows the greeting, HELO, the
+/// envelope, DATA and QUIT (and a MIME message); STARTTLS and each AUTH mechanism need a
+/// session in which labs offers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Plain,
+    StartTls,
+    AuthLogin,
+    AuthPlain,
+}
+
+impl Kind {
+    fn offer(self) -> Offer {
+        match self {
+            Kind::Plain => Offer::default(),
+            Kind::StartTls => Offer {
+                starttls: true,
+                auth: false,
+            },
+            Kind::AuthLogin | Kind::AuthPlain => Offer {
+                starttls: false,
+                auth: true,
+            },
+        }
+    }
+
+    /// Why a step of this kind needs a session of its own.
+    fn own_session(self) -> &'static str {
+        match self {
+            Kind::Plain => "labs offers nothing extra in it",
+            Kind::StartTls => "labs offers STARTTLS in its EHLO reply",
+            Kind::AuthLogin => "labs offers AUTH, and your client logs in with AUTH LOGIN",
+            Kind::AuthPlain => "labs offers AUTH, and your client logs in with AUTH PLAIN",
+        }
+    }
+}
+
+/// The sessions a `--listen` client had in this run, kept so that later steps of the same kind
+/// are graded on them instead of asking for another run of the client.
+#[derive(Debug, Default)]
+struct Sessions(Vec<Recorded>);
+
+#[derive(Debug)]
+struct Recorded {
+    kind: Kind,
+    /// The step that waited for this session.
+    step: &'static str,
+    session: Session,
+    exchanges: Vec<crate::exchange::Exchange>,
+}
+
+/// How long labs waits for a client the learner starts by hand (`--listen`).
+const LISTEN_WAIT: Duration = Duration::from_secs(60);
+
+/// The session `step` is graded on. With `--run` every step starts the client afresh; with
+/// `--listen` one run of the client is graded on every step its session can show, and a step
+/// that needs another session says so and waits for the next run.
+fn run(ctx: &mut Ctx, kind: Kind, step: &'static str) -> Result<Session, Failure> {
+    if !matches!(ctx.reach(), Reach::Listen(_)) {
+        return converse_once(
+            ctx,
+            kind.offer(),
+            Duration::from_secs(10).max(ctx.timeout * 5),
+        );
+    }
+    let kept = ctx
+        .memo::<Sessions>()
+        .0
+        .iter()
+        .find(|r| r.kind == kind)
+        .map(|r| (r.step, r.session.clone(), r.exchanges.clone()));
+    if let Some((first, session, exchanges)) = kept {
+        if let Ok(mut log) = ctx.log().lock() {
+            log.extend(exchanges);
+        }
+        ctx.notes.push(format!(
+            "graded on the same run of your client as mail/{first}"
+        ));
+        return Ok(session);
+    }
+    if !ctx.memo::<Sessions>().0.is_empty() {
+        eprintln!(
+            "labs: mail/{step} needs a session of its own ({}): run your client again",
+            kind.own_session()
+        );
+        ctx.notes
+            .push(format!("a session of its own: {}", kind.own_session()));
+    }
+    let session = converse_once(ctx, kind.offer(), LISTEN_WAIT.max(ctx.timeout * 5))?;
+    let exchanges = ctx.log().lock().map(|l| l.clone()).unwrap_or_default();
+    ctx.memo::<Sessions>().0.push(Recorded {
+        kind,
+        step,
+        session: session.clone(),
+        exchanges,
+    });
+    Ok(session)
+}
+
 /// Runs one SMTP conversation with the learner's client.
-fn run(ctx: &mut Ctx, offer: Offer) -> Result<Session, Failure> {
+fn converse_once(ctx: &mut Ctx, offer: Offer, within: Duration) -> Result<Session, Failure> {
     let listener = ctx.client_listener()?;
-    let mut peer = ctx.accept(&listener, Duration::from_secs(10).max(ctx.timeout * 5))?;
+    let mut peer = ctx.accept(&listener, within)?;
     let mut session = Session::default();
     if let Err(why) = converse(&mut peer, &mut session, offer) {
         session.ended = Some(why);
+    }
+    if session.tls_at_once.is_some() {
+        keep_record_header(&mut peer);
     }
     drop(peer);
     if let Some(p) = ctx.learner() {
@@ -163,11 +271,68 @@ fn run(ctx: &mut Ctx, offer: Offer) -> Result<Session, Failure> {
     Ok(session)
 }
 
+/// The first byte of a TLS record carrying a handshake message, and the major version byte of
+/// every TLS record (RFC 8446 §5.1: `ContentType handshake(22)`, `legacy_record_version 0x03xx`).
+const TLS_HANDSHAKE_RECORD: [u8; 2] = [0x16, 0x03];
+
+/// A TLS record header is five bytes: type, version (two), length (two).
+const TLS_RECORD_HEADER: usize = 5;
+
+/// Keeps only the TLS record header of a ClientHello in the exchange: the rest is binary that
+/// no learner reads, and the report says what it was.
+fn keep_record_header(peer: &mut Peer) {
+    use crate::exchange::{Event, Party};
+    let mut kept = false;
+    peer.exchange.events.retain_mut(|e| match e {
+        Event::Bytes(Party::Learner, bytes) if !kept => {
+            bytes.truncate(TLS_RECORD_HEADER);
+            kept = true;
+            true
+        }
+        Event::Bytes(Party::Learner, _) => false,
+        _ => true,
+    });
+}
+
+/// What the first bytes of a client that starts TLS at once are: the record header, escaped,
+/// and what it says (its length, and whether it holds a ClientHello).
+fn describe_client_hello(bytes: &[u8]) -> String {
+    let header = wire::trace::escape_inline(&bytes[..bytes.len().min(TLS_RECORD_HEADER)]);
+    let length = match bytes.get(3..5) {
+        Some(&[hi, lo]) => format!(
+            " of {} bytes after its header",
+            u16::from_be_bytes([hi, lo])
+        ),
+        _ => String::new(),
+    };
+    let message = if bytes.get(5) == Some(&1) {
+        ", holding a ClientHello"
+    } else {
+        ""
+    };
+    format!("`{header}`: a TLS handshake record{length}{message}")
+}
+
 fn converse(peer: &mut Peer, s: &mut Session, offer: Offer) -> Result<(), String> {
     if !peer
         .stays_quiet(GREETING_DELAY)
         .map_err(|e| e.to_string())?
     {
+        if peer.unconsumed().starts_with(&TLS_HANDSHAKE_RECORD) {
+            // A client for port 465 (implicit TLS, RFC 8314 §3.3): it waits for a ServerHello,
+            // not a 220, so labs neither greets it nor reads its handshake as commands. The
+            // record header says how long the record is; wait briefly for the rest of it.
+            let want = peer
+                .unconsumed()
+                .get(3..5)
+                .map(|l| TLS_RECORD_HEADER + usize::from(u16::from_be_bytes([l[0], l[1]])))
+                .unwrap_or(TLS_RECORD_HEADER);
+            let hello = peer
+                .read_until(|b| (b.len() >= want).then_some(want))
+                .unwrap_or_else(|_| peer.unconsumed().to_vec());
+            s.tls_at_once = Some(hello);
+            return Ok(());
+        }
         s.spoke_before_greeting = Some(peer.unconsumed().to_vec());
     }
     reply(peer, "220 labs.invalid ESMTP labs mail lab\r\n")?;
@@ -341,6 +506,29 @@ fn tls_config() -> Result<Arc<rustls::ServerConfig>, String> {
     Ok(Arc::new(config))
 }
 
+/// The session a step is graded on, failed at once when the client started TLS before the
+/// greeting: nothing in it can be graded as SMTP.
+fn session(ctx: &mut Ctx, kind: Kind, step: &'static str) -> Result<Session, Failure> {
+    let session = run(ctx, kind, step)?;
+    if let Some(hello) = &session.tls_at_once {
+        return Err(Failure::new(
+            "On this port SMTP starts in plain text: the server greets with 220, and TLS starts only after STARTTLS (RFC 3207); TLS from the first byte is port 465's way (implicit TLS, RFC 8314 §3.3)",
+            format!(
+                "your client started TLS at once, before labs greeted it: its first bytes were {}",
+                describe_client_hello(hello)
+            ),
+        )
+        .diagnosis("a client made for port 465 (Python's smtplib.SMTP_SSL, or a socket wrapped in ssl before connecting) waits for the server's TLS answer, while a server on port 25 or 587 waits to send its 220: labs closed the connection rather than read the handshake as commands")
+        .hint("connect with a plain socket, recv() the 220, send HELO or EHLO; for encryption send STARTTLS after EHLO and wrap the socket then (the optional step mail/starttls)"));
+    }
+    Ok(session)
+}
+
+/// True when the client introduced itself with HELO: extensions are offered only to EHLO.
+fn said_helo(session: &Session) -> bool {
+    session.commands.first().is_some_and(|c| c.verb() == "HELO")
+}
+
 fn ended(session: &Session) -> String {
     session
         .ended
@@ -350,7 +538,7 @@ fn ended(session: &Session) -> String {
 }
 
 fn greeting(ctx: &mut Ctx) -> Result<(), Failure> {
-    let session = run(ctx, Offer::default())?;
+    let session = session(ctx, Kind::Plain, "greeting")?;
     if let Some(early) = &session.spoke_before_greeting {
         return Err(Failure::new(
             "The server speaks first: a client waits for the 220 greeting (RFC 5321 §3.1)",
@@ -394,7 +582,7 @@ fn waited_for_replies(session: &Session) -> Result<(), Failure> {
 }
 
 fn helo(ctx: &mut Ctx) -> Result<(), Failure> {
-    let session = run(ctx, Offer::default())?;
+    let session = session(ctx, Kind::Plain, "helo")?;
     let Some(first) = session.commands.first() else {
         return Err(Failure::new(
             "The client introduces itself with HELO or EHLO",
@@ -421,7 +609,7 @@ fn helo(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 fn envelope(ctx: &mut Ctx) -> Result<(), Failure> {
-    let session = run(ctx, Offer::default())?;
+    let session = session(ctx, Kind::Plain, "envelope")?;
     for (verb, form) in [
         ("MAIL", "MAIL FROM:<<any>>\r\n"),
         ("RCPT", "RCPT TO:<<any>>\r\n"),
@@ -457,7 +645,7 @@ fn envelope(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 fn data(ctx: &mut Ctx) -> Result<(), Failure> {
-    let session = run(ctx, Offer::default())?;
+    let session = session(ctx, Kind::Plain, "data")?;
     if session.first(&["DATA"]).is_none() {
         return Err(Failure::new(
             "The message follows a DATA command",
@@ -497,18 +685,16 @@ fn data(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 fn starttls(ctx: &mut Ctx) -> Result<(), Failure> {
-    let session = run(
-        ctx,
-        Offer {
-            starttls: true,
-            auth: false,
-        },
-    )?;
+    let session = session(ctx, Kind::StartTls, "starttls")?;
     if !session.tls {
         return Err(Failure::new(
             "A client starts TLS with STARTTLS when the server offers it (RFC 3207)",
             match session.first(&["STARTTLS"]) {
                 Some(_) => format!("the TLS handshake did not complete{}", ended(&session)),
+                None if said_helo(&session) => format!(
+                    "your client did not send STARTTLS: it said HELO, so it never saw the EHLO reply that offers it{}",
+                    ended(&session)
+                ),
                 None => format!("your client did not send STARTTLS{}", ended(&session)),
             },
         )
@@ -535,14 +721,12 @@ fn starttls(ctx: &mut Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-fn auth_check(ctx: &mut Ctx, mechanism: &str) -> Result<(), Failure> {
-    let session = run(
-        ctx,
-        Offer {
-            starttls: false,
-            auth: true,
-        },
-    )?;
+fn auth_check(ctx: &mut Ctx, kind: Kind) -> Result<(), Failure> {
+    let (mechanism, step) = match kind {
+        Kind::AuthPlain => ("PLAIN", "auth-plain"),
+        _ => ("LOGIN", "auth-login"),
+    };
+    let session = session(ctx, kind, step)?;
     let rule = format!(
         "AUTH {mechanism} sends user `alice` and password `wonderland` in base64 (RFC 4954)"
     );
@@ -554,6 +738,14 @@ fn auth_check(ctx: &mut Ctx, mechanism: &str) -> Result<(), Failure> {
         )),
         Some(Err(why)) => Err(Failure::new(rule, why.clone())
             .hint("base64-encode the exact bytes; AUTH PLAIN is base64 of \\0alice\\0wonderland")),
+        None if said_helo(&session) => Err(Failure::new(
+            rule,
+            format!(
+                "your client did not send AUTH: it said HELO, so it never saw the EHLO reply that offers it{}",
+                ended(&session)
+            ),
+        )
+        .hint("send EHLO, read the 250 lines up to the one without a dash, then AUTH")),
         None => Err(Failure::new(
             rule,
             format!("your client did not send AUTH{}", ended(&session)),
@@ -562,15 +754,15 @@ fn auth_check(ctx: &mut Ctx, mechanism: &str) -> Result<(), Failure> {
 }
 
 fn auth_login(ctx: &mut Ctx) -> Result<(), Failure> {
-    auth_check(ctx, "LOGIN")
+    auth_check(ctx, Kind::AuthLogin)
 }
 
 fn auth_plain(ctx: &mut Ctx) -> Result<(), Failure> {
-    auth_check(ctx, "PLAIN")
+    auth_check(ctx, Kind::AuthPlain)
 }
 
 fn mime(ctx: &mut Ctx) -> Result<(), Failure> {
-    let session = run(ctx, Offer::default())?;
+    let session = session(ctx, Kind::Plain, "mime")?;
     let Some(message) = &session.message else {
         return Err(Failure::new(
             "The client sends a message",
