@@ -154,7 +154,7 @@ fn check_listen(args: &[&str], client: &str) -> (String, usize) {
         }
     }
     labs.wait().unwrap();
-    for mut c in clients.drain(..).collect::<Vec<_>>().into_iter() {
+    for mut c in clients {
         let _ = c.kill();
         let _ = c.wait();
     }
