@@ -21,13 +21,17 @@ Examples:
   labs next                              the first step you have not passed
   labs check http --keep-going --run 'python3 server.py {port}' --junit junit.xml \
       --gradescope results.json          results for CI and Gradescope too
+  labs check http --run 'python3 server.py {port}' --html report.html
+                                         a page with each exchange drawn as a diagram
+  labs trace view traces/http-connect-1.trace -o connect.svg
+                                         draw a recorded exchange
   labs show autograder                   how a teacher grades a class with labs
 
 Steps are named TRACK/NAME or TRACK/NUMBER (http/echo, http/5). In --run commands, {port},
 {host} and {dir} are replaced by the port and host labs chose and a scratch folder.
 
 Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error (or when a
---junit or --gradescope file could not be written).";
+--junit, --gradescope or --html file could not be written).";
 
 /// Step-by-step protocol labs that check your own programs over the wire.
 ///
@@ -70,6 +74,9 @@ enum Command {
     },
     /// Check your program against a step or a whole track.
     Check(Box<CheckArgs>),
+    /// Work with .trace files: draw one as a sequence diagram.
+    #[command(subcommand, after_help = crate::trace_tools::AFTER_HELP)]
+    Trace(crate::trace_tools::TraceCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -110,6 +117,10 @@ struct CheckArgs {
     /// Also write a Gradescope autograder results.json to FILE (see `labs show autograder`).
     #[arg(long, value_name = "FILE")]
     gradescope: Option<PathBuf>,
+    /// Also write one self-contained HTML page to FILE: the summary, then each step with its
+    /// verdict and every exchange drawn as a sequence diagram.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Points per step for --gradescope: lines of `STEP POINTS` (others: 1 required, 0 optional).
     #[arg(long, value_name = "FILE", requires = "gradescope")]
     weights: Option<PathBuf>,
@@ -210,6 +221,7 @@ pub fn run(cli: Cli) -> i32 {
             0
         }
         Command::Check(args) => check(*args, &mut progress, &style),
+        Command::Trace(command) => crate::trace_tools::run(command),
     }
 }
 
@@ -344,6 +356,16 @@ fn check(args: CheckArgs, progress: &mut Progress, style: &Style) -> i32 {
                 );
                 write_failed = true;
             }
+        }
+    }
+    if let Some(path) = &args.html {
+        let page = crate::html::check_page(&args.what, &results, selected.len() - results.len());
+        if let Err(e) = std::fs::write(path, page) {
+            eprintln!(
+                "labs: cannot write {}: {e}; check that its folder exists",
+                path.display()
+            );
+            write_failed = true;
         }
     }
     if args.json {

@@ -16,8 +16,10 @@
 pub mod catalog;
 pub mod check;
 pub mod cli;
+pub mod diagram;
 pub mod exchange;
 pub mod grading;
+pub mod html;
 pub mod http;
 pub mod learner;
 pub mod mime;
@@ -25,4 +27,5 @@ pub mod origin;
 pub mod progress;
 pub mod report;
 pub mod runner;
+pub mod trace_tools;
 pub mod tracks;

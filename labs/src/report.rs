@@ -220,7 +220,7 @@ pub fn printable(text: &str) -> String {
     out
 }
 
-fn tag_of(exchange: &Exchange, party: Party) -> Tag {
+pub(crate) fn tag_of(exchange: &Exchange, party: Party) -> Tag {
     match (exchange.hop, party) {
         (Hop::ClientToProxy, Party::Labs) => return Tag::ClientToProxy,
         (Hop::ClientToProxy, Party::Learner) => return Tag::ProxyToClient,
@@ -238,7 +238,7 @@ fn exchange_to_trace(exchange: &Exchange) -> Trace {
     exchange_part_to_trace(exchange, &exchange.events)
 }
 
-fn exchange_part_to_trace(exchange: &Exchange, events: &[Event]) -> Trace {
+pub(crate) fn exchange_part_to_trace(exchange: &Exchange, events: &[Event]) -> Trace {
     let mut t = Trace::new(Transport::Tcp);
     for event in events {
         match event {

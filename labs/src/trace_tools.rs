@@ -1,0 +1,122 @@
+//! `labs trace`: what to do with a `.trace` file besides replaying it.
+//!
+//! - `labs trace view FILE.trace -o OUT.html` (or `OUT.svg`): the exchange as a sequence diagram.
+
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+use wire::trace::Trace;
+
+/// `labs trace ...`.
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Draw a .trace file as a sequence diagram: an HTML page, or an SVG picture.
+    View {
+        /// The .trace file (recorded by `client --record`, `labs check --record` or the tests).
+        file: PathBuf,
+        /// Where to write it: a name ending in .html (a page with the messages listed under the
+        /// diagram) or .svg (the diagram alone); `-` writes the SVG to standard output.
+        /// Without -o: FILE.html next to the trace.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// What `labs trace --help` adds at the end.
+pub const AFTER_HELP: &str = "\
+Examples:
+  labs trace view exchange.trace                 writes exchange.html next to it
+  labs trace view exchange.trace -o picture.svg  the diagram alone, for slides or a report
+  labs check http/1 --target 127.0.0.1:8080 --record traces
+  labs trace view traces/http-connect-1.trace -o connect.html
+
+Exit status: 0 when the file was written, 1 when the trace could not be read, 2 on a usage error.";
+
+/// Runs a `labs trace` command; returns the exit status.
+pub fn run(command: TraceCommand) -> i32 {
+    match command {
+        TraceCommand::View { file, output } => match view(&file, output.as_deref()) {
+            Ok(Some(written)) => {
+                println!("wrote {}", written.display());
+                0
+            }
+            Ok(None) => 0,
+            Err((code, message)) => {
+                eprintln!("labs trace view: {message}");
+                code
+            }
+        },
+    }
+}
+
+/// Reads and parses a trace file, with errors that say what to do.
+pub fn read_trace(file: &Path) -> Result<Trace, (i32, String)> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        (
+            1,
+            format!(
+                "cannot read {}: {e}; give the path of a .trace file",
+                file.display()
+            ),
+        )
+    })?;
+    Trace::parse(&text).map_err(|e| {
+        (
+            1,
+            format!(
+                "{} is not a valid trace: {e} (the format: ARCHITECTURE.md, `The exchange format`)",
+                file.display()
+            ),
+        )
+    })
+}
+
+fn view(file: &Path, output: Option<&Path>) -> Result<Option<PathBuf>, (i32, String)> {
+    let out = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| file.with_extension("html"));
+    let is_stdout = out.as_os_str() == "-";
+    let extension = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let svg = match extension.as_deref() {
+        _ if is_stdout => true,
+        Some("svg") => true,
+        Some("html" | "htm") => false,
+        _ => {
+            return Err((
+                2,
+                format!(
+                    "name the output OUT.html (a page) or OUT.svg (the diagram alone), not {}",
+                    out.display()
+                ),
+            ))
+        }
+    };
+    let trace = read_trace(file)?;
+    let name = file.display().to_string();
+    let text = if svg {
+        let diagram = crate::diagram::Diagram::from_trace(&trace);
+        let svg = diagram.svg(&crate::diagram::Options {
+            link_prefix: None,
+            title: Some(trace.title().unwrap_or(&name).to_string()),
+        });
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{svg}")
+    } else {
+        crate::html::trace_page(&name, &trace)
+    };
+    if is_stdout {
+        print!("{text}");
+        return Ok(None);
+    }
+    std::fs::write(&out, text).map_err(|e| {
+        (
+            1,
+            format!(
+                "cannot write {}: {e}; check that its folder exists",
+                out.display()
+            ),
+        )
+    })?;
+    Ok(Some(out))
+}

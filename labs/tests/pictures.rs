@@ -1,0 +1,342 @@
+//! `labs trace view` and `labs check --html`: sequence diagrams of known traces, snapshotted as
+//! SVG text, parsed as XML (xmllint), and loaded in headless Chromium at phone width, where a
+//! script the test adds (the pages have none) counts the arrows and measures the layout.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use wire::trace::{Event, Item, Trace};
+
+fn require(tool: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "{tool} is not installed: run `bash scripts/install-test-deps.sh`"
+    );
+}
+
+fn traces() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/traces")
+}
+
+fn labs(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_labs"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn view(trace: &Path, out: &Path) {
+    let run = labs(&[
+        "trace",
+        "view",
+        trace.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+fn xml_ok(file: &Path) {
+    let check = Command::new("xmllint")
+        .arg("--noout")
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{} is not well-formed XML: {}",
+        file.display(),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+/// Messages (and lost datagrams): what should each get an arrow.
+fn arrows_expected(trace: &Trace) -> usize {
+    trace
+        .items()
+        .iter()
+        .filter(|i| {
+            matches!(
+                i,
+                Item::Data { .. }
+                    | Item::Event {
+                        event: Event::Lost,
+                        ..
+                    }
+            )
+        })
+        .count()
+}
+
+/// A trace with what needs care: a body with markup in it, a long body, STARTTLS, a close.
+const AWKWARD: &str = "\
+# title: <script>alert(1)</script> & friends
+S: 220 mail.test ESMTP\\r\\n
+C: STARTTLS\\r\\n
+S: 220 2.0.0 go ahead\\r\\n
+C: DATA\\r\\n
+S: 354 end with .\\r\\n
+C: Subject: <b>bold</b> & \"quoted\" 'single'\\r\\n
+C: \\r\\n
+C: line 1\\r\\n
+C: line 2\\r\\n
+C: line 3\\r\\n
+C: line 4\\r\\n
+C: line 5\\r\\n
+C: line 6\\r\\n
+C: line 7\\r\\n
+C: line 8\\r\\n
+C: line 9\\r\\n
+C: line 10\\r\\n
+C: line 11\\r\\n
+C: line 12\\r\\n
+C: line 13\\r\\n
+C: line 14\\r\\n
+C: line 15\\r\\n
+C: line 16\\r\\n
+C: line 17\\r\\n
+C: line 18\\r\\n
+C: line 19\\r\\n
+C: line 20\\r\\n
+C: line 21\\r\\n
+C: line 22\\r\\n
+C: line 23\\r\\n
+C: line 24\\r\\n
+C: line 25 with a very long tail that cannot fit between two lanes \\x00\\xff\\r\\n
+C: .\\r\\n
+S: 250 ok\\r\\n
+C: <close>
+S: <close>
+";
+
+#[test]
+fn known_traces_draw_as_svg_snapshots_that_parse_as_xml() {
+    require("xmllint");
+    let dir = tempfile::tempdir().unwrap();
+    let awkward = dir.path().join("awkward.trace");
+    std::fs::write(&awkward, AWKWARD).unwrap();
+    let cases = [
+        ("ping-lab-loss", traces().join("ping/lab-loss.trace")),
+        (
+            "proxy-chunked-origin",
+            traces().join("proxy/chunked-origin.trace"),
+        ),
+        ("awkward", awkward),
+    ];
+    for (name, trace_file) in cases {
+        let trace = Trace::parse(&std::fs::read_to_string(&trace_file).unwrap()).unwrap();
+        let svg = dir.path().join(format!("{name}.svg"));
+        view(&trace_file, &svg);
+        xml_ok(&svg);
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert_eq!(
+            text.matches("<g class=\"msg").count(),
+            arrows_expected(&trace),
+            "{name}: one arrow per message"
+        );
+        assert!(!text.contains("<script"), "{name}: text is escaped");
+        assert!(
+            !text.contains("http://") || !text.contains("href=\"http"),
+            "{name}: nothing external"
+        );
+        insta::assert_snapshot!(format!("svg_{name}"), text);
+        let page = dir.path().join(format!("{name}.html"));
+        view(&trace_file, &page);
+        xml_ok(&page);
+    }
+    let awkward_svg = std::fs::read_to_string(dir.path().join("awkward.svg")).unwrap();
+    assert!(awkward_svg.contains("TLS starts here"));
+    assert!(awkward_svg.contains("&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;"));
+    assert!(awkward_svg.contains("… 4 more lines"), "long bodies fold");
+}
+
+#[test]
+fn a_bad_trace_or_output_name_gets_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.trace");
+    std::fs::write(&bad, "X: what\n").unwrap();
+    let run = labs(&["trace", "view", bad.to_str().unwrap(), "-o", "out.svg"]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("is not a valid trace") && stderr.contains("line 1"),
+        "{stderr}"
+    );
+    let good = traces().join("ping/clean.trace");
+    let run = labs(&["trace", "view", good.to_str().unwrap(), "-o", "out.png"]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("OUT.html"));
+    let run = labs(&["trace", "view", "/nonexistent.trace"]);
+    assert_eq!(run.status.code(), Some(1));
+}
+
+/// The script the test adds to a copy of a page before Chromium loads it: the verdict lands in
+/// `<pre id="verdict">` as JSON, which `--dump-dom` prints.
+const MEASURE: &str = r#"<script>
+addEventListener('load', () => {
+  const svgs = [...document.querySelectorAll('svg.sequence')];
+  const overflow = [];
+  for (const svg of svgs) {
+    const box = svg.viewBox.baseVal;
+    for (const t of svg.querySelectorAll('text')) {
+      const b = t.getBBox();
+      if (b.width > 0 && (b.x < -1 || b.x + b.width > box.width + 1)) overflow.push(t.textContent);
+    }
+  }
+  const verdict = {
+    arrows: svgs.map(s => s.querySelectorAll('g.msg').length),
+    rendered: svgs.map(s => Math.round(s.getBoundingClientRect().width)),
+    pageWidth: document.documentElement.scrollWidth,
+    windowWidth: innerWidth,
+    overflow,
+    red: document.querySelectorAll('g.msg.diff').length,
+  };
+  const pre = document.createElement('pre');
+  pre.id = 'verdict';
+  pre.textContent = JSON.stringify(verdict);
+  document.body.append(pre);
+});
+</script>"#;
+
+/// Loads a copy of `page` with [`MEASURE`] in headless Chromium at phone width.
+fn measure(page: &Path) -> serde_json::Value {
+    let html = std::fs::read_to_string(page).unwrap();
+    let probe = page.with_extension("probe.html");
+    std::fs::write(
+        &probe,
+        html.replace("</body>", &format!("{MEASURE}</body>")),
+    )
+    .unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=360,740",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", probe.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom
+        .find("<pre id=\"verdict\">")
+        .unwrap_or_else(|| panic!("no verdict in the DOM: {dom}"))
+        + "<pre id=\"verdict\">".len();
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let json = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"))
+}
+
+#[test]
+fn chromium_draws_one_arrow_per_message_and_fits_a_phone() {
+    require("chromium");
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["ping/lab-loss.trace", "proxy/chunked-origin.trace"] {
+        let trace_file = traces().join(file);
+        let trace = Trace::parse(&std::fs::read_to_string(&trace_file).unwrap()).unwrap();
+        let page = dir
+            .path()
+            .join(file.replace('/', "-").replace(".trace", ".html"));
+        view(&trace_file, &page);
+        let verdict = measure(&page);
+        assert_eq!(
+            verdict["arrows"],
+            serde_json::json!([arrows_expected(&trace)]),
+            "{file}: {verdict}"
+        );
+        assert!(
+            verdict["rendered"][0].as_u64().unwrap() > 200,
+            "{file}: {verdict}"
+        );
+        assert_eq!(
+            verdict["overflow"],
+            serde_json::json!([]),
+            "{file}: {verdict}"
+        );
+        assert!(
+            verdict["pageWidth"].as_u64() <= verdict["windowWidth"].as_u64(),
+            "{file}: the page scrolls sideways at phone width: {verdict}"
+        );
+    }
+}
+
+#[test]
+fn check_html_draws_every_step_and_marks_the_first_wrong_byte_in_red() {
+    require("xmllint");
+    require("chromium");
+    let data = tempfile::tempdir().unwrap();
+    let page = data.path().join("report.html");
+    let run = format!(
+        "python3 {}/tests/fakes/http_broken.py bare-lf {{port}} {{dir}}/files",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_labs"))
+        .args([
+            "check",
+            "http",
+            "--run",
+            &run,
+            "--timeout",
+            "500ms",
+            "--json",
+            "--html",
+        ])
+        .arg(&page)
+        .env("PROTOLAB_DATA_DIR", data.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json still prints");
+    let steps = json["steps"].as_array().unwrap();
+    xml_ok(&page);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains("<script"), "the page has no script");
+    assert_eq!(html.matches("<section id=\"step").count(), steps.len());
+    assert!(html.contains("<span class=\"verdict\">FAIL</span> http/respond"));
+    // The bare LF after the status line is the first byte that differs.
+    assert!(html.contains("HTTP/1.1 200 OK<mark>\\n</mark>"), "{html}");
+    let drawn = html.matches("<g class=\"msg").count();
+    let verdict = measure(&page);
+    let arrows: u64 = verdict["arrows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(arrows as usize, drawn, "{verdict}");
+    assert!(
+        drawn >= steps.len(),
+        "every step has an exchange: {verdict}"
+    );
+    assert_eq!(verdict["red"], 1, "{verdict}");
+    assert_eq!(verdict["overflow"], serde_json::json!([]), "{verdict}");
+    assert!(
+        verdict["pageWidth"].as_u64() <= verdict["windowWidth"].as_u64(),
+        "the report scrolls sideways at phone width: {verdict}"
+    );
+}
