@@ -444,10 +444,10 @@ impl Layout {
     fn draw(&self, diagram: &Diagram, options: &Options) -> String {
         let (w, h) = (self.width, self.height);
         let mut out = String::new();
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sequence\" viewBox=\"0 0 {w} {h}\" \
-             width=\"{w}\" height=\"{h}\" role=\"img\">\n"
+             width=\"{w}\" height=\"{h}\" role=\"img\">"
         );
         let title = options.title.clone().unwrap_or_else(|| {
             let names: Vec<&str> = self.lanes.iter().map(|l| l.name()).collect();
@@ -675,12 +675,12 @@ impl Layout {
         let colour = from.colour();
         let _ = write!(out, "<g class=\"msg lost\" data-tag=\"{tag}\"><title>{tag}: &lt;lost&gt;: this datagram never arrived</title>");
         self.time_label(out, yb + 4.0, elapsed);
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<text class=\"label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">lost</text>\
              <line x1=\"{x1}\" y1=\"{ya}\" x2=\"{stop}\" y2=\"{yb}\" stroke=\"{colour}\" stroke-width=\"1.6\" stroke-dasharray=\"6 3\"/>\
              <path d=\"M{} {} l10 10 M{} {} l-10 10\" stroke=\"#dc2626\" stroke-width=\"2\"/>\
-             <text class=\"size\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">the datagram never arrived</text></g>\n",
+             <text class=\"size\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">the datagram never arrived</text></g>",
             (x1 + stop) / 2.0,
             y + 16.0,
             stop - 5.0,

@@ -106,9 +106,9 @@ fn message_list(out: &mut String, d: &Diagram, prefix: &str) {
 fn message_details(out: &mut String, transport: Transport, m: &Message, id: &str) {
     let lines = m.trace_lines(transport);
     let (from, to) = diagram::ends(m.tag);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<details id=\"{id}\"{}><summary>{} → {}: <code>{}</code> ({} byte{})</summary>\n",
+        "<details id=\"{id}\"{}><summary>{} → {}: <code>{}</code> ({} byte{})</summary>",
         if m.difference.is_some() {
             " open=\"open\""
         } else {
