@@ -176,7 +176,7 @@ mod tests {
     const GET: &[u8] = b"\
         GET /x HTTP/1.1\r\n\
         Host: localhost:8080\r\n\
-        User-Agent: protolab-client/0.1.0\r\n\
+        User-Agent: protolab-client/0.2.0\r\n\
         Accept: */*\r\n\
         \r\n";
 

@@ -26,7 +26,7 @@ Exit codes: 0 stopped cleanly, 1 could not start (port in use, ...), 2 bad flags
 #[derive(Parser, Debug, Default, Clone)]
 #[command(
     name = "server",
-    version,
+    version = cmdline::version!(),
     about,
     long_about = "Serves a folder, or a built-in demo site that explains HTTP/1.1 feature by feature, \
                   over HTTP/1.1 on 127.0.0.1:8080. Every response says exactly what it is (Date, \
@@ -78,12 +78,15 @@ pub struct Cli {
     /// /chunked/N, POST /files/NAME under --root); always on for the demo site
     #[arg(long)]
     pub lab: bool,
-    /// Close an idle keep-alive connection after this long (10s, 500ms, 2m)
-    #[arg(long, value_name = "TIME", value_parser = config::parse_duration)]
+    /// Close an idle keep-alive connection after this long (1.5s, 500ms, 2m; a bare number is
+    /// seconds) [default: 5s]
+    #[arg(long, value_name = "TIME", value_parser = cmdline::parse_duration)]
     pub keep_alive_timeout: Option<Duration>,
-    /// Give up on a request head that takes longer than this to arrive
-    #[arg(long, value_name = "TIME", value_parser = config::parse_duration)]
+    /// Give up on a request head that takes longer than this to arrive [default: 10s]
+    #[arg(long, value_name = "TIME", value_parser = cmdline::parse_duration)]
     pub header_timeout: Option<Duration>,
+    #[command(flatten)]
+    pub color: cmdline::ColorArg,
 }
 
 impl Cli {
@@ -180,6 +183,18 @@ mod tests {
         assert_eq!(c.config_file.as_deref(), Some(f.path()));
     }
 
+    /// The defaults written into `--help` are the ones the server really uses.
+    #[test]
+    fn help_shows_the_real_default_timeouts() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        let d = Config::default();
+        for t in [d.keep_alive_timeout, d.header_timeout] {
+            let want = format!("[default: {}]", cmdline::format_duration(t));
+            assert!(help.contains(&want), "--help lacks {want}:\n{help}");
+        }
+    }
+
     #[test]
     fn every_flag_parses() {
         let cli = Cli::try_parse_from([
@@ -204,7 +219,9 @@ mod tests {
             "warn",
             "--allow-write",
             "--header-timeout",
-            "2s",
+            "1.5s",
+            "--color",
+            "never",
         ])
         .unwrap();
         let c = cli.to_config().unwrap();
@@ -213,6 +230,7 @@ mod tests {
         assert_eq!(c.access_log, Some(LogTarget::Stdout));
         assert_eq!(c.log_level, Level::Warn);
         assert!(c.allow_write);
-        assert_eq!(c.header_timeout, Duration::from_secs(2));
+        assert_eq!(c.header_timeout, Duration::from_millis(1500));
+        assert_eq!(cli.color.color, cmdline::ColorWhen::Never);
     }
 }

@@ -333,7 +333,7 @@ struct TimeoutsSection {
     grace: Option<ConfigDuration>,
 }
 
-/// A duration written as `"10s"`, `"500ms"`, `"2m"` or a bare number of seconds.
+/// A duration written as `"1.5s"`, `"500ms"`, `"2m"` or a bare number of seconds.
 #[derive(Debug)]
 struct ConfigDuration(Duration);
 
@@ -354,22 +354,10 @@ impl<'de> Deserialize<'de> for ConfigDuration {
     }
 }
 
-/// Parses `"10s"`, `"500ms"`, `"2m"` or `"10"` (seconds).
+/// Parses `"1.5s"`, `"500ms"`, `"2m"` or `"10"` (seconds): the syntax every protolab program
+/// shares (see `cmdline::parse_duration`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(digits);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration; write it like 10s, 500ms or 2m"))?;
-    match unit.trim() {
-        "" | "s" => Ok(Duration::from_secs(n)),
-        "ms" => Ok(Duration::from_millis(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        other => Err(format!(
-            "unknown time unit `{other}` in `{text}`; use ms, s or m"
-        )),
-    }
+    cmdline::parse_duration(text)
 }
 
 /// A config file that could not be used, with where the problem is.
@@ -509,8 +497,9 @@ grace = "1m"
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_duration("750ms"), Ok(Duration::from_millis(750)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("s").is_err());
-        assert!(parse_duration("3h").is_err());
+        assert!(parse_duration("3 parsecs").is_err());
     }
 
     #[test]

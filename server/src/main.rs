@@ -7,15 +7,17 @@ use server::Server;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli.color.apply();
+    let (out, err) = (cmdline::Paint::stdout(), cmdline::Paint::stderr());
     let config = match cli.to_config() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("server: bad config file: {e}");
+            eprintln!("server: {} {e}", err.error("bad config file:"));
             return ExitCode::from(2);
         }
     };
     if let Err(message) = config.validate() {
-        eprintln!("server: {message}");
+        eprintln!("server: {}", err.error(&message));
         return ExitCode::from(2);
     }
     let signals = match server::console::catch_signals() {
@@ -29,7 +31,7 @@ fn main() -> ExitCode {
     let server = match Server::start(config) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("server: {e}");
+            eprintln!("server: {}", err.error(&e.to_string()));
             return ExitCode::from(1);
         }
     };
@@ -40,7 +42,8 @@ fn main() -> ExitCode {
         "your folder"
     };
     println!(
-        "server: {what} is at http://{addr}/ ({} model; Ctrl-C stops)",
+        "server: {what} is at {} ({} model; Ctrl-C stops)",
+        out.bold(&format!("http://{addr}/")),
         server.model()
     );
     println!(

@@ -211,3 +211,48 @@ fn the_console_answers_on_a_terminal() {
     );
     assert!(child.wait().unwrap().success());
 }
+
+/// `--version` names protolab; `--color always` colours the banner even into a pipe, `never` and
+/// `NO_COLOR` keep it plain; durations take fractions.
+#[test]
+fn version_colour_and_durations_speak_the_shared_vocabulary() {
+    let version = server().arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        format!("server (protolab) {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let banner = |args: &[&str], no_color: bool| {
+        let mut cmd = server();
+        cmd.args(["--port", "0", "--keep-alive-timeout", "1.5s"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        line
+    };
+    let coloured = banner(&["--color", "always"], true);
+    assert!(coloured.contains("\x1b[1mhttp://127.0.0.1:"), "{coloured:?}");
+    let plain = banner(&["--color", "never"], false);
+    assert!(plain.contains(" http://127.0.0.1:") && !plain.contains('\x1b'), "{plain:?}");
+    let auto = banner(&[], true);
+    assert!(!auto.contains('\x1b'), "{auto:?}");
+
+    let bad = server()
+        .args(["--keep-alive-timeout", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("1.5s, 500ms"));
+}
