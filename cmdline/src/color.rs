@@ -149,7 +149,10 @@ mod tests {
     #[test]
     fn plain_leaves_text_alone_and_always_wraps_it() {
         assert_eq!(Paint::PLAIN.error("lost"), "lost");
-        assert_eq!(Paint::ALWAYS.error("lost"), "\u{1b}[1m\u{1b}[31mlost\u{1b}[0m");
+        assert_eq!(
+            Paint::ALWAYS.error("lost"),
+            "\u{1b}[1m\u{1b}[31mlost\u{1b}[0m"
+        );
         assert_eq!(Paint::ALWAYS.warn("lost"), "\u{1b}[33mlost\u{1b}[0m");
         assert_eq!(Paint::ALWAYS.paint(Style::new(), "x"), "x");
     }

@@ -89,7 +89,17 @@ mod tests {
 
     #[test]
     fn nonsense_is_refused_with_an_example() {
-        for text in ["", "soon", "-1s", "-1", "1.2.3", "5 parsecs", "inf", "nan", "1e3"] {
+        for text in [
+            "",
+            "soon",
+            "-1s",
+            "-1",
+            "1.2.3",
+            "5 parsecs",
+            "inf",
+            "nan",
+            "1e3",
+        ] {
             let e = parse_duration(text).unwrap_err();
             assert!(e.contains("1.5s, 500ms"), "{text}: {e}");
         }

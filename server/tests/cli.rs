@@ -243,9 +243,15 @@ fn version_colour_and_durations_speak_the_shared_vocabulary() {
         line
     };
     let coloured = banner(&["--color", "always"], true);
-    assert!(coloured.contains("\x1b[1mhttp://127.0.0.1:"), "{coloured:?}");
+    assert!(
+        coloured.contains("\x1b[1mhttp://127.0.0.1:"),
+        "{coloured:?}"
+    );
     let plain = banner(&["--color", "never"], false);
-    assert!(plain.contains(" http://127.0.0.1:") && !plain.contains('\x1b'), "{plain:?}");
+    assert!(
+        plain.contains(" http://127.0.0.1:") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
     let auto = banner(&[], true);
     assert!(!auto.contains('\x1b'), "{auto:?}");
 
