@@ -18,13 +18,14 @@
 //! Concurrent misses and revalidations of one key are collapsed ([`crate::inflight`]).
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
 use wire::cache::invalidation::invalidation_targets;
+use wire::cache::ranges::{ranged_reply, RangedReply};
 use wire::cache::validation::{after_validation, client_conditionals, freshen, AfterValidation};
 use wire::cache::{
     asks_nothing_of_the_cache, lookup_prepared, storability, ConditionalFields, Decision,
@@ -34,6 +35,7 @@ use wire::http1::conditional::Outcome;
 use wire::http1::conn::{Event, Transmit};
 use wire::http1::date::HttpDate;
 use wire::http1::framing::{request_body_length, BodyLength};
+use wire::http1::range::{BodySegment, RangePolicy};
 use wire::http1::{via, Method, RequestHead, ResponseHead, Version};
 
 use crate::client_side::Client;
@@ -366,7 +368,8 @@ fn collapse<'s>(
     key: &str,
     may_collapse: bool,
 ) -> Option<Option<Lead<'s>>> {
-    if !may_collapse || head.method != Method::Get {
+    // A request for ranges gets the origin's 206, which is not stored: nothing to wait for.
+    if !may_collapse || head.method != Method::Get || head.headers.contains("range") {
         return Some(None);
     }
     let shared = client.shared;
@@ -529,6 +532,63 @@ fn serve_stored(
     let Some(body) = store.body(id) else {
         return Ok(None);
     };
+    // Ranges of a stored 200 are answered here (wire::cache::ranges); the boundary of a
+    // multipart answer is fixed per entry, so the same request gets the same bytes.
+    let boundary = format!("protolab-cache-{id:016x}");
+    let policy = RangePolicy::default();
+    let (method, request) = (&head.method, &head.headers);
+    match ranged_reply(
+        stored,
+        method,
+        request,
+        age,
+        body.len(),
+        &boundary,
+        &policy,
+        now,
+    ) {
+        RangedReply::Whole(_) => {}
+        RangedReply::NotSatisfiable(content_range) => {
+            let why = format!(
+                "416 Range Not Satisfiable\n\nthe stored response has {} bytes, and no range the \
+                 request asked for starts within them (RFC 9110 §14.1.1)\n",
+                body.len()
+            );
+            let content_range = content_range.to_string();
+            let extra = [("Content-Range", content_range.as_str())];
+            let content_type = "text/plain; charset=utf-8";
+            return client
+                .respond(416, content_type, why.as_bytes(), label, &extra)
+                .map(Some);
+        }
+        RangedReply::Partial {
+            head: mut response,
+            body: segments,
+        } => {
+            if let BodySource::File { .. } = body {
+                if !store.verify_file_body(id) {
+                    // Corrupt, and gone from the store: the caller fetches it again.
+                    return Ok(None);
+                }
+            }
+            client.add_proxy_fields(&mut response.headers, label);
+            client
+                .conn
+                .send_response(&response)
+                .map_err(io::Error::other)?;
+            let mut sent = 0;
+            if client.conn.can_send_data() {
+                sent = send_segments(client, &body, &segments)?;
+            }
+            client.conn.send_end(None).map_err(io::Error::other)?;
+            client.flush()?;
+            return Ok(Some(Served {
+                status: 206,
+                bytes: sent,
+                cache: label,
+            }));
+        }
+    }
     // The stored body is sent with a length and without the trailer it may have had.
     let mut response = stored.reply_head(age, body.len());
     client.add_proxy_fields(&mut response.headers, label);
@@ -564,6 +624,56 @@ fn serve_stored(
         bytes: sent,
         cache: label,
     }))
+}
+
+/// Sends the body of a 206 made of `segments` (part headers and spans of the stored `body`);
+/// returns the bytes sent. A body on disk was verified whole before ([`Store::verify_file_body`]).
+fn send_segments(
+    client: &mut Client<'_>,
+    body: &BodySource,
+    segments: &[BodySegment],
+) -> io::Result<u64> {
+    let mut file = match body {
+        BodySource::File { path, .. } => Some(File::open(path)?),
+        BodySource::Memory(_) => None,
+    };
+    let mut buf = Vec::new();
+    let mut sent = 0;
+    for segment in segments {
+        match (segment, body) {
+            (BodySegment::Literal(bytes), _) => {
+                client.conn.send_data(bytes).map_err(io::Error::other)?;
+            }
+            (BodySegment::Representation(span), BodySource::Memory(bytes)) => {
+                let span = span.as_range();
+                let piece = &bytes[span.start as usize..span.end as usize];
+                client.conn.send_data(piece).map_err(io::Error::other)?;
+            }
+            (BodySegment::Representation(span), BodySource::File { .. }) => {
+                let file = file.as_mut().ok_or(io::ErrorKind::NotFound)?;
+                buf.resize(64 * 1024, 0);
+                file.seek(SeekFrom::Start(span.first))?;
+                let mut left = span.len();
+                while left > 0 {
+                    let want = left.min(buf.len() as u64) as usize;
+                    file.read_exact(&mut buf[..want])?;
+                    client
+                        .conn
+                        .send_data(&buf[..want])
+                        .map_err(io::Error::other)?;
+                    left -= want as u64;
+                    if client.conn.pending_transmit() >= FLUSH_AT {
+                        client.flush()?;
+                    }
+                }
+            }
+        }
+        sent += segment.len();
+        if client.conn.pending_transmit() >= FLUSH_AT {
+            client.flush()?;
+        }
+    }
+    Ok(sent)
 }
 
 /// Sends `len` body bytes from the start of `path`. The last piece goes out only once the whole

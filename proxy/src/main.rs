@@ -13,7 +13,8 @@ use clap::Parser;
     version,
     about,
     long_about = "A forward HTTP proxy that caches by the rules of RFC 9111 (freshness, Vary, \
-conditional revalidation with If-None-Match / If-Modified-Since) and tunnels https with CONNECT. \
+conditional revalidation with If-None-Match / If-Modified-Since, byte ranges of stored responses) \
+and tunnels https with CONNECT. \
 Every response says how the cache served it: X-Cache: HIT, MISS, REVALIDATED, STALE or BYPASS.",
     after_help = "Examples:
   proxy                                   listen on 127.0.0.1:8888, cache in the temp folder

@@ -49,7 +49,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -114,6 +114,9 @@ struct Entry {
     body_checksum: u64,
     file_len: u64,
     hot: Option<Arc<Vec<u8>>>,
+    /// The body on disk was read whole and matched its checksum since the index was built
+    /// (so spans of it may be sent without reading it all again).
+    verified: bool,
     /// Ready to serve as a fresh hit (only with `hot`, see [`ReadyReply::new`]).
     reply: Option<Arc<ReadyReply>>,
     tick: u64,
@@ -135,6 +138,7 @@ impl Entry {
             body_checksum,
             file_len,
             hot: None,
+            verified: false,
             reply: None,
             tick: 0,
         }
@@ -495,6 +499,49 @@ impl Store {
                 None
             }
         }
+    }
+
+    /// True when the body of entry `id` matches its checksum, read whole once (a body in memory
+    /// was checked when it was loaded). A corrupt body drops the entry and answers false. For
+    /// sending spans of a large body: a span cannot be checked by itself.
+    pub fn verify_file_body(&self, id: u64) -> bool {
+        let (path, len, checksum) = {
+            let index = self.lock();
+            let Some(entry) = index.entries.get(&id) else {
+                return false;
+            };
+            if entry.verified || entry.hot.is_some() {
+                return true;
+            }
+            (self.entry_path(id), entry.body_len, entry.body_checksum)
+        };
+        let matches = File::open(&path).and_then(|file| {
+            let mut hash = Fnv1a::default();
+            let mut reader = io::BufReader::with_capacity(64 * 1024, file.take(len));
+            let mut read = 0;
+            loop {
+                let piece = reader.fill_buf()?;
+                if piece.is_empty() {
+                    break;
+                }
+                hash.update(piece);
+                read += piece.len() as u64;
+                let n = piece.len();
+                reader.consume(n);
+            }
+            Ok(read == len && hash.value() == checksum)
+        });
+        let mut index = self.lock();
+        if matches.unwrap_or(false) {
+            if let Some(entry) = index.entries.get_mut(&id) {
+                entry.verified = true;
+            }
+            return true;
+        }
+        if index.remove(id).is_some() {
+            let _ = fs::remove_file(&path);
+        }
+        false
     }
 
     /// Forgets entry `id` (its body turned out corrupt while being read).

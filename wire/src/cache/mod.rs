@@ -14,13 +14,15 @@
 //! (§4.2.1, §4.2.2), [`age`] the current age (§4.2.3), and [`vary`] matches secondary keys
 //! (§4.1). [`prepared`] works those out once per stored response, for a cache that answers it
 //! many times ([`lookup::lookup_prepared`]), and the head a hit or a 304 is served with comes
-//! from [`StoredResponse::reply_head`] and [`StoredResponse::not_modified_head`].
+//! from [`StoredResponse::reply_head`] and [`StoredResponse::not_modified_head`];
+//! [`ranges::ranged_reply`] answers `Range` from a stored complete response (206, multipart,
+//! 416, `If-Range`).
 //!
 //! Scope: a *shared* cache (a proxy), so `private` responses are not stored, `s-maxage` wins over
 //! `max-age`, and `proxy-revalidate` counts. Requests are served from stored responses to GET;
-//! HEAD is answered from a stored GET. Out of scope: storing partial content (206) and combining
-//! ranges (§3.3, §3.4), caching POST responses, `stale-while-revalidate` and `stale-if-error`
-//! (RFC 5861), and choosing between several stored responses for one key (the proxy keeps one
+//! HEAD is answered from a stored GET, and ranges of a stored 200 are served from it. Out of
+//! scope: storing partial content (206) and combining ranges (§3.3, §3.4), caching POST
+//! responses, `stale-while-revalidate` and `stale-if-error` (RFC 5861), and choosing between several stored responses for one key (the proxy keeps one
 //! per secondary key).
 //!
 //! Time is always an argument: the proxy passes `request_time` (when it sent the request),
@@ -76,6 +78,7 @@ pub mod freshness;
 pub mod invalidation;
 pub mod lookup;
 pub mod prepared;
+pub mod ranges;
 pub mod storable;
 pub mod stored;
 pub mod validation;
