@@ -5,13 +5,14 @@
 # Debian: openssl (self-signed certificates as learners make them), curl, nginx, swaks (+ the
 #         Perl TLS modules its --tls needs), chromium (headless browser tests), python3, wrk and
 #         hyperfine (the benchmarks under bench/), libxml2-utils (xmllint: labs' JUnit output
-#         checked against a schema).
+#         checked against a schema), tshark and tcpdump (labs trace pcap/import read back and fed real
+#         loopback captures).
 # PyPI:   aiosmtpd (an SMTP server with STARTTLS and AUTH).
 # npm:    http-cache-tests (the HTTP caching conformance suite), pinned by .deps/package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(openssl curl nginx swaks libnet-ssleay-perl libio-socket-ssl-perl chromium python3 wrk hyperfine libxml2-utils)
+apt_packages=(openssl curl nginx swaks libnet-ssleay-perl libio-socket-ssl-perl chromium python3 wrk hyperfine libxml2-utils tshark tcpdump)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
