@@ -93,6 +93,8 @@ pub struct Ctx {
     pub notes: Vec<String>,
     /// What a track keeps from one step for the next steps of the same run (see [`Ctx::memo`]).
     memos: Memos,
+    /// Where the proxy track runs its origin, and whether it looks at port 80.
+    pub port_80: crate::origin::Port80,
 }
 
 /// Values tracks keep across the steps of one `labs check` run, one per type.
@@ -127,6 +129,7 @@ impl Ctx {
             held: Vec::new(),
             notes: Vec::new(),
             memos: Memos::default(),
+            port_80: crate::origin::Port80::default(),
         }
     }
 

@@ -105,6 +105,10 @@ struct CheckArgs {
     /// Save each exchange as a .trace file in DIR.
     #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
+    /// Proxy track: labs' origin listens on 127.0.0.1:80 and the URLs carry no port, to grade
+    /// a proxy that always connects to port 80 (needs root or CAP_NET_BIND_SERVICE).
+    #[arg(long)]
+    origin_on_80: bool,
     /// For a track: also run the optional steps.
     #[arg(long)]
     optional: bool,
@@ -293,6 +297,9 @@ fn check(args: CheckArgs, progress: &mut Progress, style: &Style) -> i32 {
         },
     };
     let mut ctx = Ctx::new(reach, args.timeout, args.files_dir.clone());
+    if args.origin_on_80 {
+        ctx.port_80 = crate::origin::Port80::Origin;
+    }
     let mut results = Vec::new();
     let mut times = Vec::new();
     let mut stopped_early = false;

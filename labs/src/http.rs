@@ -470,6 +470,7 @@ pub fn read_request(peer: &mut Peer) -> Result<crate::origin::Seen, Failure> {
             .map(|f| (f.name().to_string(), f.value().to_vec()))
             .collect(),
         body,
+        closes: !wire::http1::conn::persistence(head.version, &head.headers).persists(),
     })
 }
 

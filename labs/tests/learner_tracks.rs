@@ -4,6 +4,7 @@
 
 use labs::catalog::find_step;
 use labs::check::{Ctx, Reach};
+use labs::origin::Port80;
 use labs::report::{step_result, Style};
 use labs::runner::{run_step, StepResult};
 use std::time::Duration;
@@ -13,13 +14,19 @@ fn learners() -> String {
 }
 
 /// Runs one step against a program that labs starts with `command` (`LEARNERS` is the folder).
+/// Port 80 is left alone: only the port 80 test below uses it, so no two tests race for it.
 fn check(step: &str, command: &str, timeout_ms: u64) -> StepResult {
+    check_with(step, command, timeout_ms, Port80::Never)
+}
+
+fn check_with(step: &str, command: &str, timeout_ms: u64, port_80: Port80) -> StepResult {
     let (track, index, step) = find_step(step).expect("the step exists");
     let mut ctx = Ctx::new(
         Reach::Run(command.replace("LEARNERS", &learners())),
         Duration::from_millis(timeout_ms),
         None,
     );
+    ctx.port_80 = port_80;
     let result = run_step(&mut ctx, track, index, step);
     ctx.stop_learner();
     result
@@ -51,13 +58,20 @@ fn normalise_line(line: &str) -> String {
             }
         }
     }
-    if let Some(at) = out.find("127.0.0.1:") {
-        let after = at + "127.0.0.1:".len();
-        let digits = out[after..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .count();
-        out.replace_range(after..after + digits, "PORT");
+    for word in ["127.0.0.1:", "port ", "('127.0.0.1', "] {
+        let mut from = 0;
+        while let Some(at) = out[from..].find(word) {
+            let after = from + at + word.len();
+            let digits = out[after..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .count();
+            // Port 80 is the point of the proxy track's port 80 reports: it stays.
+            if digits > 0 && &out[after..after + digits] != "80" {
+                out.replace_range(after..after + digits, "PORT");
+            }
+            from = after;
+        }
     }
     out
 }
@@ -241,4 +255,105 @@ fn a_mail_client_that_starts_tls_at_once_is_told_so_on_every_step_of_its_session
     assert!(text.contains("your client started TLS at once"), "{text}");
     assert!(text.contains("holding a ClientHello"), "{text}");
     insta::assert_snapshot!(text);
+}
+
+/// Runs the steps in order against `command` and asserts each verdict.
+fn verdicts(command: &str, expected: &[(&str, bool)], port_80: Port80) -> Vec<StepResult> {
+    expected
+        .iter()
+        .map(|&(step, pass)| {
+            let result = check_with(step, command, 1000, port_80);
+            assert_eq!(result.passed(), pass, "{step}:\n{}", report(&result));
+            result
+        })
+        .collect()
+}
+
+#[test]
+fn a_serial_proxy_that_reads_the_origin_to_the_end_passes_forward_and_cache() {
+    // labs' origin closes after answering an HTTP/1.0 request, so recv() until b"" ends at once.
+    let results = verdicts(
+        "python3 LEARNERS/ProxyServer.py {port}",
+        &[
+            ("proxy/forward", true),
+            ("proxy/path-form", true),
+            ("proxy/cache", true),
+            ("proxy/not-found", true),
+            ("proxy/post", false),
+            ("proxy/revalidate", false),
+            ("proxy/concurrent", false),
+        ],
+        Port80::Never,
+    );
+    insta::assert_snapshot!("proxy_reads_to_eof_post", report(&results[4]));
+    insta::assert_snapshot!("proxy_reads_to_eof_revalidate", report(&results[5]));
+}
+
+/// Whether this machine lets labs listen on 127.0.0.1:80 right now.
+fn port_80_free() -> bool {
+    std::net::TcpListener::bind("127.0.0.1:80").is_ok()
+}
+
+#[test]
+fn a_proxy_hard_wired_to_port_80_is_named_when_labs_can_see_it_and_explained_when_not() {
+    let command = "python3 LEARNERS/proxy_port80.py {port}";
+    // Without a look at port 80, the report says what could cause it and that labs cannot tell.
+    let unseen = check_with("proxy/forward", command, 1000, Port80::Never);
+    assert!(!unseen.passed());
+    insta::assert_snapshot!("proxy_port80_unseen", report(&unseen));
+
+    // With one (the default), the proxy's connection to port 80 is the proof, when labs may
+    // listen there; otherwise the report says why it cannot tell.
+    let free = port_80_free();
+    let watched = check_with("proxy/forward", command, 1000, Port80::Watch);
+    let failure = watched.outcome.as_ref().expect_err("forward fails");
+    if free && failure.problem.contains("port 80") {
+        assert_eq!(
+            failure.problem,
+            "your proxy connected to port 80; the URL asked for port PORT".replace(
+                "PORT",
+                &failure.problem.rsplit(' ').next().unwrap_or_default()
+            )
+        );
+        insta::assert_snapshot!("proxy_port80_seen", report(&watched));
+    } else {
+        // Not root, or something else on port 80 (in CI labs runs as root on a fresh machine,
+        // so this path is the one a learner's laptop takes).
+        let diagnosis = failure.diagnosis.clone().unwrap_or_default();
+        assert!(
+            diagnosis.contains("may not listen on 127.0.0.1:80")
+                || diagnosis.contains("something else listens on 127.0.0.1:80"),
+            "{}",
+            report(&watched)
+        );
+    }
+
+    // --origin-on-80 grades the proxy as it is, when labs may listen on port 80.
+    let on_80 = check_with("proxy/forward", command, 1000, Port80::Origin);
+    if port_80_free() || on_80.passed() {
+        assert!(on_80.passed(), "{}", report(&on_80));
+        assert!(
+            on_80.notes.iter().any(|n| n.contains("--origin-on-80")),
+            "{:?}",
+            on_80.notes
+        );
+        verdicts(
+            command,
+            &[
+                ("proxy/path-form", true),
+                ("proxy/cache", true),
+                ("proxy/not-found", true),
+            ],
+            Port80::Origin,
+        );
+    } else {
+        let failure = on_80.outcome.as_ref().expect_err("no port 80 here");
+        assert!(
+            failure
+                .problem
+                .starts_with("labs could not listen on 127.0.0.1:80"),
+            "{}",
+            report(&on_80)
+        );
+    }
 }

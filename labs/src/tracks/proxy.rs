@@ -4,7 +4,7 @@ use crate::catalog::{Role, Step, Track};
 use crate::check::{Ctx, Failure};
 use crate::exchange::Hop;
 use crate::http::{expect_body, expect_status, read_response, send_failed};
-use crate::origin::{Answer, Origin, Seen};
+use crate::origin::{Answer, Origin, Port80, Port80Watch, Seen, PORT_80};
 use std::time::Duration;
 
 macro_rules! step {
@@ -140,13 +140,128 @@ fn routes(seen: &Seen) -> Answer {
     )
 }
 
-fn start_origin(ctx: &mut Ctx) -> Result<Origin, Failure> {
-    Origin::start(routes, &ctx.log(), ctx.timeout).map_err(|e| {
-        Failure::new(
-            "labs runs an origin server for this step",
-            format!("it could not start: {e}"),
+/// Runs a step's check with labs' origin behind the learner's proxy. When the proxy never
+/// reached the origin, the failure says whether it connected to port 80 instead (labs watches
+/// 127.0.0.1:80 when it may), or that labs cannot tell and why.
+fn behind_origin(
+    ctx: &mut Ctx,
+    check: fn(&mut Ctx, &Origin) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let origin = start_origin(ctx)?;
+    let watch = match ctx.port_80 {
+        Port80::Watch => Port80Watch::start(&ctx.log(), ctx.timeout.min(Duration::from_secs(1)))
+            .map_err(Unwatched::Refused),
+        Port80::Origin => Err(Unwatched::OriginIsThere),
+        Port80::Never => Err(Unwatched::Never),
+    };
+    match check(ctx, &origin) {
+        Ok(()) => Ok(()),
+        Err(failure) if origin.connections() > 0 => Err(failure),
+        Err(failure) => Err(unreached(failure, origin.addr().port(), &watch)),
+    }
+}
+
+/// Why labs did not watch port 80 during a step.
+#[derive(Debug)]
+enum Unwatched {
+    /// The origin itself is there (`--origin-on-80`).
+    OriginIsThere,
+    /// The run leaves port 80 alone.
+    Never,
+    /// Listening there failed.
+    Refused(std::io::Error),
+}
+
+const GRADE_AS_IS: &str = "to grade your proxy as it is, run labs as root with --origin-on-80: its origin then listens on 127.0.0.1:80 and the URLs carry no port";
+
+/// The failure of a step in which no connection reached labs' origin: the proxy connected to
+/// port 80 (seen there), or it may have, and why labs cannot tell.
+fn unreached(failure: Failure, port: u16, watch: &Result<Port80Watch, Unwatched>) -> Failure {
+    let arrivals = watch
+        .as_ref()
+        .map(Port80Watch::arrivals)
+        .unwrap_or_default();
+    if !arrivals.is_empty() {
+        return Failure::new(
+            "The proxy connects to the host and port the URL names: port 80 only when the URL names none (RFC 9110 §4.2.1)",
+            format!("your proxy connected to port 80; the URL asked for port {port}"),
         )
-    })
+        .diagnosis(format!(
+            "labs listened on {PORT_80} during this step and your proxy sent {} there, while labs' origin on port {port} got no connection; the client then saw: {}",
+            arrivals.join(", "),
+            failure.problem
+        ))
+        .hint(format!("take the port from the URL (`host:port`, 80 when it has none) and connect there; or, {GRADE_AS_IS}"));
+    }
+    let origin = if port == 80 {
+        format!("labs' origin on {PORT_80}")
+    } else {
+        format!("labs' origin on 127.0.0.1:{port}")
+    };
+    let why_unseen = match watch {
+        Ok(_) => format!(
+            "labs listened on {PORT_80} too and nothing arrived there either, so your proxy did not connect to port 80 on this machine: check the host and port it takes from the URL"
+        ),
+        Err(Unwatched::OriginIsThere) => {
+            "check that your proxy connects to the host in the URL (127.0.0.1)".to_string()
+        }
+        Err(Unwatched::Never) => format!(
+            "a proxy that connects to port 80 whatever the URL says (the lab skeleton's `connect((host, 80))`) fails this way; labs did not listen on {PORT_80} in this run, so it cannot tell whether yours does"
+        ),
+        Err(Unwatched::Refused(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => format!(
+            "a proxy that connects to port 80 whatever the URL says (the lab skeleton's `connect((host, 80))`) fails this way; labs may not listen on {PORT_80} here (that needs root or CAP_NET_BIND_SERVICE), so it cannot tell whether yours does. If it does: take the port from the URL, or {GRADE_AS_IS}"
+        ),
+        Err(Unwatched::Refused(e)) if e.kind() == std::io::ErrorKind::AddrInUse => format!(
+            "a proxy that connects to port 80 whatever the URL says (the lab skeleton's `connect((host, 80))`) fails this way; something else listens on {PORT_80}, so labs cannot tell whether yours connected there (if it did, that server answered it)"
+        ),
+        Err(Unwatched::Refused(e)) => format!(
+            "a proxy that connects to port 80 whatever the URL says (the lab skeleton's `connect((host, 80))`) fails this way; labs could not listen on {PORT_80} to tell ({e})"
+        ),
+    };
+    let seen = format!("no connection reached {origin}: {why_unseen}");
+    Failure {
+        diagnosis: Some(match failure.diagnosis {
+            Some(d) => format!("{d}; {seen}"),
+            None => seen,
+        }),
+        ..failure
+    }
+}
+
+fn start_origin(ctx: &mut Ctx) -> Result<Origin, Failure> {
+    let started = match ctx.port_80 {
+        Port80::Origin => std::net::TcpListener::bind(PORT_80)
+            .map_err(|e| {
+                let hint = match e.kind() {
+                    std::io::ErrorKind::PermissionDenied => "listening on a port below 1024 needs root: run labs with sudo, or let it bind low ports once with sudo setcap cap_net_bind_service=+ep \"$(command -v labs)\"",
+                    std::io::ErrorKind::AddrInUse => "something else listens on port 80: stop it for the check, or make your proxy take the port from the URL and run labs without --origin-on-80",
+                    _ => "run labs without --origin-on-80, with a proxy that takes the port from the URL",
+                };
+                Failure::new(
+                    "--origin-on-80 runs labs' origin on 127.0.0.1:80",
+                    format!("labs could not listen on {PORT_80}: {e}"),
+                )
+                .hint(hint)
+            })
+            .and_then(|listener| {
+                Origin::start_on(listener, routes, &ctx.log(), ctx.timeout).map_err(origin_failed)
+            }),
+        _ => Origin::start(routes, &ctx.log(), ctx.timeout).map_err(origin_failed),
+    };
+    let origin = started?;
+    if origin.addr().port() == 80 {
+        ctx.notes.push(format!(
+            "labs' origin listens on {PORT_80} (--origin-on-80); the URLs carry no port"
+        ));
+    }
+    Ok(origin)
+}
+
+fn origin_failed(e: std::io::Error) -> Failure {
+    Failure::new(
+        "labs runs an origin server for this step",
+        format!("it could not start: {e}"),
+    )
 }
 
 /// Sends one request through the proxy and reads the response.
@@ -161,7 +276,7 @@ fn through_proxy(
 }
 
 fn absolute(origin: &Origin, path: &str) -> Vec<u8> {
-    let authority = origin.addr();
+    let authority = origin.authority();
     format!(
         "GET http://{authority}{path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
     )
@@ -189,11 +304,14 @@ fn expect_origin_saw(origin: &Origin, path: &str) -> Result<Seen, Failure> {
 }
 
 fn forward(ctx: &mut Ctx) -> Result<(), Failure> {
-    let origin = start_origin(ctx)?;
-    let response = through_proxy(ctx, &absolute(&origin, "/page.html"), "GET")?;
+    behind_origin(ctx, forward_via)
+}
+
+fn forward_via(ctx: &mut Ctx, origin: &Origin) -> Result<(), Failure> {
+    let response = through_proxy(ctx, &absolute(origin, "/page.html"), "GET")?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
     expect_body(&response, &page("/page.html"))?;
-    let seen = expect_origin_saw(&origin, "/page.html")?;
+    let seen = expect_origin_saw(origin, "/page.html")?;
     if seen.field("Host").is_none() {
         return Err(Failure::new(
             "A forwarded HTTP/1.1 request carries Host (RFC 9112 §3.2)",
@@ -204,8 +322,11 @@ fn forward(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 fn path_form(ctx: &mut Ctx) -> Result<(), Failure> {
-    let origin = start_origin(ctx)?;
-    let authority = origin.addr();
+    behind_origin(ctx, path_form_via)
+}
+
+fn path_form_via(ctx: &mut Ctx, origin: &Origin) -> Result<(), Failure> {
+    let authority = origin.authority();
     for (target, path) in [
         (format!("/{authority}/path-form.html"), "/path-form.html"),
         (
@@ -218,15 +339,18 @@ fn path_form(ctx: &mut Ctx) -> Result<(), Failure> {
         let response = through_proxy(ctx, request.as_bytes(), "GET")?;
         expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
         expect_body(&response, &page(path))?;
-        expect_origin_saw(&origin, path)?;
+        expect_origin_saw(origin, path)?;
     }
     Ok(())
 }
 
 fn cache(ctx: &mut Ctx) -> Result<(), Failure> {
-    let origin = start_origin(ctx)?;
+    behind_origin(ctx, cache_via)
+}
+
+fn cache_via(ctx: &mut Ctx, origin: &Origin) -> Result<(), Failure> {
     for round in 1..=2 {
-        let response = through_proxy(ctx, &absolute(&origin, "/cached.html"), "GET")?;
+        let response = through_proxy(ctx, &absolute(origin, "/cached.html"), "GET")?;
         expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
         expect_body(&response, &page("/cached.html")).map_err(|f| Failure {
             problem: format!("request {round}: {}", f.problem),
@@ -245,15 +369,21 @@ fn cache(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 fn not_found(ctx: &mut Ctx) -> Result<(), Failure> {
-    let origin = start_origin(ctx)?;
-    let response = through_proxy(ctx, &absolute(&origin, "/missing.html"), "GET")?;
+    behind_origin(ctx, not_found_via)
+}
+
+fn not_found_via(ctx: &mut Ctx, origin: &Origin) -> Result<(), Failure> {
+    let response = through_proxy(ctx, &absolute(origin, "/missing.html"), "GET")?;
     expect_status(&response, 404, "HTTP/1.1 404 Not Found\r\n")?;
     expect_body(&response, b"<h1>labs origin: no such page</h1>\n")
 }
 
 fn post(ctx: &mut Ctx) -> Result<(), Failure> {
-    let origin = start_origin(ctx)?;
-    let authority = origin.addr();
+    behind_origin(ctx, post_via)
+}
+
+fn post_via(ctx: &mut Ctx, origin: &Origin) -> Result<(), Failure> {
+    let authority = origin.authority();
     let body = b"name=Ada&lang=en";
     let mut request = format!(
         "POST http://{authority}/form HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -264,7 +394,7 @@ fn post(ctx: &mut Ctx) -> Result<(), Failure> {
     let response = through_proxy(ctx, &request, "POST")?;
     expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")?;
     expect_body(&response, b"labs origin got: name=Ada&lang=en")?;
-    let seen = expect_origin_saw(&origin, "/form")?;
+    let seen = expect_origin_saw(origin, "/form")?;
     if seen.method != "POST" || seen.body != body {
         return Err(Failure::new(
             "The proxy forwards the method and the body",
@@ -279,11 +409,14 @@ fn post(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 fn revalidate(ctx: &mut Ctx) -> Result<(), Failure> {
-    let origin = start_origin(ctx)?;
-    let first = through_proxy(ctx, &absolute(&origin, "/stale.html"), "GET")?;
+    behind_origin(ctx, revalidate_via)
+}
+
+fn revalidate_via(ctx: &mut Ctx, origin: &Origin) -> Result<(), Failure> {
+    let first = through_proxy(ctx, &absolute(origin, "/stale.html"), "GET")?;
     expect_body(&first, &page("/stale.html"))?;
     std::thread::sleep(Duration::from_millis(2100));
-    let second = through_proxy(ctx, &absolute(&origin, "/stale.html"), "GET")?;
+    let second = through_proxy(ctx, &absolute(origin, "/stale.html"), "GET")?;
     expect_status(&second, 200, "HTTP/1.1 200 OK\r\n")?;
     expect_body(&second, &page("/stale.html"))?;
     let seen: Vec<Seen> = origin
@@ -306,12 +439,15 @@ fn revalidate(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 fn concurrent(ctx: &mut Ctx) -> Result<(), Failure> {
-    let origin = start_origin(ctx)?;
+    behind_origin(ctx, concurrent_via)
+}
+
+fn concurrent_via(ctx: &mut Ctx, origin: &Origin) -> Result<(), Failure> {
     let mut slow = ctx.connect()?.with_hop(Hop::ClientToProxy);
-    slow.send(&absolute(&origin, "/slow.html"))
+    slow.send(&absolute(origin, "/slow.html"))
         .map_err(send_failed)?;
     let started = std::time::Instant::now();
-    let quick = through_proxy(ctx, &absolute(&origin, "/quick.html"), "GET")?;
+    let quick = through_proxy(ctx, &absolute(origin, "/quick.html"), "GET")?;
     expect_body(&quick, &page("/quick.html"))?;
     if started.elapsed() >= Duration::from_millis(1400) {
         return Err(Failure::new(
