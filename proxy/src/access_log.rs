@@ -25,23 +25,12 @@ impl std::fmt::Debug for AccessLog {
 }
 
 impl AccessLog {
-    /// Appends to `path`; `-` means standard error.
+    /// Appends to `path`; `-` means standard output (as `server --access-log -`).
     pub fn open(path: &Path) -> io::Result<AccessLog> {
         let out: Box<dyn Write + Send> = if path == Path::new("-") {
-            Box::new(io::stderr())
+            Box::new(io::stdout())
         } else {
-            Box::new(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|e| {
-                        io::Error::new(
-                            e.kind(),
-                            format!("cannot open the access log {}: {e}", path.display()),
-                        )
-                    })?,
-            )
+            Box::new(OpenOptions::new().create(true).append(true).open(path)?)
         };
         Ok(AccessLog {
             out: Mutex::new(out),

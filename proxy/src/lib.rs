@@ -80,7 +80,7 @@ pub use store::{Rebuilt, Store};
 pub struct Options {
     /// Address to listen on (`--bind`, 127.0.0.1).
     pub bind: IpAddr,
-    /// Port to listen on (`--port`, 8888; 0 picks a free one).
+    /// Port to listen on (`-p`/`--port`, 8888; 0 picks a free one).
     pub port: u16,
     /// The cache: its folder and size, or `None` for `--no-cache`.
     pub cache: Option<CacheOptions>,
@@ -90,7 +90,7 @@ pub struct Options {
     pub connect_ports: Vec<u16>,
     /// Most client connections open at once (`--max-connections`); more are answered 503.
     pub max_connections: usize,
-    /// Where to write one line per request (`--access-log`; `-` is standard error).
+    /// Where to write one line per request (`--access-log`; `-` is standard output).
     pub access_log: Option<PathBuf>,
     /// The name this proxy gives itself in `Via` (and recognises there to detect loops).
     /// `None` means its listening address.
@@ -268,25 +268,36 @@ pub struct Proxy {
 
 impl Proxy {
     /// Binds, opens (and rebuilds) the cache, and starts accepting connections on a thread.
-    pub fn start(options: Options) -> io::Result<Proxy> {
-        let listener = TcpListener::bind((options.bind, options.port))?;
+    pub fn start(options: Options) -> Result<Proxy, StartError> {
+        let listen = SocketAddr::new(options.bind, options.port);
+        let listener = TcpListener::bind(listen).map_err(|source| StartError::Listen {
+            addr: listen,
+            source,
+        })?;
         let local_addr = listener.local_addr()?;
         let (store, rebuilt) = match &options.cache {
             Some(cache) => {
-                let (store, rebuilt) = Store::open(&cache.dir, cache.size).map_err(|e| {
-                    io::Error::new(
-                        e.kind(),
-                        format!("cannot use the cache folder {}: {e}", cache.dir.display()),
-                    )
-                })?;
+                let cache_dir = |problem| StartError::CacheDir {
+                    dir: cache.dir.clone(),
+                    problem,
+                };
+                check_cache_dir(&cache.dir).map_err(cache_dir)?;
+                let (store, rebuilt) = Store::open(&cache.dir, cache.size)
+                    .map_err(|e| cache_dir(CacheDirProblem::Unreadable(e)))?;
                 (Some(store), rebuilt)
             }
             None => (None, Rebuilt::default()),
         };
-        let log = match &options.access_log {
-            Some(path) => Some(access_log::AccessLog::open(path)?),
-            None => None,
-        };
+        let log =
+            match &options.access_log {
+                Some(path) => Some(access_log::AccessLog::open(path).map_err(|source| {
+                    StartError::AccessLog {
+                        path: path.clone(),
+                        source,
+                    }
+                })?),
+                None => None,
+            };
         let via_name = options
             .via_name
             .clone()
@@ -379,6 +390,174 @@ impl Drop for Proxy {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Why [`Proxy::start`] failed; [`StartError::what_to_do`] is the advice for a person.
+#[derive(Debug)]
+pub enum StartError {
+    /// The listening socket could not be bound.
+    Listen {
+        /// Where it was to listen.
+        addr: SocketAddr,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The cache folder cannot be used.
+    CacheDir {
+        /// The folder (`--cache-dir`).
+        dir: PathBuf,
+        /// What is wrong with it.
+        problem: CacheDirProblem,
+    },
+    /// The access log could not be opened.
+    AccessLog {
+        /// The file (`--access-log`).
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// Anything else (threads, the event loop).
+    Io(io::Error),
+}
+
+/// What is wrong with a cache folder.
+#[derive(Debug)]
+pub enum CacheDirProblem {
+    /// The path names a file.
+    IsAFile,
+    /// It could not be created (a part of the path is a file, no permission, read-only, ...).
+    CannotCreate(io::Error),
+    /// It exists, but a file cannot be written in it.
+    NotWritable(io::Error),
+    /// Its entries could not be read.
+    Unreadable(io::Error),
+}
+
+impl From<io::Error> for StartError {
+    fn from(e: io::Error) -> StartError {
+        StartError::Io(e)
+    }
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            StartError::CacheDir { dir, problem } => {
+                write!(f, "cannot use the cache folder {}: ", dir.display())?;
+                match problem {
+                    CacheDirProblem::IsAFile => f.write_str("it is a file, not a folder"),
+                    CacheDirProblem::CannotCreate(e) => match e.kind() {
+                        io::ErrorKind::NotADirectory | io::ErrorKind::AlreadyExists => write!(
+                            f,
+                            "it cannot be created because a part of its path is a file ({e})"
+                        ),
+                        io::ErrorKind::PermissionDenied => write!(
+                            f,
+                            "it cannot be created: this user may not write in its parent ({e})"
+                        ),
+                        io::ErrorKind::ReadOnlyFilesystem => {
+                            write!(f, "it is on a read-only file system ({e})")
+                        }
+                        _ => write!(f, "it cannot be created ({e})"),
+                    },
+                    CacheDirProblem::NotWritable(e) => match e.kind() {
+                        io::ErrorKind::ReadOnlyFilesystem => {
+                            write!(f, "it is on a read-only file system ({e})")
+                        }
+                        _ => write!(f, "this user cannot write files in it ({e})"),
+                    },
+                    CacheDirProblem::Unreadable(e) => {
+                        write!(f, "its entries cannot be read ({e})")
+                    }
+                }
+            }
+            StartError::AccessLog { path, source } => {
+                write!(f, "cannot open the access log {}: {source}", path.display())
+            }
+            StartError::Io(e) => write!(f, "cannot start: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Listen { source, .. } | StartError::AccessLog { source, .. } => {
+                Some(source)
+            }
+            StartError::CacheDir {
+                problem:
+                    CacheDirProblem::CannotCreate(e)
+                    | CacheDirProblem::NotWritable(e)
+                    | CacheDirProblem::Unreadable(e),
+                ..
+            } => Some(e),
+            StartError::CacheDir { .. } => None,
+            StartError::Io(e) => Some(e),
+        }
+    }
+}
+
+impl StartError {
+    /// One line of advice: what a person can change to get the proxy started.
+    pub fn what_to_do(&self) -> String {
+        match self {
+            StartError::Listen { addr, source } => match source.kind() {
+                io::ErrorKind::AddrInUse => format!(
+                    "another program listens on port {}: stop it, or choose another port \
+                     (-p 9000; -p 0 picks a free one)",
+                    addr.port()
+                ),
+                io::ErrorKind::PermissionDenied => format!(
+                    "ports below 1024 need extra privileges: choose another port (-p 8888; \
+                     -p 0 picks a free one), not {}",
+                    addr.port()
+                ),
+                io::ErrorKind::AddrNotAvailable => format!(
+                    "{} is not an address of this machine: use --bind 127.0.0.1 or one that \
+                     `ip addr` lists",
+                    addr.ip()
+                ),
+                _ => "check --bind and -p".to_string(),
+            },
+            StartError::CacheDir { problem, .. } => match problem {
+                CacheDirProblem::IsAFile => {
+                    "give --cache-dir a folder (it is created if missing), \
+                     or run without a cache with --no-cache"
+                        .to_string()
+                }
+                _ => "give --cache-dir a folder this user can create and write in \
+                     (e.g. --cache-dir ./cache), or run without a cache with --no-cache"
+                    .to_string(),
+            },
+            StartError::AccessLog { .. } => {
+                "give --access-log a file this user can write, or - for standard output".to_string()
+            }
+            StartError::Io(_) => "the system is short of threads or file descriptors; \
+                 try again, or lower --max-connections"
+                .to_string(),
+        }
+    }
+}
+
+/// Creates the cache folder if needed and checks that a file can be written in it, so a folder
+/// the proxy cannot use is refused at start and not at the first response it tries to store.
+fn check_cache_dir(dir: &Path) -> Result<(), CacheDirProblem> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(CacheDirProblem::IsAFile);
+    }
+    std::fs::create_dir_all(dir).map_err(CacheDirProblem::CannotCreate)?;
+    // `tmp-` files are the store's own temporaries: one left behind is removed at the next start.
+    let probe = dir.join(format!("tmp-probe-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe)
+        .map_err(CacheDirProblem::NotWritable)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// The address to connect to to reach a listener bound to `addr` (0.0.0.0 is not connectable).

@@ -10,7 +10,7 @@ use clap::Parser;
 #[derive(Parser, Debug)]
 #[command(
     name = "proxy",
-    version,
+    version = cmdline::version!(),
     about,
     long_about = "A forward HTTP proxy that caches by the rules of RFC 9111 (freshness, Vary, \
 conditional revalidation with If-None-Match / If-Modified-Since, byte ranges of stored responses) \
@@ -21,21 +21,24 @@ Every response says how the cache served it: X-Cache: HIT, MISS, REVALIDATED, ST
   curl -x http://127.0.0.1:8888 http://example.com/          use it like a browser does
   curl http://127.0.0.1:8888/http://example.com/             the proxy lab's path form
   curl -x http://127.0.0.1:8888 https://example.com/         https through a CONNECT tunnel
-  proxy --cache-dir ./cache --cache-size 1G --access-log -   log every request to stderr
-  proxy --no-cache --port 9000                               forward only
+  proxy --cache-dir ./cache --cache-size 1G --access-log -   log every request to stdout
+  proxy --no-cache -p 9000                                   forward only, on port 9000
   proxy --only-loopback-upstreams                            loopback origins only, 403 for others
-  proxy --header-timeout 5s --keep-alive-timeout 30s         drop slow and idle clients sooner
-Status page: http://127.0.0.1:8888/proxy-status"
+  proxy --header-timeout 5s --keep-alive-timeout 1m          drop slow and idle clients sooner
+  proxy --resolve origin.test:80:127.0.0.1                   origin.test:80 is 127.0.0.1:80
+Durations: 1.5s, 500ms, 1m, 2m 30s (a bare number is seconds).
+Status page: http://127.0.0.1:8888/proxy-status
+Exit codes: 0 stopped by Ctrl-C or SIGTERM, 1 could not start (port, cache folder, log), 2 bad flags."
 )]
 struct Cli {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
     /// Port to listen on (0 picks a free one and prints it).
-    #[arg(long, default_value_t = 8888)]
+    #[arg(long, short, value_name = "N", default_value_t = 8888)]
     port: u16,
     /// Folder for the cache's files (kept across restarts). Default: <temp>/protolab-proxy-cache.
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
     /// Most bytes the cache keeps on disk: a number with an optional K, M or G suffix.
     #[arg(long, default_value = "256M", value_parser = parse_size)]
@@ -43,19 +46,18 @@ struct Cli {
     /// Forward without caching.
     #[arg(long)]
     no_cache: bool,
-    /// Seconds to wait for an origin to connect or to answer before a 504.
-    #[arg(long, default_value_t = 30.0)]
-    upstream_timeout: f64,
-    /// Give up on a request head that takes longer than this to arrive (10s, 500ms, 2m); a
-    /// partial head gets 408.
-    #[arg(long, value_name = "TIME", default_value = "10s", value_parser = parse_duration)]
+    /// How long to wait for an origin to connect or to answer before a 504.
+    #[arg(long, value_name = "TIME", default_value = "30s", value_parser = cmdline::parse_positive_duration)]
+    upstream_timeout: Duration,
+    /// Give up on a request head that takes longer than this to arrive; a partial head gets 408.
+    #[arg(long, value_name = "TIME", default_value = "10s", value_parser = cmdline::parse_positive_duration)]
     header_timeout: Duration,
-    /// Close an idle keep-alive client connection after this long (10s, 500ms, 2m).
-    #[arg(long, value_name = "TIME", default_value = "75s", value_parser = parse_duration)]
+    /// Close an idle keep-alive client connection after this long.
+    #[arg(long, value_name = "TIME", default_value = "75s", value_parser = cmdline::parse_positive_duration)]
     keep_alive_timeout: Duration,
     /// Give up on a client that sends none of its request body, or takes none of a response,
-    /// for this long (10s, 500ms, 2m).
-    #[arg(long, value_name = "TIME", default_value = "60s", value_parser = parse_duration)]
+    /// for this long.
+    #[arg(long, value_name = "TIME", default_value = "60s", value_parser = cmdline::parse_positive_duration)]
     body_timeout: Duration,
     /// Ports CONNECT may tunnel to, comma-separated.
     #[arg(long, default_value = "443", value_delimiter = ',')]
@@ -63,17 +65,20 @@ struct Cli {
     /// Most client connections at once; more are answered 503.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
-    /// File to append one line per request to (`-` for standard error).
-    #[arg(long)]
+    /// File to append one line per request to, or - for standard output.
+    #[arg(long, value_name = "FILE|-")]
     access_log: Option<PathBuf>,
-    /// Fix the address of HOST:PORT, like curl's --resolve (HOST:PORT:ADDRESS:PORT2). Repeatable.
-    #[arg(long, value_parser = parse_resolve)]
+    /// Use ADDR for HOST:PORT, like curl's --resolve (HOST:PORT:ADDR; ADDR:PORT2 also takes
+    /// another port). Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR", value_parser = parse_resolve)]
     resolve: Vec<(String, std::net::SocketAddr)>,
     /// Connect only to loopback origins (127.0.0.0/8, ::1, localhost, or a --resolve to one);
     /// anything else gets 403 without being resolved. For tests and CI, where no packet may leave
     /// the machine.
     #[arg(long)]
     only_loopback_upstreams: bool,
+    #[command(flatten)]
+    color: cmdline::ColorArg,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -96,51 +101,39 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s} is too large"))
 }
 
-/// A duration as `server` reads one: a whole number with `ms`, `s` (the default) or `m`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(digits);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration; write it like 10s, 500ms or 2m"))?;
-    let d = match unit.trim() {
-        "" | "s" => Duration::from_secs(n),
-        "ms" => Duration::from_millis(n),
-        "m" => Duration::from_secs(n.saturating_mul(60)),
-        other => {
-            return Err(format!(
-                "unknown time unit `{other}` in `{text}`; use ms, s or m"
-            ))
-        }
-    };
-    if d.is_zero() {
-        return Err(format!(
-            "`{text}` is zero; a timeout must be longer than that"
-        ));
-    }
-    Ok(d)
-}
-
+/// curl's `--resolve HOST:PORT:ADDR` (ADDR an IPv4 address, or IPv6 in brackets), and
+/// `HOST:PORT:ADDR:PORT2` to reach another port as well.
 fn parse_resolve(s: &str) -> Result<(String, std::net::SocketAddr), String> {
-    let bad = || format!("{s:?}: write HOST:PORT:ADDRESS:PORT, e.g. origin.test:80:127.0.0.1:8080");
+    let bad = || {
+        format!(
+            "{s:?}: write HOST:PORT:ADDR as curl does, e.g. origin.test:80:127.0.0.1 \
+             (or origin.test:80:127.0.0.1:8080 for another port)"
+        )
+    };
     let mut parts = s.splitn(3, ':');
-    let host = parts.next().ok_or_else(bad)?;
-    let port = parts.next().ok_or_else(bad)?;
-    let addr = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    let host = parts.next().filter(|h| !h.is_empty()).ok_or_else(bad)?;
+    let port: u16 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let rest = parts.next().ok_or_else(bad)?;
+    let addr = if let Ok(with_port) = rest.parse::<std::net::SocketAddr>() {
+        with_port
+    } else {
+        let ip = rest
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or(rest);
+        std::net::SocketAddr::new(ip.parse().map_err(|_| bad())?, port)
+    };
     Ok((format!("{}:{port}", host.to_ascii_lowercase()), addr))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if !(cli.upstream_timeout > 0.0 && cli.upstream_timeout.is_finite()) {
-        eprintln!("proxy: --upstream-timeout must be a positive number of seconds");
-        return ExitCode::from(2);
-    }
+    cli.color.apply();
+    let err = cmdline::Paint::stderr();
     let mut options = proxy::Options {
         bind: cli.bind,
         port: cli.port,
-        upstream_timeout: Duration::from_secs_f64(cli.upstream_timeout),
+        upstream_timeout: cli.upstream_timeout,
         header_timeout: cli.header_timeout,
         keep_alive_timeout: cli.keep_alive_timeout,
         body_timeout: cli.body_timeout,
@@ -166,10 +159,8 @@ fn main() -> ExitCode {
     let proxy = match proxy::Proxy::start(options.clone()) {
         Ok(proxy) => proxy,
         Err(e) => {
-            eprintln!(
-                "proxy: cannot start on {}:{}: {e}\n       (another program on that port? try --port 0 or another --port)",
-                options.bind, options.port
-            );
+            eprintln!("proxy: {}", err.error(&e.to_string()));
+            eprintln!("       {}", e.what_to_do());
             return ExitCode::from(1);
         }
     };
@@ -208,6 +199,46 @@ fn main() -> ExitCode {
             eprintln!("proxy: cannot watch for Ctrl-C ({e}); running until killed");
             proxy.wait();
             ExitCode::SUCCESS
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_resolve;
+
+    #[test]
+    fn resolve_reads_curls_forms() {
+        let ok = |s: &str| parse_resolve(s).unwrap();
+        assert_eq!(
+            ok("Origin.test:80:127.0.0.1"),
+            (
+                "origin.test:80".to_string(),
+                "127.0.0.1:80".parse().unwrap()
+            )
+        );
+        assert_eq!(
+            ok("origin.test:80:[::1]"),
+            ("origin.test:80".to_string(), "[::1]:80".parse().unwrap())
+        );
+        assert_eq!(
+            ok("origin.test:80:127.0.0.1:8080"),
+            (
+                "origin.test:80".to_string(),
+                "127.0.0.1:8080".parse().unwrap()
+            )
+        );
+        for bad in [
+            "origin.test",
+            "origin.test:80",
+            ":80:127.0.0.1",
+            "o:x:127.0.0.1",
+            "o:80:nowhere",
+        ] {
+            assert!(
+                parse_resolve(bad).unwrap_err().contains("HOST:PORT:ADDR"),
+                "{bad}"
+            );
         }
     }
 }

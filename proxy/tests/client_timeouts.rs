@@ -168,7 +168,7 @@ fn help_names_the_timeouts_and_bad_durations_are_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("10s"),
+        String::from_utf8_lossy(&out.stderr).contains("1.5s, 500ms"),
         "the error shows how to write one: {}",
         String::from_utf8_lossy(&out.stderr)
     );
