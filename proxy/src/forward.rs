@@ -34,7 +34,7 @@ use wire::cache::{
 use wire::http1::conditional::Outcome;
 use wire::http1::conn::{Event, Transmit};
 use wire::http1::date::HttpDate;
-use wire::http1::framing::{request_body_length, BodyLength};
+use wire::http1::framing::{collapse_for_forwarding, request_body_length, BodyLength};
 use wire::http1::range::{BodySegment, RangePolicy};
 use wire::http1::{via, Method, RequestHead, ResponseHead, Version};
 
@@ -719,6 +719,9 @@ fn outgoing_head(
 ) -> Option<RequestHead> {
     let mut out = head.to_origin_form()?;
     out.version = Version::Http11;
+    // `Content-Length: 5, 5` goes on as one `Content-Length: 5` (RFC 9110 §8.6): a lenient
+    // origin must not be able to read another length than the proxy did.
+    collapse_for_forwarding(&mut out.headers).ok()?;
     out.headers.remove_hop_by_hop();
     for name in ["proxy-authorization", "trailer", "expect"] {
         out.headers.remove(name);
@@ -935,6 +938,16 @@ fn relay(
 ) -> io::Result<Served> {
     let shared = client.shared;
     let status = started.response.status.as_u16();
+    // Before anything reads the origin's fields: a `Content-Length` beside `Transfer-Encoding`
+    // was wrong (the core read the body chunked, RFC 9112 §6.3 step 3) and is dropped, so it is
+    // neither relayed nor stored; repeated equal lengths become one (RFC 9110 §8.6). Lengths
+    // that differ never get here (the core refused the response: 502).
+    if let Err(e) = collapse_for_forwarding(&mut started.response.headers) {
+        return client.respond_error(
+            502,
+            &format!("the origin's response cannot be relayed: {e}"),
+        );
+    }
     if let Some(store) = store {
         if !head.method.is_safe() {
             let uri = absolute_uri(head);

@@ -341,6 +341,39 @@ pub(crate) fn response_body_length_given(
     }))
 }
 
+/// What an intermediary does to the framing fields of a message it received before it forwards
+/// it, so the next recipient cannot read another length than this side did:
+///
+/// - `Transfer-Encoding` with `Content-Length` (a response: requests of that shape are refused
+///   earlier): "an intermediary that chooses to forward the message MUST first remove the
+///   received Content-Length field" (RFC 9112 §6.3 step 3). The body is then forwarded with
+///   this side's own framing (chunked again, or a length once it is known).
+/// - `Content-Length: 5, 5`, or two `Content-Length: 5` lines: collapsed into one
+///   `Content-Length: 5` (RFC 9110 §8.6 allows a recipient to treat them as one value; a
+///   sender forwards a single one, so a lenient next hop cannot pick a different line).
+///
+/// A `Content-Length` that is not a number, or values that differ, are an error: such a
+/// message must not be forwarded at all (400 for a request, 502 for a response).
+pub fn collapse_for_forwarding(headers: &mut Headers) -> Result<(), FramingError> {
+    let present = headers.framing_fields();
+    if !present.content_length {
+        return Ok(());
+    }
+    if present.transfer_encoding {
+        headers.remove("content-length");
+        return Ok(());
+    }
+    let single = headers.content_lengths().nth(1).is_none();
+    if let Some(n) = content_length(headers)? {
+        if !single {
+            headers
+                .insert("Content-Length", n.to_string())
+                .expect("a decimal number is a valid field value");
+        }
+    }
+    Ok(())
+}
+
 /// The transfer codings, lower-cased, never empty; `chunked` twice is refused.
 fn transfer_codings(headers: &Headers) -> Result<Vec<String>, FramingError> {
     let codings: Vec<String> = headers

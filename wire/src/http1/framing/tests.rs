@@ -361,3 +361,63 @@ fn messages_read_well() {
         "Content-Length: 3"
     );
 }
+
+fn collapsed(fields: &[(&str, &str)]) -> Result<Vec<(String, String)>, FramingError> {
+    let mut h = headers(fields);
+    collapse_for_forwarding(&mut h)?;
+    Ok(h.iter()
+        .map(|f| {
+            (
+                f.name().to_string(),
+                String::from_utf8_lossy(f.value()).into_owned(),
+            )
+        })
+        .collect())
+}
+
+fn owned(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn forwarding_collapses_repeated_equal_lengths_into_one() {
+    assert_eq!(
+        collapsed(&[("Content-Length", "5, 5"), ("X", "y")]),
+        Ok(owned(&[("Content-Length", "5"), ("X", "y")]))
+    );
+    assert_eq!(
+        collapsed(&[("Content-Length", "5"), ("X", "y"), ("content-length", "5")]),
+        Ok(owned(&[("Content-Length", "5"), ("X", "y")]))
+    );
+    // One plain line is left exactly as it was.
+    assert_eq!(
+        collapsed(&[("content-length", "7")]),
+        Ok(owned(&[("content-length", "7")]))
+    );
+    assert_eq!(collapsed(&[("Host", "a")]), Ok(owned(&[("Host", "a")])));
+}
+
+#[test]
+fn forwarding_drops_content_length_beside_transfer_encoding() {
+    assert_eq!(
+        collapsed(&[("Transfer-Encoding", "chunked"), ("Content-Length", "5")]),
+        Ok(owned(&[("Transfer-Encoding", "chunked")]))
+    );
+}
+
+#[test]
+fn forwarding_refuses_lengths_that_differ_or_are_not_numbers() {
+    assert_eq!(
+        collapsed(&[("Content-Length", "5, 6")]),
+        Err(FramingError::DifferingContentLengths { first: 5, other: 6 })
+    );
+    assert_eq!(
+        collapsed(&[("Content-Length", "5"), ("Content-Length", "+5")]),
+        Err(FramingError::InvalidContentLength {
+            element: b"+5".to_vec()
+        })
+    );
+}
