@@ -41,7 +41,7 @@ use crate::handler::{self, Request};
 use crate::log::AccessRecord;
 use crate::response::{Body, ChunkSource, Next, Response, Segment};
 use crate::routes;
-use crate::sendfile::send_file_range;
+use crate::sendfile::{send_file_range, send_more};
 use crate::shared::{Settings, Shared};
 use crate::site::Found;
 use crate::stats::Phase;
@@ -823,6 +823,12 @@ impl Connection {
         loop {
             let n = match self.core.poll_transmit() {
                 None => break,
+                // A head before a file body: held back to share the body's first segment.
+                Some(Transmit::Bytes(bytes))
+                    if matches!(self.sources.front(), Some(Source::File { .. })) =>
+                {
+                    send_more(socket, bytes)? as u64
+                }
                 Some(Transmit::Bytes(bytes)) => socket.write(bytes)? as u64,
                 Some(Transmit::Body(len)) => self.write_source(socket, len)?,
             };

@@ -8,7 +8,7 @@
 //! the next one too, it is parked: only its socket, its timer and what its next request needs
 //! are kept, in its slot (56 bytes), and the rest is rebuilt when the client speaks.
 use std::collections::{HashSet, VecDeque};
-use std::io::{self, ErrorKind};
+use std::io::{self, ErrorKind, Read};
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
@@ -34,6 +34,9 @@ pub struct Entry {
     pub conn: Connection,
     pub readable: bool,
     pub writable: bool,
+    /// The client's end of stream was reported: it may be queued behind the data, so a short
+    /// read no longer means the socket is drained.
+    pub peer_closed: bool,
 }
 
 /// Drives a connection until it needs readiness it does not have. Returns false when it should
@@ -76,7 +79,14 @@ fn drive_inner(entry: &mut Entry, shared: &Shared) -> bool {
                 if !entry.readable {
                     return true;
                 }
-                match entry.conn.read_from(&mut entry.stream, shared, now) {
+                let mut socket = ShortRead {
+                    stream: &mut entry.stream,
+                    drained: false,
+                };
+                match entry.conn.read_from(&mut socket, shared, now) {
+                    // A read that did not fill the buffer took all the socket had: the next
+                    // arrival raises a new edge, so asking again would only answer WouldBlock.
+                    Ok(_) if socket.drained && !entry.peer_closed => entry.readable = false,
                     Ok(_) => {}
                     Err(e) if e.kind() == ErrorKind::WouldBlock => entry.readable = false,
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -84,6 +94,21 @@ fn drive_inner(entry: &mut Entry, shared: &Shared) -> bool {
                 }
             }
         }
+    }
+}
+
+/// A socket that remembers whether its last read left room in the buffer (the kernel had no
+/// more bytes queued at that moment), as nginx does, to save the read that would block.
+struct ShortRead<'a> {
+    stream: &'a mut TcpStream,
+    drained: bool,
+}
+
+impl Read for ShortRead<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.stream.read(buf)?;
+        self.drained = n > 0 && n < buf.len();
+        Ok(n)
     }
 }
 
@@ -126,6 +151,14 @@ enum Mode {
     },
 }
 
+/// What an event said a socket is ready for.
+#[derive(Clone, Copy)]
+struct Readiness {
+    readable: bool,
+    writable: bool,
+    peer_closed: bool,
+}
+
 /// A connection handed to a pool worker.
 pub struct Job {
     slot: usize,
@@ -150,6 +183,7 @@ enum Slot {
     Away {
         readable: bool,
         writable: bool,
+        peer_closed: bool,
     },
 }
 
@@ -270,11 +304,12 @@ impl EventLoop {
                     LISTENER => self.accept(),
                     WAKER => {}
                     Token(slot) => {
-                        let (r, w) = (
-                            ev.is_readable() || ev.is_read_closed() || ev.is_error(),
-                            ev.is_writable() || ev.is_error(),
-                        );
-                        self.ready(slot, r, w);
+                        let readiness = Readiness {
+                            readable: ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                            writable: ev.is_writable() || ev.is_error(),
+                            peer_closed: ev.is_read_closed() || ev.is_error(),
+                        };
+                        self.ready(slot, readiness);
                     }
                 }
             }
@@ -350,26 +385,30 @@ impl EventLoop {
             conn,
             readable: false,
             writable: true,
+            peer_closed: false,
         }));
         self.live += 1;
     }
 
-    fn ready(&mut self, slot: usize, readable: bool, writable: bool) {
+    fn ready(&mut self, slot: usize, ready: Readiness) {
         if matches!(self.slots.get(slot), Some(Slot::Idle(_))) {
             self.unpark(slot);
         }
         match self.slots.get_mut(slot) {
             Some(Slot::Here(entry)) => {
-                entry.readable |= readable;
-                entry.writable |= writable;
+                entry.readable |= ready.readable;
+                entry.writable |= ready.writable;
+                entry.peer_closed |= ready.peer_closed;
                 self.run_slot(slot);
             }
             Some(Slot::Away {
-                readable: r,
-                writable: w,
+                readable,
+                writable,
+                peer_closed,
             }) => {
-                *r |= readable;
-                *w |= writable;
+                *readable |= ready.readable;
+                *writable |= ready.writable;
+                *peer_closed |= ready.peer_closed;
             }
             _ => {}
         }
@@ -406,6 +445,7 @@ impl EventLoop {
                     Slot::Away {
                         readable: false,
                         writable: false,
+                        peer_closed: false,
                     },
                 ) else {
                     return;
@@ -440,9 +480,15 @@ impl EventLoop {
                 mut entry,
                 keep,
             } = job;
-            if let Some(Slot::Away { readable, writable }) = self.slots.get(slot) {
+            if let Some(Slot::Away {
+                readable,
+                writable,
+                peer_closed,
+            }) = self.slots.get(slot)
+            {
                 entry.readable |= *readable;
                 entry.writable |= *writable;
+                entry.peer_closed |= *peer_closed;
             }
             self.slots[slot] = Slot::Here(Box::new(entry));
             if !keep {
@@ -493,6 +539,7 @@ impl EventLoop {
                 conn: Connection::resume(parked, peer),
                 readable: false,
                 writable,
+                peer_closed: false,
             }));
         }
     }
@@ -598,7 +645,6 @@ impl Drop for EventLoop {
 /// Ends our side first and reads what the client already sent, so closing does not answer its
 /// unread bytes with a reset that could destroy a response it has not read yet.
 fn close_gently(stream: &mut TcpStream) {
-    use std::io::Read;
     let _ = stream.shutdown(std::net::Shutdown::Write);
     let mut sink = [0u8; 4096];
     for _ in 0..16 {
