@@ -9,23 +9,32 @@ use crate::paint::ColorChoice;
 
 const EXAMPLES: &str = "\
 Examples:
+  (each works as written against `server`, whose demo site is on port 8080)
   client GET localhost 8080 /                 the lab form: METHOD HOST PORT PATH
+  client GET localhost 8080 files/hello.txt   the same; the leading / may be left out
   client http://localhost:8080/index.html     a URL; the body goes to stdout
   client -v http://localhost:8080/            the whole exchange on stderr, \\r\\n and all
-  client -vv http://localhost:8080/big.txt    the same, with bodies over 4 KiB shown too
+  client -vv -r 0-8191 http://localhost:8080/files/large.txt   bodies over 4 KiB shown too
   client -i HEAD localhost 8080 /             status line and headers too
-  client -d 'name=ada' http://localhost:8080/form
-  client -T notes.txt http://localhost:8080/uploads/
+  client -r 0-63 http://localhost:8080/files/large.txt         the first 64 bytes (Range)
+  client -i -z 'Sat, 21 Nov 2026 00:00:00 GMT' http://localhost:8080/files/hello.txt
+                                              304 Not Modified unless it changed since
+  client -b jar.txt -c jar.txt http://localhost:8080/cookies   keep cookies between runs
+  client -d 'name=Ada&message=hi' http://localhost:8080/inspect   a form; /inspect echoes it
+  client --data-urlencode 'message=hi there & more' http://localhost:8080/inspect
+  client -F name=Grace -F upload=@notes.txt http://localhost:8080/inspect   multipart/form-data
+  client -T notes.txt http://localhost:8080/inspect   PUT a file
+  client --resolve example.org:8080:127.0.0.1 http://example.org:8080/
+                                              connect to 127.0.0.1, Host: example.org:8080
   client --raw broken.txt localhost 8080      send a file's bytes exactly (or a .trace's C: side)
   printf 'GET / HTTP/1.0\\n\\n' | client --raw - localhost 8080
-  printf 'GET /a HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /b HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' \\
+  printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /style.css HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' \\
     | client --raw - localhost 8080           two pipelined requests: both responses are shown
-  client -x localhost:8888 http://example.org/  through a proxy (absolute-form)
-  client -x localhost:8888 https://example.org/ through a proxy's tunnel (CONNECT, then TLS)
+  client -x localhost:8888 http://localhost:8080/   through `proxy` (absolute-form)
   client --record get.trace http://localhost:8080/
-  client http://localhost:8080/a http://localhost:8080/b   one connection, two requests
+  client http://localhost:8080/ http://localhost:8080/style.css   one connection, two requests
   client repl localhost 8080                  type requests by hand
-  client load -c 64 -d 10s http://localhost:8080/
+  client load -c 16 -d 2s http://localhost:8080/
 
 Exit codes (the same numbers as curl's):
   0 ok                   3 malformed URL          6 could not resolve host
@@ -347,11 +356,12 @@ pub struct ReplArgs {
 #[derive(Args, Debug, Clone)]
 #[command(after_help = "\
 Examples:
-  client load -c 64 -n 100000 http://localhost:8080/
-  client load -c 64 -d 10s http://localhost:8080/index.html
-  client load -c 8 -d 5s --rate 2000 http://localhost:8080/     paced (latency from the schedule)
-  client load -c 32 -n 5000 --close http://localhost:8080/      a new connection per request
-  client load -d 3s --json http://localhost:8080/ > result.json")]
+  (against `server`'s demo site; raise -c, -n and -d for a real measurement)
+  client load -c 16 -n 5000 http://localhost:8080/
+  client load -c 16 -d 2s http://localhost:8080/index.html
+  client load -c 8 -d 2s --rate 500 http://localhost:8080/     paced (latency from the schedule)
+  client load -c 8 -n 1000 --close http://localhost:8080/      a new connection per request
+  client load -d 2s --json http://localhost:8080/ > result.json")]
 pub struct LoadArgs {
     /// The URL every request asks for (http://).
     pub url: String,

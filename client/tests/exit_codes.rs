@@ -143,9 +143,9 @@ fn help_teaches_with_examples_and_version_names_the_program() {
         "client -vv ",
         "client --raw broken.txt localhost 8080",
         "| client --raw - localhost 8080",
-        "client -x localhost:8888 https://",
+        "client -x localhost:8888 http://localhost:8080/",
         "client repl localhost 8080",
-        "client load -c 64",
+        "client load -c 16",
         "52 empty reply",
         "56 receive failed",
     ] {
@@ -167,7 +167,7 @@ fn help_teaches_with_examples_and_version_names_the_program() {
         .args(["load", "--help"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&load.stdout).contains("client load -c 64 -n 100000"));
+    assert!(String::from_utf8_lossy(&load.stdout).contains("client load -c 16 -n 5000"));
 
     let version = Command::new(program).arg("--version").output().unwrap();
     assert!(version.status.success());
