@@ -162,9 +162,7 @@ impl RequestSpec {
 }
 
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    wire::http1::abnf::is_token(s.as_bytes())
 }
 
 #[cfg(test)]

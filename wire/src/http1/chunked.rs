@@ -35,6 +35,7 @@
 use std::fmt;
 use std::ops::Range;
 
+use super::abnf::is_tchar;
 use crate::Status;
 
 #[cfg(test)]
@@ -295,13 +296,6 @@ impl fmt::Display for ChunkedError {
 }
 
 impl std::error::Error for ChunkedError {}
-
-/// True for the bytes of a token (RFC 9110 §5.6.2).
-pub(crate) fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.'
-        | b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
-}
 
 /// True for bytes allowed unescaped inside a quoted-string (RFC 9110 §5.6.4).
 fn is_qdtext(b: u8) -> bool {

@@ -40,6 +40,7 @@
 
 use std::fmt;
 
+use super::abnf::is_tchar;
 use super::conditional::{parse_entity_tag_at, CurrentRepresentation, EntityTag};
 use super::date::HttpDate;
 use super::fields::Headers;
@@ -705,11 +706,6 @@ fn parse_decimal(digits: &[u8]) -> Option<u64> {
     Some(digits.iter().fold(0u64, |n, d| {
         n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
     }))
-}
-
-/// `tchar` (RFC 9110 §5.6.2).
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 fn parse_range_header(value: &[u8], max_ranges: usize) -> Result<RangeHeader, RangeErrorKind> {
