@@ -314,6 +314,10 @@ impl Connection {
         }
         self.closed = true;
         self.request = None;
+        if self.holds_buffers {
+            exchange::keep_buffers(self.core.take_buffers());
+            self.holds_buffers = false;
+        }
     }
 
     /// Reads once from `socket` into the core and processes what arrived.
@@ -325,13 +329,21 @@ impl Connection {
         now: Instant,
     ) -> io::Result<usize> {
         let was_idle = self.is_between_requests();
-        self.holds_buffers = true;
+        if !self.holds_buffers {
+            // New or idle until now: memory a closed or idle connection left, if there is some.
+            exchange::lend_buffers(&mut self.core);
+            self.holds_buffers = true;
+        }
         let buf = self.core.receive_buffer();
         let n = socket.read(buf)?;
         if n == 0 {
             self.core.handle_eof();
         } else {
-            self.mirror.extend_from_slice(&buf[..n]);
+            // Only the demo site shows a request as it arrived (/inspect); elsewhere the copy
+            // would be made for nothing on every read.
+            if self.settings.source.is_demo() {
+                self.mirror.extend_from_slice(&buf[..n]);
+            }
             self.core.handle_received(n);
             if was_idle {
                 self.since = now;
@@ -908,7 +920,7 @@ impl Connection {
     /// Returns true when there was something to give back.
     pub fn release_buffers(&mut self) -> bool {
         if self.holds_buffers && self.is_between_requests() {
-            self.core.release_idle_buffers();
+            exchange::keep_buffers(self.core.take_buffers());
             self.mirror = Vec::new();
             self.holds_buffers = false;
             return true;

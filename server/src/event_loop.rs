@@ -360,7 +360,7 @@ impl EventLoop {
         if !admitted {
             return;
         }
-        let _ = stream.set_nodelay(true);
+        // TCP_NODELAY came from the listener (see `server::listen`).
         let slot = self.free.pop().unwrap_or_else(|| {
             self.slots.push(Slot::Free);
             self.slots.len() - 1

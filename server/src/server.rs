@@ -47,6 +47,9 @@ pub struct Server {
 fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
+    // Accepted sockets inherit TCP_NODELAY from the listener (Linux copies the option at
+    // accept), which saves a setsockopt per connection.
+    socket.set_nodelay(true)?;
     if reuse_port {
         socket.set_reuse_port(true)?;
     }
@@ -353,4 +356,18 @@ pub fn serve_blocking(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) 
     }
     conn.finish(shared);
     shared.open.fetch_sub(1, SeqCst);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_sockets_inherit_nodelay_from_the_listener() {
+        // The event loop relies on it instead of a setsockopt per connection.
+        let listener = listen("127.0.0.1:0".parse().unwrap(), false).unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert!(accepted.nodelay().unwrap());
+    }
 }

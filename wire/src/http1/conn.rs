@@ -120,6 +120,23 @@ pub use persistence::{persistence, Persistence};
 pub use state::{BadTransition, State};
 pub use transmit::Transmit;
 
+/// The memory of a connection's buffers, taken from one with nothing buffered
+/// ([`Conn::take_buffers`]) and lent to another ([`Conn::provide_buffers`]): a shell that keeps
+/// a few of these spares each new or waking connection an allocation and the zeroing of its
+/// receive buffer. What is inside is the core's business.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    received: Vec<u8>,
+    transmit: Vec<u8>,
+}
+
+impl Buffers {
+    /// Bytes of memory held.
+    pub fn capacity(&self) -> usize {
+        self.received.capacity() + self.transmit.capacity()
+    }
+}
+
 use body::{BodyError, BodyReader, BodyStep, BodyWriter};
 use receive_buffer::ReceiveBuffer;
 use state::{Outcome, States, Step};
@@ -623,6 +640,23 @@ impl Conn {
     pub fn release_idle_buffers(&mut self) {
         self.received.release_if_empty();
         self.transmit.release_if_empty();
+    }
+
+    /// Takes the buffers' memory out, the parts that hold nothing (all of it on an idle
+    /// connection), for [`provide_buffers`](Self::provide_buffers) on another connection. Like
+    /// [`release_idle_buffers`](Self::release_idle_buffers), but the memory is kept.
+    pub fn take_buffers(&mut self) -> Buffers {
+        Buffers {
+            received: self.received.take_if_empty(),
+            transmit: self.transmit.take_if_empty(),
+        }
+    }
+
+    /// Lends this connection buffers from [`take_buffers`](Self::take_buffers); each part is
+    /// used only where the connection holds no memory of its own, and dropped otherwise.
+    pub fn provide_buffers(&mut self, buffers: Buffers) {
+        self.received.provide(buffers.received);
+        self.transmit.provide(buffers.transmit);
     }
 
     // ----- events -----

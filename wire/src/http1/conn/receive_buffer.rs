@@ -110,6 +110,28 @@ impl ReceiveBuffer {
         }
     }
 
+    /// Hands the memory over when nothing is buffered, for another connection to read into
+    /// (see [`provide`](Self::provide)); empty when there is none to give.
+    pub(crate) fn take_if_empty(&mut self) -> Vec<u8> {
+        if !self.is_empty() {
+            return Vec::new();
+        }
+        self.start = 0;
+        self.end = 0;
+        std::mem::take(&mut self.buf)
+    }
+
+    /// Reads into `buf` from now on, if this buffer holds no memory of its own. Its bytes are
+    /// already initialised (it comes from [`take_if_empty`](Self::take_if_empty)), so using it
+    /// costs neither an allocation nor zeroing.
+    pub(crate) fn provide(&mut self, buf: Vec<u8>) {
+        if self.buf.is_empty() {
+            self.buf = buf;
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
     /// Takes every unused byte out (for a tunnel or a switched protocol).
     pub(crate) fn take(&mut self) -> Vec<u8> {
         let bytes = self.data().to_vec();

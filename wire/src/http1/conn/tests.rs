@@ -1642,3 +1642,58 @@ fn a_head_that_stops_arriving_may_still_get_408() {
         Ok(Event::ConnectionClosed(CloseReason::TimedOut))
     );
 }
+
+/// One GET answered with a 3-byte body, written out; returns what was sent.
+fn one_exchange(conn: &mut Conn) -> Vec<u8> {
+    let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    let buf = conn.receive_buffer();
+    buf[..request.len()].copy_from_slice(request);
+    conn.handle_received(request.len());
+    assert!(matches!(conn.poll_event(), Ok(Event::Request(_))));
+    assert!(matches!(conn.poll_event(), Ok(Event::EndOfMessage(_))));
+    conn.send_response(&response(200, &[("Content-Length", "3")]))
+        .unwrap();
+    conn.send_data(b"abc").unwrap();
+    conn.send_end(None).unwrap();
+    let Some(Transmit::Bytes(bytes)) = conn.poll_transmit() else {
+        panic!("bytes to write")
+    };
+    let out = bytes.to_vec();
+    conn.advance_transmit(out.len() as u64).unwrap();
+    out
+}
+
+#[test]
+fn buffers_move_between_idle_connections() {
+    let mut first = server();
+    let sent_first = one_exchange(&mut first);
+    let buffers = first.take_buffers();
+    assert!(
+        buffers.capacity() >= 8 * 1024,
+        "the receive buffer and the queue's memory: {}",
+        buffers.capacity()
+    );
+    assert_eq!(first.take_buffers().capacity(), 0, "taken once");
+
+    // Another connection reads and writes into the lent memory, with the same result.
+    let mut second = server();
+    second.provide_buffers(buffers);
+    assert_eq!(one_exchange(&mut second), sent_first);
+    // And the first connection still works, on fresh memory.
+    assert_eq!(one_exchange(&mut first), sent_first);
+}
+
+#[test]
+fn buffers_holding_bytes_are_not_taken() {
+    let mut conn = server();
+    let partial = b"GET / HT";
+    conn.receive_buffer()[..partial.len()].copy_from_slice(partial);
+    conn.handle_received(partial.len());
+    assert!(matches!(conn.poll_event(), Ok(Event::NeedData)));
+    let buffers = conn.take_buffers();
+    assert_eq!(buffers.capacity(), 0, "a partial head stays where it is");
+    let rest = b"TP/1.1\r\nHost: a\r\n\r\n";
+    conn.receive_buffer()[..rest.len()].copy_from_slice(rest);
+    conn.handle_received(rest.len());
+    assert!(matches!(conn.poll_event(), Ok(Event::Request(_))));
+}

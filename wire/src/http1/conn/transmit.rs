@@ -106,6 +106,26 @@ impl TransmitQueue {
             + self.shell_bodies.iter().map(|b| b.remaining).sum::<u64>()
     }
 
+    /// Hands the byte queue's memory over when nothing is waiting; empty otherwise.
+    pub(crate) fn take_if_empty(&mut self) -> Vec<u8> {
+        if !self.is_empty() {
+            return Vec::new();
+        }
+        self.written = 0;
+        let mut bytes = std::mem::take(&mut self.bytes);
+        bytes.clear();
+        bytes
+    }
+
+    /// Queues into `bytes` (empty, with room) from now on, if the queue holds no memory.
+    pub(crate) fn provide(&mut self, mut bytes: Vec<u8>) {
+        if self.bytes.capacity() == 0 {
+            bytes.clear();
+            self.bytes = bytes;
+            self.written = 0;
+        }
+    }
+
     /// Gives the memory back when nothing is waiting (an idle connection).
     pub(crate) fn release_if_empty(&mut self) {
         if self.is_empty() {
