@@ -13,6 +13,7 @@
 // only make every check noisier.
 #![allow(clippy::result_large_err)]
 
+pub mod capture;
 pub mod catalog;
 pub mod check;
 pub mod cli;

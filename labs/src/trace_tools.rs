@@ -1,6 +1,8 @@
 //! `labs trace`: what to do with a `.trace` file besides replaying it.
 //!
 //! - `labs trace view FILE.trace -o OUT.html` (or `OUT.svg`): the exchange as a sequence diagram.
+//! - `labs trace pcap FILE.trace -o OUT.pcapng`: the exchange as a capture for Wireshark and
+//!   tshark ([`crate::capture`]).
 
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,18 @@ pub enum TraceCommand {
         #[arg(short, long, value_name = "OUT")]
         output: Option<PathBuf>,
     },
+    /// Write a .trace file as a pcapng capture that Wireshark and tshark open and decode.
+    Pcap {
+        /// The .trace file.
+        file: PathBuf,
+        /// The capture to write (OUT.pcapng). Without -o: FILE.pcapng next to the trace.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// The server's port in the capture (default: 80 for HTTP, 25 for SMTP, 3128 for a
+        /// proxy, 12000 for the pinger), which tells Wireshark how to decode the bytes.
+        #[arg(long, value_name = "N")]
+        port: Option<u16>,
+    },
 }
 
 /// What `labs trace --help` adds at the end.
@@ -28,6 +42,8 @@ Examples:
   labs trace view exchange.trace -o picture.svg  the diagram alone, for slides or a report
   labs check http/1 --target 127.0.0.1:8080 --record traces
   labs trace view traces/http-connect-1.trace -o connect.html
+  labs trace pcap exchange.trace -o exchange.pcapng
+                                                 open it in Wireshark, or: tshark -r exchange.pcapng -Y http
 
 Exit status: 0 when the file was written, 1 when the trace could not be read, 2 on a usage error.";
 
@@ -45,7 +61,37 @@ pub fn run(command: TraceCommand) -> i32 {
                 code
             }
         },
+        TraceCommand::Pcap { file, output, port } => match pcap(&file, output.as_deref(), port) {
+            Ok(written) => {
+                println!("wrote {}", written.display());
+                0
+            }
+            Err((code, message)) => {
+                eprintln!("labs trace pcap: {message}");
+                code
+            }
+        },
     }
+}
+
+fn pcap(file: &Path, output: Option<&Path>, port: Option<u16>) -> Result<PathBuf, (i32, String)> {
+    let out = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| file.with_extension("pcapng"));
+    let trace = read_trace(file)?;
+    let port = port.unwrap_or_else(|| crate::capture::guess_port(&trace));
+    let bytes = crate::capture::pcapng(&trace, port, &file.display().to_string())
+        .map_err(|e| (1, format!("{}: {e}", file.display())))?;
+    std::fs::write(&out, bytes).map_err(|e| {
+        (
+            1,
+            format!(
+                "cannot write {}: {e}; check that its folder exists",
+                out.display()
+            ),
+        )
+    })?;
+    Ok(out)
 }
 
 /// Reads and parses a trace file, with errors that say what to do.

@@ -14,13 +14,17 @@
 //! | [`smtp`] | SMTP commands, replies and the session state machine (RFC 5321), messages (RFC 5322, MIME) |
 //! | [`cache`] | HTTP caching for a shared cache (RFC 9111): storability, freshness, age, validation |
 //! | [`ping`] | the UDP pinger: sequence numbers, in-flight table, timeouts, statistics |
+//! | [`packet`] | captured frames: Ethernet, IPv4/IPv6, TCP and UDP headers, read and written |
+//! | [`tcp_reassembly`] | TCP segments back into the two byte streams (RFC 9293 §3.4, §3.10.7.4) |
 #![forbid(unsafe_code)]
 
 pub mod base64;
 pub mod cache;
 pub mod http1;
+pub mod packet;
 pub mod ping;
 pub mod smtp;
+pub mod tcp_reassembly;
 pub mod trace;
 
 /// The answer of every incremental parser in this crate.
