@@ -168,7 +168,8 @@ impl Client<'_> {
         let _ = headers.insert("X-Cache", cache.as_str());
     }
 
-    /// A response the proxy makes itself, with a complete body.
+    /// A response the proxy makes itself, with a complete body (and no `Content-Type` when
+    /// `content_type` is empty).
     pub fn respond(
         &mut self,
         status: u16,
@@ -182,7 +183,9 @@ impl Client<'_> {
         );
         let date = self.shared.options.clock.http_date();
         let _ = head.headers.append("Date", date.to_string());
-        let _ = head.headers.append("Content-Type", content_type);
+        if !content_type.is_empty() {
+            let _ = head.headers.append("Content-Type", content_type);
+        }
         let _ = head
             .headers
             .append("Content-Length", body.len().to_string());

@@ -35,6 +35,7 @@ use wire::http1::conditional::Outcome;
 use wire::http1::conn::{Event, Transmit};
 use wire::http1::date::HttpDate;
 use wire::http1::framing::{collapse_for_forwarding, request_body_length, BodyLength};
+use wire::http1::max_forwards::{self, Hop};
 use wire::http1::range::{BodySegment, RangePolicy};
 use wire::http1::{via, Method, RequestHead, ResponseHead, Version};
 
@@ -271,6 +272,16 @@ fn forward(client: &mut Client<'_>, head: RequestHead, key: &str) -> io::Result<
             ),
         );
     }
+    let mut head = head;
+    match max_forwards::next_hop(&head.method, &head.headers) {
+        Ok(Hop::Forward) => {}
+        Ok(Hop::ForwardWith(n)) => {
+            // RFC 9110 §7.6.2: "MUST generate an updated Max-Forwards field".
+            let _ = head.headers.insert("Max-Forwards", n.to_string());
+        }
+        Ok(Hop::AnswerHere) => return answer_as_final_recipient(client, &head),
+        Err(e) => return client.respond_error(400, &e.to_string()),
+    }
     match &shared.store {
         Some(store) if matches!(head.method, Method::Get | Method::Head) => {
             if asks_nothing_of_the_cache(&head.headers) {
@@ -289,6 +300,31 @@ fn forward(client: &mut Client<'_>, head: RequestHead, key: &str) -> io::Result<
             }
         }
     }
+}
+
+/// The methods the proxy forwards (CONNECT is for its authority form), for `Allow`.
+const FORWARDED_METHODS: &str = "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH";
+
+/// A TRACE or OPTIONS with `Max-Forwards: 0` stops here (RFC 9110 §7.6.2): OPTIONS is told what
+/// the proxy forwards (§9.3.7), TRACE gets its own request back as `message/http` (§9.3.8).
+fn answer_as_final_recipient(client: &mut Client<'_>, head: &RequestHead) -> io::Result<Served> {
+    if head.method == Method::Trace {
+        let reflection = max_forwards::trace_reflection(head);
+        return client.respond(
+            200,
+            "message/http",
+            &reflection,
+            CacheStatus::Bypass,
+            &[("Cache-Control", "no-store")],
+        );
+    }
+    client.respond(
+        200,
+        "",
+        b"",
+        CacheStatus::Bypass,
+        &[("Allow", FORWARDED_METHODS)],
+    )
 }
 
 fn answer_failure(client: &mut Client<'_>, failure: Failure) -> io::Result<Served> {

@@ -19,6 +19,7 @@
 //! | [`conditional`] | conditional requests (RFC 9110 §13) |
 //! | [`range`] | range requests (RFC 9110 §14) |
 //! | [`via`] | the `Via` field (RFC 9110 §7.6.3): intermediaries passed, loops |
+//! | [`max_forwards`] | `Max-Forwards` on TRACE and OPTIONS (RFC 9110 §7.6.2), the TRACE reflection |
 //!
 //! Reading a request head, the way a server does:
 //!
@@ -45,6 +46,7 @@ pub mod error;
 pub mod fields;
 pub mod framing;
 pub mod head;
+pub mod max_forwards;
 pub mod method;
 pub mod options;
 pub mod range;
