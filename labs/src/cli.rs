@@ -102,7 +102,8 @@ struct CheckArgs {
     /// Print the results as JSON: {"passed": N, "failed": M, "steps": [...]}.
     #[arg(long)]
     json: bool,
-    /// Save each exchange as a .trace file in DIR.
+    /// Save each exchange as a .trace file in DIR (TCP connections, and UDP datagrams with
+    /// `# transport: udp`).
     #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
     /// Proxy track: labs' origin listens on 127.0.0.1:80 and the URLs carry no port, to grade

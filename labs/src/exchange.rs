@@ -29,6 +29,9 @@ pub enum Event {
     Pause(Duration),
     /// TLS started here (after STARTTLS): what follows was encrypted on the wire.
     TlsStarted,
+    /// UDP: this party deliberately sent nothing back for the datagram before (labs playing the
+    /// lab's lossy server drops some pings), `<lost>` in a trace.
+    Lost(Party),
 }
 
 /// Which hop of a proxied exchange a connection is, for the proxy tags of the trace format.
@@ -50,8 +53,11 @@ pub struct Exchange {
     pub learner_is_server: bool,
     /// Which hop this is when a proxy is involved.
     pub hop: Hop,
-    /// The events in order; consecutive bytes of one party are merged.
+    /// The events in order; over TCP consecutive bytes of one party are merged, over UDP each
+    /// `Bytes` is one datagram.
     pub events: Vec<Event>,
+    /// Datagrams (UDP, `# transport: udp` in a trace) rather than a byte stream.
+    pub udp: bool,
 }
 
 impl Exchange {
@@ -61,7 +67,26 @@ impl Exchange {
             learner_is_server,
             hop: Hop::Direct,
             events: Vec::new(),
+            udp: false,
         }
+    }
+
+    /// A new, empty exchange of UDP datagrams.
+    pub fn udp(learner_is_server: bool) -> Exchange {
+        Exchange {
+            udp: true,
+            ..Exchange::new(learner_is_server)
+        }
+    }
+
+    /// Records one datagram `party` sent (never merged with the one before).
+    pub fn push_datagram(&mut self, party: Party, datagram: &[u8]) {
+        self.events.push(Event::Bytes(party, datagram.to_vec()));
+    }
+
+    /// Records that `party` dropped the datagram before on purpose (`<lost>`).
+    pub fn push_lost(&mut self, party: Party) {
+        self.events.push(Event::Lost(party));
     }
 
     fn push_bytes(&mut self, party: Party, bytes: &[u8]) {
@@ -176,6 +201,52 @@ pub struct Peer {
     pub cap: usize,
     peer_closed: bool,
     log: Option<ExchangeLog>,
+}
+
+/// A UDP conversation with the learner's program, recorded datagram by datagram and handed
+/// to the log when dropped (as a [`Peer`] hands its connection), so `--record` and the report
+/// have it however the check ends.
+#[derive(Debug)]
+pub struct Datagrams {
+    /// The datagrams so far.
+    pub exchange: Exchange,
+    log: ExchangeLog,
+}
+
+impl Datagrams {
+    /// An empty recording that goes to `log`.
+    pub fn new(learner_is_server: bool, log: &ExchangeLog) -> Datagrams {
+        Datagrams {
+            exchange: Exchange::udp(learner_is_server),
+            log: log.clone(),
+        }
+    }
+
+    /// labs sent `datagram`.
+    pub fn sent(&mut self, datagram: &[u8]) {
+        self.exchange.push_datagram(Party::Labs, datagram);
+    }
+
+    /// The learner's program sent `datagram`.
+    pub fn received(&mut self, datagram: &[u8]) {
+        self.exchange.push_datagram(Party::Learner, datagram);
+    }
+
+    /// labs dropped the datagram just received, on purpose (`<lost>`).
+    pub fn dropped(&mut self) {
+        self.exchange.push_lost(Party::Labs);
+    }
+}
+
+impl Drop for Datagrams {
+    fn drop(&mut self) {
+        if self.exchange.events.is_empty() {
+            return;
+        }
+        if let Ok(mut log) = self.log.lock() {
+            log.push(std::mem::take(&mut self.exchange));
+        }
+    }
 }
 
 /// Where finished exchanges go: every [`Peer`] hands its exchange to the log when dropped, so a

@@ -158,9 +158,12 @@ pub fn step_result(result: &StepResult, style: &Style) -> String {
         let _ = writeln!(out, "  note:    {}", printable(note));
     }
     for exchange in &result.exchanges {
-        let lines = exchange_lines(exchange);
+        let mut lines = exchange_lines(exchange);
         if lines.is_empty() {
             continue;
+        }
+        if exchange.udp {
+            elide_datagrams(&mut lines);
         }
         out.push('\n');
         for line in lines {
@@ -206,6 +209,26 @@ pub fn step_result(result: &StepResult, style: &Style) -> String {
     out
 }
 
+/// The most datagram lines a text report shows of one UDP exchange (a server step sends
+/// hundreds): the first ones and the last ones, with a line saying how many are left out.
+/// `--json` and `--record` keep them all.
+const DATAGRAM_LINES: usize = 24;
+
+fn elide_datagrams(lines: &mut Vec<String>) {
+    const HEAD: usize = 10;
+    const TAIL: usize = 4;
+    if lines.len() <= DATAGRAM_LINES {
+        return;
+    }
+    let left_out = lines.len() - HEAD - TAIL;
+    lines.splice(
+        HEAD..lines.len() - TAIL,
+        [format!(
+            "# ... {left_out} more datagram lines (all of them: --record DIR or --json)"
+        )],
+    );
+}
+
 /// Text as it may go to a terminal: control characters (NUL, ESC and the rest, tab aside) are
 /// written as `\xHH`, so a learner's bytes can never move the cursor or change colours.
 pub fn printable(text: &str) -> String {
@@ -239,7 +262,11 @@ fn exchange_to_trace(exchange: &Exchange) -> Trace {
 }
 
 pub(crate) fn exchange_part_to_trace(exchange: &Exchange, events: &[Event]) -> Trace {
-    let mut t = Trace::new(Transport::Tcp);
+    let mut t = Trace::new(if exchange.udp {
+        Transport::Udp
+    } else {
+        Transport::Tcp
+    });
     for event in events {
         match event {
             Event::Bytes(party, bytes) => t.push_bytes(tag_of(exchange, *party), bytes),
@@ -250,6 +277,7 @@ pub(crate) fn exchange_part_to_trace(exchange: &Exchange, events: &[Event]) -> T
                     millis: d.as_millis() as u64,
                 },
             ),
+            Event::Lost(party) => t.push_event(tag_of(exchange, *party), trace::Event::Lost),
             Event::TlsStarted => {}
         }
     }

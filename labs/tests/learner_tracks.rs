@@ -98,8 +98,103 @@ fn a_pinger_that_sends_datetime_now_passes_the_client_steps() {
     let command = "python3 LEARNERS/pinger_datetime.py {host} {port}";
     let result = check("pinger/client", command, 1000);
     assert!(result.passed(), "{}", report(&result));
+    insta::assert_snapshot!("pinger_datetime_client", report(&result));
     let result = check("pinger/client-stats", command, 1000);
     assert!(result.passed(), "{}", report(&result));
+    insta::assert_snapshot!("pinger_datetime_client_stats", report(&result));
+}
+
+#[test]
+fn record_writes_the_pinger_datagrams_as_a_udp_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labs"))
+        .args(["check", "pinger/client", "--run"])
+        .arg(format!(
+            "python3 {}/pinger_ctime.py {{host}} {{port}}",
+            learners()
+        ))
+        .arg("--record")
+        .arg(dir.path())
+        .env("PROTOLAB_DATA_DIR", data.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("labs runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = std::fs::read_to_string(dir.path().join("pinger-client-1.trace"))
+        .expect("the exchange was recorded");
+    let trace = wire::trace::Trace::parse(&text).expect("the recording parses as a trace");
+    assert_eq!(trace.transport(), wire::trace::Transport::Udp);
+    let (mut pings, mut replies, mut lost) = (0, 0, 0);
+    for item in trace.items() {
+        match item {
+            wire::trace::Item::Data {
+                tag: wire::trace::Tag::Client,
+                ..
+            } => pings += 1,
+            wire::trace::Item::Data {
+                tag: wire::trace::Tag::Server,
+                ..
+            } => replies += 1,
+            wire::trace::Item::Event {
+                tag: wire::trace::Tag::Server,
+                event: wire::trace::Event::Lost,
+            } => lost += 1,
+            other => panic!("unexpected {other:?} in\n{text}"),
+        }
+    }
+    // Ten pings, eight echoed, pings 3 and 7 dropped.
+    assert_eq!((pings, replies, lost), (10, 8, 2), "{text}");
+    let shown: Vec<String> = text.lines().map(normalise_line).collect();
+    insta::assert_snapshot!("pinger_client_record", shown.join("\n"));
+}
+
+/// No byte the learner sent reaches the terminal raw: NUL and ESC are written `\x00`, `\x1b`.
+fn assert_escaped(report: &str) {
+    assert!(
+        !report.contains('\0') && !report.contains('\x1b'),
+        "raw control bytes in {report:?}"
+    );
+}
+
+#[test]
+fn a_bad_ping_with_nul_and_esc_is_shown_escaped_in_the_problem() {
+    let command = "python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b\"Ping 1\\x00\\x1b[2J\", (sys.argv[1], int(sys.argv[2])))' {host} {port}";
+    let result = check("pinger/client", command, 1000);
+    assert_eq!(
+        failure(&result).problem,
+        "datagram 1 (`Ping 1\\x00\\x1b[2J`) was not a ping: `1\\x00\\x1b[2J` is not a sequence number"
+    );
+    let text = report(&result);
+    assert_escaped(&text);
+    insta::assert_snapshot!("pinger_bad_ping_nul_esc", text);
+}
+
+#[test]
+fn a_pinger_server_reply_with_nul_and_esc_is_shown_escaped_in_the_problem() {
+    let command = "python3 -c 'import socket,sys
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((\"127.0.0.1\", int(sys.argv[1])))
+while True:
+    d, a = s.recvfrom(2048); s.sendto(d.upper() + b\"\\x00\\x1b[0m\", a)' {port}";
+    let result = check("pinger/server", command, 1000);
+    let problem = &failure(&result).problem;
+    assert!(
+        problem.starts_with("the reply to ping 1 differs: `PING 1 ")
+            && problem.ends_with("\\x00\\x1b[0m`"),
+        "{problem}"
+    );
+    let text = report(&result);
+    assert_escaped(&text);
+    // 300 pings and their replies: the report shows the first and last datagrams only.
+    assert!(
+        text.contains("more datagram lines (all of them: --record DIR or --json)"),
+        "{text}"
+    );
 }
 
 #[test]

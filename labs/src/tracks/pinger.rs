@@ -5,6 +5,7 @@
 
 use crate::catalog::{Role, Step, Track};
 use crate::check::{Ctx, Failure};
+use crate::exchange::Datagrams;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use wire::trace::escape_inline;
@@ -91,9 +92,12 @@ fn parse_probe<'d>(word: &str, datagram: &'d [u8]) -> Result<Probe<'d>, String> 
     if seq.is_empty() {
         return Err(format!("it is not {shape}"));
     }
-    let seq = seq
-        .parse::<u32>()
-        .map_err(|_| format!("`{seq}` is not a sequence number"))?;
+    let seq = seq.parse::<u32>().map_err(|_| {
+        format!(
+            "`{}` is not a sequence number",
+            escape_inline(seq.as_bytes())
+        )
+    })?;
     if time_text.trim().is_empty() {
         return Err(format!(
             "there is no time after the sequence number: it should be {shape}"
@@ -112,7 +116,7 @@ fn time_note(what: &str, probe: &Probe<'_>, now: f64) -> String {
     match probe.time.behind(now) {
         None => format!(
             "labs could not read the time in your {what} (`{}`) as a clock; that is fine, the lab does not fix a format",
-            probe.time_text
+            escape_inline(probe.time_text.as_bytes())
         ),
         Some(off) if off.abs() > CLOCK_ALLOWANCE => format!(
             "the time in your {what} reads as {}, {:.0} s away from labs' clock (not checked: the lab does not fix your clock)",
@@ -130,7 +134,7 @@ const CLOCK_ALLOWANCE: f64 = 60.0;
 fn serve_pings(ctx: &mut Ctx, socket: &UdpSocket) -> Result<(), Failure> {
     let mut arrivals = Vec::new();
     let mut time_note_first = None;
-    let mut trace = wire::trace::Trace::new(wire::trace::Transport::Udp);
+    let mut datagrams = Datagrams::new(false, &ctx.log());
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut buf = [0u8; 2048];
     while arrivals.len() < 10 && Instant::now() < deadline {
@@ -146,7 +150,7 @@ fn serve_pings(ctx: &mut Ctx, socket: &UdpSocket) -> Result<(), Failure> {
             break;
         };
         let datagram = &buf[..n];
-        trace.push_bytes(wire::trace::Tag::Client, datagram);
+        datagrams.received(datagram);
         let expected_seq = arrivals.len() as u32 + 1;
         let probe = parse_probe("Ping", datagram).map_err(|why| {
             Failure::new(
@@ -177,23 +181,16 @@ fn serve_pings(ctx: &mut Ctx, socket: &UdpSocket) -> Result<(), Failure> {
         }
         arrivals.push((seq, Instant::now()));
         if DROPPED.contains(&seq) {
-            trace.push_event(wire::trace::Tag::Server, wire::trace::Event::Lost);
+            datagrams.dropped();
             continue;
         }
         std::thread::sleep(reply_delay(seq));
         let reply = datagram.to_ascii_uppercase();
-        trace.push_bytes(wire::trace::Tag::Server, &reply);
+        datagrams.sent(&reply);
         let _ = socket.send_to(&reply, from);
     }
     ctx.notes.push(format!("labs dropped pings {DROPPED:?}"));
     ctx.notes.extend(time_note_first);
-    ctx.notes.extend(
-        trace
-            .render()
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .map(|l| format!("  {l}")),
-    );
     if arrivals.len() < 10 {
         return Err(Failure::new(
             "The client sends ten pings, numbered 1 to 10",
@@ -355,6 +352,7 @@ const PROBE_EVERY: Duration = Duration::from_millis(100);
 /// Probes the learner's server (`Ping 0 <time>`) until one reply comes back. A started server
 /// gives no other sign that it is ready.
 fn wait_for_echo(ctx: &mut Ctx, socket: &UdpSocket) -> Result<(), Failure> {
+    let mut datagrams = Datagrams::new(true, &ctx.log());
     let start = Instant::now();
     let mut buf = [0u8; 2048];
     let mut refused = 0u32;
@@ -376,7 +374,9 @@ fn wait_for_echo(ctx: &mut Ctx, socket: &UdpSocket) -> Result<(), Failure> {
                 .hint("a UDP server loops for ever: recvfrom, maybe drop, sendto"));
             }
         }
-        let sent = socket.send(format!("Ping 0 {:.6}", unix_now()).as_bytes());
+        let probe_ping = format!("Ping 0 {:.6}", unix_now());
+        datagrams.sent(probe_ping.as_bytes());
+        let sent = socket.send(probe_ping.as_bytes());
         if sent
             .as_ref()
             .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
@@ -390,7 +390,10 @@ fn wait_for_echo(ctx: &mut Ctx, socket: &UdpSocket) -> Result<(), Failure> {
             .max(Duration::from_millis(1));
         let _ = socket.set_read_timeout(Some(wait));
         match socket.recv(&mut buf) {
-            Ok(_) => return Ok(()),
+            Ok(n) => {
+                datagrams.received(&buf[..n]);
+                return Ok(());
+            }
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => refused += 1,
             Err(_) => {}
         }
@@ -423,15 +426,19 @@ fn server(ctx: &mut Ctx) -> Result<(), Failure> {
     let (socket, target) = ctx.udp_server()?;
     let _ = socket.connect(target);
     wait_for_echo(ctx, &socket)?;
+    let mut datagrams = Datagrams::new(true, &ctx.log());
     let mut buf = [0u8; 2048];
     // Drain late probe replies.
     let _ = socket.set_read_timeout(Some(Duration::from_millis(50)));
-    while socket.recv(&mut buf).is_ok() {}
+    while let Ok(n) = socket.recv(&mut buf) {
+        datagrams.received(&buf[..n]);
+    }
 
     const PINGS: u32 = 300;
     let mut sent = Vec::new();
     for seq in 1..=PINGS {
         let ping = format!("Ping {seq} {:.6}", unix_now());
+        datagrams.sent(ping.as_bytes());
         let _ = socket.send(ping.as_bytes());
         sent.push(ping);
         if seq % 20 == 0 {
@@ -443,6 +450,7 @@ fn server(ctx: &mut Ctx) -> Result<(), Failure> {
     let _ = socket.set_read_timeout(Some(Duration::from_millis(500)));
     while let Ok(n) = socket.recv(&mut buf) {
         let reply = &buf[..n];
+        datagrams.received(reply);
         let seq = std::str::from_utf8(reply)
             .ok()
             .and_then(|t| t.split(' ').nth(1))
@@ -453,7 +461,10 @@ fn server(ctx: &mut Ctx) -> Result<(), Failure> {
             }
             return Err(Failure::new(
                 "The server echoes each ping upper-cased",
-                "a reply did not carry a ping's sequence number",
+                format!(
+                    "a reply did not carry a ping's sequence number: `{}`",
+                    escape_inline(reply)
+                ),
             )
             .bytes(b"PING <any> <any>".to_vec(), reply.to_vec()));
         };
@@ -461,7 +472,10 @@ fn server(ctx: &mut Ctx) -> Result<(), Failure> {
         if reply != expected.as_bytes() {
             return Err(Failure::new(
                 "The server echoes each ping upper-cased, byte for byte",
-                format!("the reply to ping {seq} differs"),
+                format!(
+                    "the reply to ping {seq} differs: `{}`",
+                    escape_inline(reply)
+                ),
             )
             .bytes(expected.into_bytes(), reply.to_vec()));
         }
@@ -488,6 +502,7 @@ fn server(ctx: &mut Ctx) -> Result<(), Failure> {
 fn heartbeat(ctx: &mut Ctx) -> Result<(), Failure> {
     let socket = ctx.udp_client_socket()?;
     let mut beats: Vec<(u32, Instant)> = Vec::new();
+    let mut datagrams = Datagrams::new(false, &ctx.log());
     let start = Instant::now();
     let mut buf = [0u8; 2048];
     while beats.len() < 4 && start.elapsed() < Duration::from_secs(12) {
@@ -499,6 +514,7 @@ fn heartbeat(ctx: &mut Ctx) -> Result<(), Failure> {
             continue;
         };
         let datagram = &buf[..n];
+        datagrams.received(datagram);
         let probe = parse_probe("Heartbeat", datagram).map_err(|why| {
             Failure::new(
                 "A heartbeat is `Heartbeat <sequence number> <time>`",
