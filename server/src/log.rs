@@ -155,18 +155,10 @@ pub fn combined_log_line(r: &AccessRecord<'_>) -> String {
     )
 }
 
-/// A field for a quoted log column: printable ASCII kept, `"` and `\` and everything else escaped.
+/// A field for a quoted log column: printable ASCII kept, `"`, `\` and everything else escaped
+/// as traces write them ([`wire::trace::escape`]).
 fn quoted(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02X}")),
-        }
-    }
-    out
+    wire::trace::escape::escape(bytes, wire::trace::escape::Also::DoubleQuote)
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ use std::fmt;
 use std::ops::Range;
 
 use super::abnf::is_tchar;
+use crate::trace::escape::{self, Also};
 use crate::Status;
 
 #[cfg(test)]
@@ -213,22 +214,9 @@ impl ChunkedError {
     }
 }
 
-/// Writes a byte the way a trace shows it: printable ASCII as itself, the rest escaped.
-pub(crate) fn escape_byte(byte: u8, f: &mut impl fmt::Write) -> fmt::Result {
-    match byte {
-        b'\r' => f.write_str("\\r"),
-        b'\n' => f.write_str("\\n"),
-        b'\t' => f.write_str("\\t"),
-        b'\\' => f.write_str("\\\\"),
-        b' ' => f.write_str("\\x20"),
-        0x21..=0x7e => f.write_char(byte as char),
-        _ => write!(f, "\\x{byte:02X}"),
-    }
-}
-
-/// Writes bytes the way a trace shows them (see [`escape_byte`]).
+/// Writes bytes quoted in an error message: the trace escapes, spaces shown as `\x20`.
 pub(crate) fn escape_bytes(bytes: &[u8], f: &mut impl fmt::Write) -> fmt::Result {
-    bytes.iter().try_for_each(|&b| escape_byte(b, f))
+    escape::write_bytes(f, bytes, Also::Spaces)
 }
 
 impl fmt::Display for ChunkedError {
@@ -241,7 +229,7 @@ impl fmt::Display for ChunkedError {
                 expected,
             } => {
                 write!(f, "chunked body, {part}: unexpected byte `")?;
-                escape_byte(*byte, f)?;
+                escape::write_byte(f, *byte, Also::Spaces)?;
                 write!(
                     f,
                     "` at offset {offset}, expected {expected} (RFC 9112 §7.1)"

@@ -157,7 +157,7 @@ impl fmt::Display for EntityTag {
             if b.is_ascii() {
                 write!(f, "{}", char::from(b))?;
             } else {
-                write!(f, "\\x{b:02X}")?;
+                crate::trace::escape::write_byte(f, b, crate::trace::escape::Also::Nothing)?;
             }
         }
         f.write_str("\"")
@@ -767,19 +767,9 @@ fn skip_ows_back(value: &[u8]) -> usize {
         .map_or(0, |i| i + 1)
 }
 
+/// The value as a person can read it in an error message (at most 64 bytes of it).
 fn printable(value: &[u8]) -> String {
-    let mut out = String::new();
-    for &b in value.iter().take(64) {
-        if (0x20..0x7f).contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("\\x{b:02X}"));
-        }
-    }
-    if value.len() > 64 {
-        out.push_str("...");
-    }
-    out
+    crate::trace::escape::escape_prefix(value, 64)
 }
 
 #[cfg(test)]
@@ -832,7 +822,7 @@ mod tests {
         }
         assert_eq!(EntityTag::parse(b" W/\"v2\"\t"), Ok(weak("v2")));
         assert_eq!(weak("v2").to_string(), "W/\"v2\"");
-        assert_eq!(strong("caf\u{e9}").to_string(), "\"caf\\xC3\\xA9\"");
+        assert_eq!(strong("caf\u{e9}").to_string(), "\"caf\\xc3\\xa9\"");
     }
 
     #[test]

@@ -362,7 +362,7 @@ impl fmt::Display for ConnError {
             ),
             ProtocolError::UnsolicitedResponse { first } => {
                 f.write_str("bytes starting with `")?;
-                super::chunked::escape_byte(*first, f)?;
+                crate::trace::escape::write_byte(f, *first, crate::trace::escape::Also::Spaces)?;
                 f.write_str("` arrived while no request was outstanding")
             }
             ProtocolError::UnexpectedSwitch => f.write_str(

@@ -493,20 +493,9 @@ fn trim_optional_whitespace(value: &[u8]) -> &[u8] {
     &value[start..end]
 }
 
-/// The value as a person can read it in an error message.
+/// The value as a person can read it in an error message (at most 64 bytes of it).
 fn printable(value: &[u8]) -> String {
-    let mut out = String::new();
-    for &b in value.iter().take(64) {
-        if (0x20..0x7f).contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("\\x{b:02X}"));
-        }
-    }
-    if value.len() > 64 {
-        out.push_str("...");
-    }
-    out
+    crate::trace::escape::escape_prefix(value, 64)
 }
 
 /// A position in the value being parsed.
@@ -1029,7 +1018,7 @@ mod tests {
             "\"Mon, 06 Nov 1994 08:49:37 GMT\" is not an HTTP date: it says Monday but that date is a Sunday (RFC 9110 §5.6.7)"
         );
         let error = HttpDate::parse(b"\xff", now()).expect_err("binary");
-        assert_eq!(error.input, "\\xFF");
+        assert_eq!(error.input, "\\xff");
     }
 
     #[test]

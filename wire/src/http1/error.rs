@@ -12,6 +12,7 @@
 use std::fmt;
 
 use super::target::TargetError;
+use crate::trace::escape::{self, Also};
 
 /// Who broke the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +216,8 @@ impl ParseError {
             if line_start + i == offset {
                 caret_col = line.chars().count();
             }
-            push_escaped(&mut line, b);
+            // Writing to a String cannot fail.
+            let _ = escape::write_byte(&mut line, b, Also::Nothing);
         }
         out.push_str("\n  ");
         out.push_str(&line);
@@ -223,18 +225,6 @@ impl ParseError {
         out.extend(std::iter::repeat_n(' ', caret_col));
         out.push('^');
         out
-    }
-}
-
-/// Escapes one byte the way `.trace` files do: `\r \n \t \\ \xHH`, printable ASCII as is.
-pub(crate) fn push_escaped(out: &mut String, b: u8) {
-    match b {
-        b'\r' => out.push_str("\\r"),
-        b'\n' => out.push_str("\\n"),
-        b'\t' => out.push_str("\\t"),
-        b'\\' => out.push_str("\\\\"),
-        0x20..=0x7e => out.push(b as char),
-        _ => out.push_str(&format!("\\x{b:02X}")),
     }
 }
 

@@ -772,19 +772,9 @@ fn parse_range_header(value: &[u8], max_ranges: usize) -> Result<RangeHeader, Ra
     Ok(RangeHeader::Bytes(specs))
 }
 
+/// The value as a person can read it in an error message (at most 64 bytes of it).
 fn printable(value: &[u8]) -> String {
-    let mut out = String::new();
-    for &b in value.iter().take(64) {
-        if (0x20..0x7f).contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("\\x{b:02X}"));
-        }
-    }
-    if value.len() > 64 {
-        out.push_str("...");
-    }
-    out
+    crate::trace::escape::escape_prefix(value, 64)
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::trace::escape::Also;
+
 /// Which of the lab's two messages a datagram is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -248,21 +250,9 @@ fn parse_time(field: &[u8]) -> Option<Duration> {
     Some(Duration::new(secs, nanos))
 }
 
-/// Shows bytes the way traces do: printable ASCII as is, `\r \n \t \\ \"` and `\xHH` otherwise.
+/// Shows bytes the way traces do, `"` escaped too ([`crate::trace::escape`]).
 pub fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        match b {
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => out.push_str(&format!("\\x{b:02X}")),
-        }
-    }
-    out
+    crate::trace::escape::escape(bytes, Also::DoubleQuote)
 }
 
 #[cfg(test)]
@@ -385,7 +375,7 @@ mod tests {
     fn escapes_like_a_trace() {
         assert_eq!(
             escape(b"a\r\n\t\\\"\x00\xff"),
-            "a\\r\\n\\t\\\\\\\"\\x00\\xFF"
+            "a\\r\\n\\t\\\\\\\"\\x00\\xff"
         );
     }
 }

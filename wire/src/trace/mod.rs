@@ -61,6 +61,7 @@
 //! for a head and a body, eliding the body over a size threshold; [`escape_inline`] escapes a
 //! short value for a sentence. [`Trace::push_body`] elides bodies while a snapshot is built.
 
+pub mod escape;
 mod parse;
 mod render;
 mod sha256;

@@ -2,6 +2,7 @@
 
 use std::fmt::{self, Write as _};
 
+use super::escape::{self, Also};
 use super::{ElidedBody, Item, Payload, Piece, Trace, Transport};
 
 /// The words that follow `<` in an event or a placeholder. A literal `<` followed by one of them
@@ -34,9 +35,9 @@ fn escape_byte(out: &mut String, byte: u8, rest: &[u8], ends_line: bool, layout:
         b'\\' => out.push_str("\\\\"),
         b' ' if ends_line => out.push_str("\\x20"),
         b'<' if layout.guard_angles && starts_reserved(rest) => out.push_str("\\x3c"),
-        0x20..=0x7e => out.push(char::from(byte)),
+        // Writing to a String cannot fail.
         _ => {
-            let _ = write!(out, "\\x{byte:02x}");
+            let _ = escape::write_byte(out, byte, Also::Nothing);
         }
     }
 }
@@ -176,9 +177,11 @@ pub(super) fn escape_text(value: &str) -> String {
         } else if literal_in_text(c) {
             out.push(c);
         } else {
-            for byte in c.encode_utf8(&mut buffer).bytes() {
-                let _ = write!(out, "\\x{byte:02x}");
-            }
+            let _ = escape::write_bytes(
+                &mut out,
+                c.encode_utf8(&mut buffer).as_bytes(),
+                Also::Nothing,
+            );
         }
     }
     out
