@@ -74,7 +74,7 @@ enum Command {
     },
     /// Check your program against a step or a whole track.
     Check(Box<CheckArgs>),
-    /// Work with .trace files: draw one as a sequence diagram.
+    /// Work with .trace files: draw one, write it as a capture, or make one from a capture.
     #[command(subcommand, after_help = crate::trace_tools::AFTER_HELP)]
     Trace(crate::trace_tools::TraceCommand),
 }

@@ -22,6 +22,7 @@ pub mod exchange;
 pub mod grading;
 pub mod html;
 pub mod http;
+pub mod import;
 pub mod learner;
 pub mod mime;
 pub mod origin;

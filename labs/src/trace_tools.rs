@@ -3,6 +3,8 @@
 //! - `labs trace view FILE.trace -o OUT.html` (or `OUT.svg`): the exchange as a sequence diagram.
 //! - `labs trace pcap FILE.trace -o OUT.pcapng`: the exchange as a capture for Wireshark and
 //!   tshark ([`crate::capture`]).
+//! - `labs trace import CAPTURE -o OUT.trace [--port N]`: a pcap or pcapng capture of a real
+//!   exchange as traces, one per TCP connection ([`crate::import`]).
 
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,20 @@ pub enum TraceCommand {
         #[arg(long, value_name = "N")]
         port: Option<u16>,
     },
+    /// Turn a capture (tcpdump -w, Wireshark) into .trace files: each TCP connection's streams
+    /// reassembled in order, client and server told apart by who connected.
+    Import {
+        /// The capture: a .pcap or .pcapng file.
+        capture: PathBuf,
+        /// The trace to write. With several connections, OUT-1.trace, OUT-2.trace and so on.
+        /// Without -o: CAPTURE.trace (CAPTURE-N.trace) next to the capture.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Only the connections (and UDP exchanges) with this port at one end, usually the
+        /// server's; it also names the server when the capture missed the handshake.
+        #[arg(long, value_name = "N")]
+        port: Option<u16>,
+    },
 }
 
 /// What `labs trace --help` adds at the end.
@@ -44,6 +60,9 @@ Examples:
   labs trace view traces/http-connect-1.trace -o connect.html
   labs trace pcap exchange.trace -o exchange.pcapng
                                                  open it in Wireshark, or: tshark -r exchange.pcapng -Y http
+  sudo tcpdump -i lo -w lab.pcap 'tcp port 8080'  (run your exchange, then Ctrl-C)
+  labs trace import lab.pcap -o lab.trace --port 8080
+  client --raw lab.trace 127.0.0.1 8080          replay the client's side of it
 
 Exit status: 0 when the file was written, 1 when the trace could not be read, 2 on a usage error.";
 
@@ -61,6 +80,22 @@ pub fn run(command: TraceCommand) -> i32 {
                 code
             }
         },
+        TraceCommand::Import {
+            capture,
+            output,
+            port,
+        } => match import(&capture, output.as_deref(), port) {
+            Ok(lines) => {
+                for line in lines {
+                    println!("{line}");
+                }
+                0
+            }
+            Err((code, message)) => {
+                eprintln!("labs trace import: {message}");
+                code
+            }
+        },
         TraceCommand::Pcap { file, output, port } => match pcap(&file, output.as_deref(), port) {
             Ok(written) => {
                 println!("wrote {}", written.display());
@@ -72,6 +107,62 @@ pub fn run(command: TraceCommand) -> i32 {
             }
         },
     }
+}
+
+fn import(
+    capture: &Path,
+    output: Option<&Path>,
+    port: Option<u16>,
+) -> Result<Vec<String>, (i32, String)> {
+    let bytes = std::fs::read(capture).map_err(|e| {
+        (
+            1,
+            format!(
+                "cannot read {}: {e}; give the path of a .pcap or .pcapng file",
+                capture.display()
+            ),
+        )
+    })?;
+    let name = capture.file_name().map_or_else(
+        || capture.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let imported = crate::import::import(&bytes, port, &name)
+        .map_err(|e| (1, format!("{}: {e}", capture.display())))?;
+    let out = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| capture.with_extension("trace"));
+    let mut lines = Vec::new();
+    for (n, one) in imported.iter().enumerate() {
+        let path = if imported.len() == 1 {
+            out.clone()
+        } else {
+            let stem = out.with_extension("");
+            PathBuf::from(format!("{}-{}.trace", stem.display(), n + 1))
+        };
+        std::fs::write(&path, one.trace.render()).map_err(|e| {
+            (
+                1,
+                format!(
+                    "cannot write {}: {e}; check that its folder exists",
+                    path.display()
+                ),
+            )
+        })?;
+        lines.push(format!(
+            "wrote {}: {} -> {} over {}, {} packets, {} items",
+            path.display(),
+            one.client,
+            one.server,
+            one.trace.transport().as_str().to_ascii_uppercase(),
+            one.packets,
+            one.trace.items().len()
+        ));
+        for warning in &one.warnings {
+            lines.push(format!("  note: {warning}"));
+        }
+    }
+    Ok(lines)
 }
 
 fn pcap(file: &Path, output: Option<&Path>, port: Option<u16>) -> Result<PathBuf, (i32, String)> {
