@@ -17,6 +17,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::{self, Read};
+use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -84,12 +85,25 @@ struct Waiting<'s> {
     deadline: Instant,
     /// The time its live entry in [`Deadlines`] was pushed with.
     armed: Instant,
+    /// It has been answered with an error and its sending side shut: what the client still
+    /// sends is read and dropped until it closes or [`LINGER_TIME`] is up.
+    lingering: bool,
 }
+
+/// How long a connection refused with an error (400, 431, ...) goes on reading what its client
+/// still sends before it is closed. Closing a socket with unread bytes makes the kernel send a
+/// reset, which can destroy the error response before the client reads it (the reason for
+/// nginx's `lingering_close`); reading them first lets the close be an orderly FIN.
+pub(crate) const LINGER_TIME: Duration = Duration::from_secs(2);
 
 impl Waiting<'_> {
     /// Sets the deadline for what the connection waits for now (after reading at `now`).
     fn renew(&mut self, options: &crate::Options, now: Instant) {
         let conn = &self.client.conn;
+        if self.lingering {
+            // One budget from the refusal, however much keeps arriving.
+            return;
+        }
         self.deadline = if conn.their_state() != State::Idle {
             // Part of a request body the loop is draining.
             self.head_since = None;
@@ -175,6 +189,8 @@ enum Next {
     Wait,
     /// It is over: close it.
     Close,
+    /// It was answered with an error: shut its sending side, then drain and close it.
+    Linger,
     /// Give it to a thread, with the request that needs one (if any).
     Thread(Option<Box<Request>>),
 }
@@ -213,13 +229,30 @@ pub(crate) fn run(shared: &Arc<Shared>, mut poll: Poll) {
             let Some(mut entry) = waiting.remove(&token.0) else {
                 continue;
             };
-            match step(&mut entry.client) {
+            let next = if entry.lingering {
+                discard(&mut entry.client)
+            } else {
+                step(&mut entry.client)
+            };
+            match next {
                 Next::Wait => {
                     entry.renew(options, now);
                     deadlines.update(token.0, &mut entry);
                     waiting.insert(token.0, entry);
                 }
                 Next::Close => leave(&poll, entry, None, shared),
+                Next::Linger => {
+                    let _ = entry.client.stream.shutdown(Shutdown::Write);
+                    // What is already buffered gives no new readiness event: drop it now.
+                    if matches!(discard(&mut entry.client), Next::Close) {
+                        leave(&poll, entry, None, shared);
+                        continue;
+                    }
+                    entry.lingering = true;
+                    entry.deadline = now + LINGER_TIME;
+                    deadlines.update(token.0, &mut entry);
+                    waiting.insert(token.0, entry);
+                }
                 Next::Thread(request) => leave(&poll, entry, Some(request), shared),
             }
         }
@@ -245,6 +278,7 @@ pub(crate) fn run(shared: &Arc<Shared>, mut poll: Poll) {
                 head_since: None,
                 deadline: now,
                 armed: now,
+                lingering: false,
             };
             entry.renew(options, now);
             deadlines.arm(token, &mut entry);
@@ -253,7 +287,7 @@ pub(crate) fn run(shared: &Arc<Shared>, mut poll: Poll) {
         deadlines.expire(&mut waiting, now, &mut expired);
         for mut entry in expired.drain(..) {
             let conn = &mut entry.client.conn;
-            if conn.buffered_len() > 0 && conn.their_state() == State::Idle {
+            if !entry.lingering && conn.buffered_len() > 0 && conn.their_state() == State::Idle {
                 // RFC 9110 §15.5.9: tell a client that stopped halfway through a head. The core
                 // allows one response once it knows the head will not come.
                 conn.handle_timeout();
@@ -343,6 +377,9 @@ fn step(client: &mut Client<'_>) -> Next {
             Ok(Event::ConnectionClosed(_)) => {
                 return if client.conn.pending_transmit() > 0 && client.flush().is_err() {
                     Next::Thread(None)
+                } else if client.conn.their_state() == State::Error {
+                    // The client broke the protocol and was told so: it may still be sending.
+                    Next::Linger
                 } else {
                     Next::Close
                 };
@@ -355,9 +392,25 @@ fn step(client: &mut Client<'_>) -> Next {
                 let why = format!("the proxy could not read the request: {error}");
                 return match client.respond_error(status, &why) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => Next::Thread(None),
-                    _ => Next::Close,
+                    Ok(_) => Next::Linger,
+                    Err(_) => Next::Close,
                 };
             }
+        }
+    }
+}
+
+/// Reads and drops what a lingering connection's client still sends: `Close` at its end of
+/// stream (or a failure), `Wait` when the socket is empty.
+fn discard(client: &mut Client<'_>) -> Next {
+    let mut sink = [0u8; 16 * 1024];
+    loop {
+        match client.stream.read(&mut sink) {
+            Ok(0) => return Next::Close,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Wait,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Next::Close,
         }
     }
 }

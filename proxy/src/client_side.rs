@@ -349,7 +349,9 @@ pub(crate) fn serve_on_thread(
                 }
             }
             Ok(Event::ConnectionClosed(_)) => {
-                let _ = client.flush();
+                if client.flush().is_ok() && client.conn.their_state() == State::Error {
+                    lingering_close(&client.stream);
+                }
                 return None;
             }
             Ok(Event::SwitchedProtocol | Event::Paused) => return None,
@@ -357,13 +359,41 @@ pub(crate) fn serve_on_thread(
             Ok(_) => {}
             Err(error) => {
                 let status = error.status_hint();
-                let _ = client.respond_error(
-                    status,
-                    &format!("the proxy could not read the request: {error}"),
-                );
-                let _ = client.flush();
+                let answered = client
+                    .respond_error(
+                        status,
+                        &format!("the proxy could not read the request: {error}"),
+                    )
+                    .and_then(|_| client.flush());
+                if answered.is_ok() {
+                    lingering_close(&client.stream);
+                }
                 return None;
             }
+        }
+    }
+}
+
+/// After an error response: shuts the sending side, then reads and drops what the client still
+/// sends until it closes or [`crate::client_loop::LINGER_TIME`] is up, so the close is not a
+/// reset that could destroy the response before the client reads it. Blocks this thread.
+pub(crate) fn lingering_close(stream: &TcpStream) {
+    let until = std::time::Instant::now() + crate::client_loop::LINGER_TIME;
+    if stream.shutdown(std::net::Shutdown::Write).is_err() {
+        return;
+    }
+    let mut sink = [0u8; 16 * 1024];
+    let mut reader = stream;
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || reader.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match reader.read(&mut sink) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
         }
     }
 }
