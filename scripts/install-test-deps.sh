@@ -7,12 +7,13 @@
 #         hyperfine (the benchmarks under bench/), libxml2-utils (xmllint: labs' JUnit output
 #         checked against a schema), tshark and tcpdump (labs trace pcap/import read back and fed real
 #         loopback captures).
+# Debian: nodejs (a learner's JavaScript server in labs' corpus; npm below needs it too).
 # PyPI:   aiosmtpd (an SMTP server with STARTTLS and AUTH).
 # npm:    http-cache-tests (the HTTP caching conformance suite), pinned by .deps/package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(openssl curl nginx swaks libnet-ssleay-perl libio-socket-ssl-perl chromium python3 wrk hyperfine libxml2-utils tshark tcpdump)
+apt_packages=(openssl curl nginx swaks libnet-ssleay-perl libio-socket-ssl-perl chromium python3 wrk hyperfine libxml2-utils tshark tcpdump nodejs)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
