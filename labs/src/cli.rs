@@ -99,7 +99,9 @@ struct CheckArgs {
     /// How long to wait for each read, e.g. 2s or 500ms.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     timeout: Duration,
-    /// Print the results as JSON: {"passed": N, "failed": M, "steps": [...]}.
+    /// Print the results as JSON: {"passed": N, "failed": M, "not_run": [...], "steps": [...]},
+    /// each step with everything the text report shows (notes, crash, stdout and stderr lines,
+    /// expected and received bytes, exchanges).
     #[arg(long)]
     json: bool,
     /// Save each exchange as a .trace file in DIR (TCP connections, and UDP datagrams with
@@ -377,7 +379,11 @@ fn check(args: CheckArgs, progress: &mut Progress, style: &Style) -> i32 {
         }
     }
     if args.json {
-        println!("{}", report::json(&results));
+        let not_run: Vec<String> = selected[results.len()..]
+            .iter()
+            .map(|(track, _, step)| track.step_id(step))
+            .collect();
+        println!("{}", report::json(&results, &not_run));
     } else {
         if stopped_early {
             println!(

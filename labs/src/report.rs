@@ -407,8 +407,10 @@ pub fn caret_diff(expected: &[u8], got: &[u8]) -> String {
     )
 }
 
-/// The results as JSON: `{"passed": N, "failed": M, "steps": [...]}`.
-pub fn json(results: &[StepResult]) -> String {
+/// The results as JSON: `{"passed": N, "failed": M, "not_run": [...], "steps": [...]}`, with
+/// everything the text report says (and the exchanges of passing steps too). `not_run` names
+/// the steps a run stopped before, as the text report's "Stopped at the first failed step".
+pub fn json(results: &[StepResult], not_run: &[String]) -> String {
     let steps: Vec<serde_json::Value> = results
         .iter()
         .map(|r| {
@@ -449,13 +451,19 @@ pub fn json(results: &[StepResult]) -> String {
         })
         .collect();
     let passed = results.iter().filter(|r| r.passed()).count();
-    serde_json::json!({"passed": passed, "failed": results.len() - passed, "steps": steps})
-        .to_string()
+    serde_json::json!({
+        "passed": passed,
+        "failed": results.len() - passed,
+        "not_run": not_run,
+        "steps": steps,
+    })
+    .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Failure;
     use pretty_assertions::assert_eq;
 
     #[test]
@@ -491,6 +499,131 @@ mod tests {
             diff,
             "  expected: HTTP/1.1 200 OK\\r\\n\n  got:      HTTP/1.1 200 OK\\n\n                           ^ first difference at byte 15 (0x0a)\n"
         );
+    }
+
+    /// A failed step with every part a report can have, and a passing one with a note.
+    fn full_results() -> Vec<StepResult> {
+        let mut exchange = Exchange::new(true);
+        exchange.events.push(Event::Bytes(
+            Party::Labs,
+            b"GET /a%20b HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        ));
+        exchange.events.push(Event::Bytes(
+            Party::Learner,
+            b"HTTP/1.1 200\r\n\r\n\x1b[31m".to_vec(),
+        ));
+        exchange.events.push(Event::Closed(Party::Learner));
+        let failure = Failure::new(
+            "A status line is HTTP-version SP status-code SP",
+            "no space",
+        )
+        .bytes(
+            b"HTTP/1.1 200 <any>\r\n".to_vec(),
+            b"HTTP/1.1 200\r\n".to_vec(),
+        )
+        .diagnosis("curl accepts it; strict parsers do not")
+        .hint("write the reason phrase, or at least the space");
+        let stdout: String = (1..=12).map(|n| format!("served request {n}\n")).collect();
+        let stderr = "Traceback (most recent call last):\n  File \"s.py\", line 9\nIndexError: list index out of range\n";
+        let failed = StepResult {
+            id: "http/respond".into(),
+            number: 1,
+            title: "Answer a request",
+            outcome: Err(failure),
+            exchanges: vec![exchange.clone()],
+            notes: vec![
+                "started your program: python3 s.py 4000".into(),
+                "the two bytes after the file became part of the body".into(),
+            ],
+            learner_output: Some((stdout.into_bytes(), stderr.as_bytes().to_vec())),
+            crash: Some("killed by SIGSEGV: signal 11".into()),
+            reproduce: Some(
+                "printf 'GET / HTTP/1.1\\r\\n\\r\\n' | client --raw - 127.0.0.1 4000".into(),
+            ),
+        };
+        let passed = StepResult {
+            id: "webserver/hello".into(),
+            number: 2,
+            title: "Serve HelloWorld.html",
+            outcome: Ok(()),
+            exchanges: vec![exchange],
+            notes: vec!["no Content-Length, so the close ends the body".into()],
+            learner_output: None,
+            crash: None,
+            reproduce: None,
+        };
+        vec![failed, passed]
+    }
+
+    /// Every line of the text report has its counterpart in `--json`, field by field: a line
+    /// added to the text report without one fails here.
+    #[test]
+    fn json_carries_every_line_of_the_text_report() {
+        let results = full_results();
+        let json: serde_json::Value =
+            serde_json::from_str(&json(&results, &["http/echo".to_string()])).unwrap();
+        assert_eq!(json["passed"], 1);
+        assert_eq!(json["failed"], 1);
+        assert_eq!(json["not_run"], serde_json::json!(["http/echo"]));
+        let text_of = |v: &serde_json::Value| printable(v.as_str().unwrap_or_default());
+        let list_of = |v: &serde_json::Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| a.iter().map(text_of).collect())
+                .unwrap_or_default()
+        };
+        for (result, step) in results.iter().zip(json["steps"].as_array().unwrap()) {
+            let text = step_result(result, &Style::plain());
+            // Exchanges are trace text already (escaped), one wire line per line.
+            let exchanges: Vec<&str> = step["exchanges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|e| e.as_str().unwrap_or_default().lines())
+                .collect();
+            let mut seen = std::collections::BTreeSet::new();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let field = |prefix: &str| line.strip_prefix(prefix).map(str::to_string);
+                let found = if let Some(rest) = field("PASS ").or_else(|| field("FAIL ")) {
+                    assert_eq!(step["passed"], line.starts_with("PASS"), "{line}");
+                    rest == format!("{:<24} {}", text_of(&step["id"]), text_of(&step["title"]))
+                } else if let Some(v) = field("  rule:    ") {
+                    v == text_of(&step["rule"])
+                } else if let Some(v) = field("  problem: ") {
+                    v == text_of(&step["problem"])
+                } else if let Some(v) = field("  crash:   your program ended during this step: ") {
+                    v == text_of(&step["crash"])
+                } else if let Some(v) = field("  note:    ") {
+                    list_of(&step["notes"]).contains(&v)
+                } else if let Some(v) = field("  diagnosis: ") {
+                    v == text_of(&step["diagnosis"])
+                } else if let Some(v) = field("  hint:      ") {
+                    v == text_of(&step["hint"])
+                } else if let Some(v) = field("  try it:    ") {
+                    v == text_of(&step["reproduce"])
+                } else if let Some(v) = field("  expected: ") {
+                    text_of(&step["expected"]).contains(&v)
+                } else if let Some(v) = field("  got:      ") {
+                    text_of(&step["got"]).contains(&v)
+                } else if line.trim_start().starts_with("^ first difference at byte ") {
+                    let at = step["first_difference"].as_u64().unwrap();
+                    line.contains(&format!("at byte {at} "))
+                } else if let Some(v) = field("    | ") {
+                    list_of(&step["stdout"]).contains(&v) || list_of(&step["stderr"]).contains(&v)
+                } else if line.starts_with("  your program's ") {
+                    step["stdout"].is_array() && step["stderr"].is_array()
+                } else if let Some(v) = field("    ") {
+                    exchanges.contains(&v.as_str())
+                } else {
+                    false
+                };
+                assert!(found, "this text line is not in --json:\n{line}\n{step:#}");
+                seen.insert(line.split(':').next().unwrap_or_default().to_string());
+            }
+            // The failed step exercised every kind of line.
+            if !result.passed() {
+                assert!(seen.len() >= 12, "{seen:?}");
+            }
+        }
     }
 
     #[test]
