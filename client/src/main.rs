@@ -1,5 +1,6 @@
 //! `client`: a raw HTTP client, a REPL for raw requests, and a load generator.
 fn main() -> std::process::ExitCode {
+    broken_pipe::end_quietly(); // `client ... | head` ends quietly
     let cli = client::cli::parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit());
     let stdout = std::io::stdout();
     // Not locked for the whole run: the REPL prints from its reader thread too.

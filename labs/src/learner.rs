@@ -10,12 +10,44 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How much of the program's stdout and stderr is kept for reports (each).
 pub const OUTPUT_CAP: usize = 256 * 1024;
+
+/// The process groups of the learner's programs that run now (0: a free slot), so that labs
+/// ending abruptly (its stdout closed under `| head`) can still stop them: see
+/// [`stop_running_from_signal_handler`].
+static RUNNING_GROUPS: [AtomicI32; 8] = [const { AtomicI32::new(0) }; 8];
+
+/// Kills the process group of every learner's program that runs now. Only kill(2) and atomics:
+/// safe inside a signal handler, which is where `labs`' main calls it from.
+pub fn stop_running_from_signal_handler() {
+    for slot in &RUNNING_GROUPS {
+        let group = slot.swap(0, Ordering::SeqCst);
+        if group > 0 {
+            signal_group(group as u32, libc::SIGKILL);
+        }
+    }
+}
+
+fn track_group(group: u32, running: bool) {
+    let Ok(group) = i32::try_from(group) else {
+        return;
+    };
+    let (from, to) = if running { (0, group) } else { (group, 0) };
+    for slot in &RUNNING_GROUPS {
+        if slot
+            .compare_exchange(from, to, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+    }
+}
 
 /// A running learner program.
 #[derive(Debug)]
@@ -57,6 +89,7 @@ impl LearnerProcess {
             .stderr(Stdio::piped())
             .process_group(0)
             .spawn()?;
+        track_group(child.id(), true);
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let mut readers = Vec::new();
@@ -148,6 +181,8 @@ impl LearnerProcess {
 
     /// Stops the whole process group: SIGTERM, a short grace, then SIGKILL.
     pub fn stop(&mut self) {
+        // From here on this stops the group itself (and it is not reaped before that).
+        track_group(self.child.id(), false);
         if self.is_running() {
             signal_group(self.child.id(), libc::SIGTERM);
             if self.wait_exit(Duration::from_millis(500)).is_none() {

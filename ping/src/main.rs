@@ -7,6 +7,7 @@ use std::sync::Arc;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    broken_pipe::end_quietly(); // `ping ... | head` ends quietly
     let cli = match ping::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

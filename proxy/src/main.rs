@@ -1,4 +1,5 @@
 //! The `proxy` program: flags in, [`proxy::Proxy`] running until Ctrl-C.
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -127,6 +128,7 @@ fn parse_resolve(s: &str) -> Result<(String, std::net::SocketAddr), String> {
 }
 
 fn main() -> ExitCode {
+    broken_pipe::end_quietly(); // `proxy --help | head` ends quietly
     let cli = Cli::parse();
     cli.color.apply();
     let err = cmdline::Paint::stderr();
@@ -164,9 +166,14 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // It serves now: a closed stderr (`proxy 2>&1 | head`) must not stop it, so errors are
+    // ignored from here on.
+    broken_pipe::keep_serving();
+    let mut err = std::io::stderr();
     let rebuilt = proxy.rebuilt();
-    match &options.cache {
-        Some(cache) => eprintln!(
+    let _ = match &options.cache {
+        Some(cache) => writeln!(
+            err,
             "proxy: listening on http://{} (cache {} in {}, {} entries read back{})",
             proxy.addr(),
             cache.size,
@@ -178,9 +185,14 @@ fn main() -> ExitCode {
                 String::new()
             }
         ),
-        None => eprintln!("proxy: listening on http://{} (no cache)", proxy.addr()),
-    }
-    eprintln!(
+        None => writeln!(
+            err,
+            "proxy: listening on http://{} (no cache)",
+            proxy.addr()
+        ),
+    };
+    let _ = writeln!(
+        err,
         "proxy: try  curl -x http://{} http://example.com/   (Ctrl-C stops)",
         proxy.addr()
     );
@@ -191,12 +203,15 @@ fn main() -> ExitCode {
     match signals {
         Ok(mut signals) => {
             let _ = signals.forever().next();
-            eprintln!("proxy: stopping");
+            let _ = writeln!(err, "proxy: stopping");
             proxy.shutdown();
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("proxy: cannot watch for Ctrl-C ({e}); running until killed");
+            let _ = writeln!(
+                err,
+                "proxy: cannot watch for Ctrl-C ({e}); running until killed"
+            );
             proxy.wait();
             ExitCode::SUCCESS
         }

@@ -1,4 +1,5 @@
 //! `server`: flags, start, serve until a signal, exit code.
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -6,6 +7,7 @@ use server::cli::Cli;
 use server::Server;
 
 fn main() -> ExitCode {
+    broken_pipe::end_quietly(); // `server --help | head` ends quietly
     let cli = Cli::parse();
     cli.color.apply();
     let (out, err) = (cmdline::Paint::stdout(), cmdline::Paint::stderr());
@@ -41,12 +43,17 @@ fn main() -> ExitCode {
     } else {
         "your folder"
     };
-    println!(
+    // It serves now: a closed stdout (`server | head`) must not stop it, so errors are ignored.
+    broken_pipe::keep_serving();
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(
+        stdout,
         "server: {what} is at {} ({} model; Ctrl-C stops)",
         out.bold(&format!("http://{addr}/")),
         server.model()
     );
-    println!(
+    let _ = writeln!(
+        stdout,
         "try:  client GET {} {} /",
         if addr.ip().is_loopback() {
             "localhost".to_string()
@@ -55,7 +62,8 @@ fn main() -> ExitCode {
         },
         addr.port()
     );
-    println!(
+    let _ = writeln!(
+        stdout,
         "      curl -v http://{}:{}/",
         if addr.ip().is_loopback() {
             "localhost".to_string()

@@ -3,6 +3,7 @@
 use clap::Parser;
 
 fn main() {
+    broken_pipe::end_quietly(); // `smtp ... | head` ends quietly
     let cli = match smtp::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
