@@ -9,16 +9,17 @@ const EXAMPLES: &str = "\
 Examples:
   ping serve                      start the lab's server on 127.0.0.1:12000 (30% loss)
   ping localhost                  10 pings, one a second, then the statistics
-  ping -c 3 -i 0.2 localhost      3 pings, 200 ms apart
-  ping -s 64 -W 0.5 localhost     64-byte datagrams, give up on each after 0.5 s
-  ping -w 5 localhost             keep pinging for 5 seconds
+  ping -c 3 -i 0.2 localhost      3 pings, 200 ms apart (-i 200ms says the same)
+  ping -s 64 -W 500ms localhost   64-byte datagrams, give up on each after 0.5 s
+  ping -w 1m localhost            keep pinging for a minute
   ping --json -c 5 localhost      the results as one JSON document
   ping --icmp 127.0.0.1           a real ICMP echo, to compare with UDP on the same path
   ping serve --kr --seed 7        the lab's own dice (drop when randint(0, 10) < 4), reproducibly
-  ping serve --delay 20 --jitter 10 --duplicate 0.1
+  ping serve --delay 20ms --jitter 10ms --duplicate 0.1
   ping serve --heartbeat          report heartbeats: one-way delay, lost ones, stopped clients
   ping heartbeat localhost        send 'Heartbeat <seq> <time>' every second until Ctrl-C
 
+Durations: 1.5s, 500ms, 1m, 2m 30s; a bare number is seconds (as iputils' -i, -W and -w).
 Exit status: 0 when a reply came, 1 when none did, 2 on an error.";
 
 /// UDP pinger and the lab's echo server.
@@ -29,7 +30,7 @@ Exit status: 0 when a reply came, 1 when none did, 2 on an error.";
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "ping",
-    version,
+    version = cmdline::version!(),
     about,
     long_about = None,
     after_help = EXAMPLES,
@@ -43,6 +44,9 @@ pub struct Cli {
     /// Pinging a host.
     #[command(flatten)]
     pub ping: PingArgs,
+    /// `--color auto|always|never`, for every subcommand.
+    #[command(flatten)]
+    pub color: cmdline::ColorArg,
 }
 
 /// The subcommands.
@@ -68,14 +72,14 @@ pub struct PingArgs {
     /// Stop after COUNT probes (with -w: after COUNT replies).
     #[arg(short, long, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// Seconds between probes.
-    #[arg(short, long, default_value = "1", value_parser = seconds)]
+    /// Time between probes (0.2, 200ms, 1s).
+    #[arg(short, long, value_name = "TIME", default_value = "1s", value_parser = seconds)]
     pub interval: Duration,
-    /// Seconds to wait for each reply before reporting it lost.
-    #[arg(short = 'W', long, default_value = "1", value_parser = seconds)]
+    /// Time to wait for each reply before reporting it lost.
+    #[arg(short = 'W', long, value_name = "TIME", default_value = "1s", value_parser = seconds)]
     pub timeout: Duration,
-    /// Stop after DEADLINE seconds, whatever else happens.
-    #[arg(short = 'w', long, value_parser = seconds)]
+    /// Stop after this long, whatever else happens (5, 1m).
+    #[arg(short = 'w', long, value_name = "TIME", value_parser = seconds)]
     pub deadline: Option<Duration>,
     /// Pad each probe to SIZE bytes (the `Ping <seq> <time>` text is never cut).
     #[arg(short, long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=65_507))]
@@ -112,20 +116,20 @@ pub struct ServeArgs {
     /// Seed for the drops, delays and duplicates: the same seed gives the same run.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Hold every echo back this many milliseconds.
-    #[arg(long, default_value_t = 0)]
-    pub delay: u64,
-    /// Add a random 0..=JITTER milliseconds to each delay (echoes may overtake each other).
-    #[arg(long, default_value_t = 0)]
-    pub jitter: u64,
+    /// Hold every echo back this long (20ms, 0.5s).
+    #[arg(long, value_name = "TIME", default_value = "0s", value_parser = with_unit)]
+    pub delay: Duration,
+    /// Add a random 0..=JITTER to each delay (10ms; echoes may overtake each other).
+    #[arg(long, value_name = "TIME", default_value = "0s", value_parser = with_unit)]
+    pub jitter: Duration,
     /// Probability of echoing a datagram twice, 0 to 1.
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     pub duplicate: f64,
     /// Track `Heartbeat` datagrams per client instead of echoing them.
     #[arg(long)]
     pub heartbeat: bool,
-    /// With --heartbeat: seconds of silence before a client is reported stopped.
-    #[arg(long, default_value = "3", value_parser = seconds)]
+    /// With --heartbeat: silence before a client is reported stopped.
+    #[arg(long, value_name = "TIME", default_value = "3s", value_parser = seconds)]
     pub dead_after: Duration,
     /// Do not log each datagram; print the counts once a second instead.
     #[arg(short, long)]
@@ -143,8 +147,8 @@ pub struct HeartbeatArgs {
     /// Stop after COUNT heartbeats (default: until Ctrl-C).
     #[arg(short, long, value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// Seconds between heartbeats.
-    #[arg(short, long, default_value = "1", value_parser = seconds)]
+    /// Time between heartbeats (0.2, 200ms, 1s).
+    #[arg(short, long, value_name = "TIME", default_value = "1s", value_parser = seconds)]
     pub interval: Duration,
     /// Pad each heartbeat to SIZE bytes.
     #[arg(short, long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=65_507))]
@@ -154,18 +158,28 @@ pub struct HeartbeatArgs {
     pub quiet: bool,
 }
 
-/// Seconds as iputils takes them: `1`, `0.2`, `.5`; at least a millisecond, at most a day.
+/// A duration as every protolab program reads one (`1.5s`, `500ms`, `1m`), where a bare number
+/// is seconds as iputils takes them (`1`, `0.2`, `.5`); at least a millisecond, at most a day.
 pub fn seconds(text: &str) -> Result<Duration, String> {
-    let value: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{text}' is not a number of seconds (try 1 or 0.2)"))?;
-    if !value.is_finite() || !(0.001..=86_400.0).contains(&value) {
+    let d = cmdline::parse_duration(text)?;
+    if !(Duration::from_millis(1)..=Duration::from_secs(86_400)).contains(&d) {
         return Err(format!(
-            "'{text}' seconds is out of range: use 0.001 to 86400"
+            "`{text}` is out of range: use 1ms to 24h (0.001 to 86400 seconds)"
         ));
     }
-    Ok(Duration::from_secs_f64(value))
+    Ok(d)
+}
+
+/// A duration that must carry its unit (`20ms`, `0.5s`): `--delay` and `--jitter` once took
+/// bare milliseconds, so a bare number is refused rather than read as seconds. Zero is fine.
+pub fn with_unit(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.') && t != "0" {
+        return Err(format!(
+            "`{text}` has no unit: write {t}ms for milliseconds or {t}s for seconds"
+        ));
+    }
+    cmdline::parse_duration(text)
 }
 
 /// A probability from 0 to 1.
@@ -214,8 +228,18 @@ mod tests {
     #[test]
     fn seconds_reject_nonsense() {
         assert_eq!(seconds(".5"), Ok(Duration::from_millis(500)));
+        assert_eq!(seconds("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(seconds("1m"), Ok(Duration::from_secs(60)));
         assert!(seconds("-1").is_err());
         assert!(seconds("NaN").is_err());
         assert!(seconds("0").is_err());
+        assert!(seconds("2d").unwrap_err().contains("out of range"));
+    }
+
+    #[test]
+    fn delays_need_their_unit() {
+        assert_eq!(with_unit("20ms"), Ok(Duration::from_millis(20)));
+        assert_eq!(with_unit("0"), Ok(Duration::ZERO));
+        assert!(with_unit("120").unwrap_err().contains("120ms"));
     }
 }

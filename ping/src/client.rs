@@ -18,8 +18,8 @@ use wire::ping::stats::ReplyTime;
 use wire::ping::Clock;
 
 use crate::icmp_socket::{self, IcmpSocketError};
-use crate::paint::Paint;
 use crate::readiness::{self, Ready};
+use cmdline::Paint;
 
 /// Everything `ping HOST` needs.
 #[derive(Debug, Clone)]

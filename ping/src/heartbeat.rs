@@ -10,8 +10,8 @@ use wire::ping::message::UnixTime;
 use wire::ping::Clock;
 
 use crate::client::{resolve, ClientError};
-use crate::paint::Paint;
 use crate::readiness::{self, Ready};
+use cmdline::Paint;
 
 /// Everything `ping heartbeat` needs.
 #[derive(Debug, Clone)]

@@ -17,15 +17,15 @@ pub mod cli;
 pub mod client;
 pub mod heartbeat;
 pub mod icmp_socket;
-pub mod paint;
 pub mod readiness;
 pub mod serve;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use cli::{Cli, Command, HeartbeatArgs, PingArgs, ServeArgs};
+pub use cmdline::Paint;
 use wire::ping::fate::{FateModel, LossModel};
 use wire::ping::pinger::{Config, Transport};
 
@@ -33,7 +33,7 @@ use wire::ping::pinger::{Config, Transport};
 pub const EXIT_ERROR: u8 = 2;
 
 /// The client options a parsed command line asks for.
-pub fn client_options(args: &PingArgs, paint: paint::Paint) -> client::ClientOptions {
+pub fn client_options(args: &PingArgs, paint: Paint) -> client::ClientOptions {
     // iputils: with -w and no -c, ping until the deadline; otherwise the lab's 10.
     let count = match (args.count, args.deadline) {
         (Some(c), _) => Some(c),
@@ -58,16 +58,12 @@ pub fn client_options(args: &PingArgs, paint: paint::Paint) -> client::ClientOpt
         quiet: args.quiet,
         verbose: args.verbose,
         json: args.json,
-        paint: if args.json {
-            paint::Paint::plain()
-        } else {
-            paint
-        },
+        paint: if args.json { Paint::PLAIN } else { paint },
     }
 }
 
 /// The server options a parsed command line asks for; without `--seed`, one from the clock.
-pub fn serve_options(args: &ServeArgs, paint: paint::Paint) -> serve::ServeOptions {
+pub fn serve_options(args: &ServeArgs, paint: Paint) -> serve::ServeOptions {
     let seed = args.seed.unwrap_or_else(|| {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -83,8 +79,8 @@ pub fn serve_options(args: &ServeArgs, paint: paint::Paint) -> serve::ServeOptio
             } else {
                 LossModel::Probability(args.loss)
             },
-            delay: Duration::from_millis(args.delay),
-            jitter: Duration::from_millis(args.jitter),
+            delay: args.delay,
+            jitter: args.jitter,
             duplicate: args.duplicate,
         },
         seed,
@@ -95,7 +91,7 @@ pub fn serve_options(args: &ServeArgs, paint: paint::Paint) -> serve::ServeOptio
 }
 
 /// The heartbeat client options a parsed command line asks for.
-pub fn heartbeat_options(args: &HeartbeatArgs, paint: paint::Paint) -> heartbeat::HeartbeatOptions {
+pub fn heartbeat_options(args: &HeartbeatArgs, paint: Paint) -> heartbeat::HeartbeatOptions {
     heartbeat::HeartbeatOptions {
         host: args.host.clone(),
         port: args.port,
@@ -109,9 +105,10 @@ pub fn heartbeat_options(args: &HeartbeatArgs, paint: paint::Paint) -> heartbeat
 
 /// Runs a parsed command line to its exit status, with `interrupted` as the Ctrl-C flag.
 pub fn run(cli: &Cli, interrupted: Arc<AtomicBool>) -> u8 {
+    cli.color.apply();
     let stdout = std::io::stdout();
-    let paint = paint::Paint::for_stream(&stdout);
-    let errors = paint::Paint::for_stream(&std::io::stderr());
+    let paint = Paint::stdout();
+    let errors = Paint::stderr();
     let fail = |message: &dyn std::fmt::Display| {
         eprintln!("{} {message}", errors.error("ping:"));
         EXIT_ERROR

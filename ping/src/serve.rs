@@ -21,8 +21,8 @@ use wire::ping::message::Kind;
 use wire::ping::stats::Millis;
 use wire::ping::Clock;
 
-use crate::paint::Paint;
 use crate::readiness;
+use cmdline::Paint;
 
 /// How long the loop may block when nothing is scheduled.
 const IDLE: Duration = Duration::from_millis(500);
@@ -58,7 +58,7 @@ impl ServeOptions {
             seed,
             heartbeat_dead_after: None,
             quiet: false,
-            paint: Paint::plain(),
+            paint: Paint::PLAIN,
         }
     }
 }

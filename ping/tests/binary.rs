@@ -47,7 +47,10 @@ fn help_teaches_with_examples_and_version_prints() {
         "{help}"
     );
     let out = Command::new(PING).arg("--version").output().unwrap();
-    assert!(String::from_utf8(out.stdout).unwrap().starts_with("ping "));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("ping (protolab) {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -62,7 +65,13 @@ fn bad_arguments_and_bad_hosts_exit_2_with_what_to_do() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a number of seconds"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1.5s, 500ms"));
+    let out = Command::new(PING)
+        .args(["serve", "--delay", "120"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("write 120ms"));
     let out = Command::new(PING)
         .args(["-c", "1", "no-such-host.invalid"])
         .output()
@@ -163,4 +172,47 @@ fn icmp_echo_works_or_says_why_not() {
         }
         other => panic!("exit {other:?}: {stdout}{stderr}"),
     }
+}
+
+/// `-i`, `-W` and `-w` take the shared duration syntax as well as iputils' bare seconds;
+/// `--color always` colours a lost probe even into a pipe, `never` and `NO_COLOR` do not.
+#[test]
+fn durations_with_units_and_colour_on_request() {
+    let (_server, port) = serve(&["--loss", "0", "--seed", "1"]);
+    let out = Command::new(PING)
+        .args([
+            "-p", &port, "-c", "2", "-i", "10ms", "-W", "1.5s", "-w", "1m",
+        ])
+        .arg("localhost")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("2 packets transmitted, 2 received"),
+        "{stdout}"
+    );
+
+    let closed = closed_port().to_string();
+    let unreachable = |extra: &[&str], no_color: bool| {
+        let mut cmd = Command::new(PING);
+        cmd.args(["-p", &closed, "-c", "1", "-W", "200ms"])
+            .args(extra)
+            .arg("127.0.0.1");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    let coloured = unreachable(&["--color", "always"], true);
+    assert!(
+        coloured.contains("\x1b[1m\x1b[31mDestination port unreachable"),
+        "{coloured:?}"
+    );
+    let plain = unreachable(&["--color", "never"], false);
+    assert!(plain.contains("Destination port unreachable") && !plain.contains('\x1b'));
+    let auto = unreachable(&[], true);
+    assert!(!auto.contains('\x1b'), "{auto:?}");
 }

@@ -141,7 +141,7 @@ fn every_datagram_dropped_means_exit_1_and_no_rtt_line() {
 
 #[test]
 fn a_late_reply_is_reported_late_and_not_counted() {
-    let server = TestServer::start(&["--loss", "0", "--delay", "120"]);
+    let server = TestServer::start(&["--loss", "0", "--delay", "120ms"]);
     let port = server.port().to_string();
     let (out, outcome) = ping(&[
         "-p",
@@ -342,7 +342,7 @@ fn heartbeat_server_reports_delay_gaps_and_a_stopped_client() {
     let Some(ping::cli::Command::Heartbeat(args)) = &cli.command else {
         panic!()
     };
-    let options = ping::heartbeat_options(args, ping::paint::Paint::plain());
+    let options = ping::heartbeat_options(args, ping::Paint::PLAIN);
     let mut out = Vec::new();
     let sent = ping::heartbeat::run(
         &options,

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use ping::cli::Cli;
 use ping::client::{self, Outcome};
-use ping::paint::Paint;
 use ping::serve::{ServeOptions, Server, ServerHandle};
+use ping::Paint;
 
 /// A log writer that hands each chunk to the test.
 pub struct ChannelLog(pub mpsc::Sender<String>);
@@ -45,7 +45,7 @@ impl TestServer {
         let Some(ping::cli::Command::Serve(serve_args)) = &cli.command else {
             panic!("not serve")
         };
-        let options: ServeOptions = ping::serve_options(serve_args, Paint::plain());
+        let options: ServeOptions = ping::serve_options(serve_args, Paint::PLAIN);
         let server = Server::bind(options).expect("binds 127.0.0.1:0");
         let (tx, rx) = mpsc::channel();
         let handle = server.spawn(Box::new(ChannelLog(tx)));
@@ -92,7 +92,7 @@ pub fn ping(args: &[&str]) -> (String, Result<Outcome, String>) {
     let mut argv = vec!["ping"];
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(&argv).expect("client arguments parse");
-    let options = ping::client_options(&cli.ping, Paint::plain());
+    let options = ping::client_options(&cli.ping, Paint::PLAIN);
     let mut out = Vec::new();
     let outcome =
         client::run(&options, &mut out, &AtomicBool::new(false)).map_err(|e| e.to_string());
