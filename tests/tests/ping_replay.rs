@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use ping::client::{ClientOptions, Report};
-use ping::paint::Paint;
+use ping::Paint;
 use pretty_assertions::assert_eq;
 use protolab_tests::corpus;
 use protolab_tests::replay::{replay_once, CoreUnderTest, Output, ReplaySpec};
@@ -61,7 +61,7 @@ impl PingerUnderTest {
             quiet: false,
             verbose: true,
             json: false,
-            paint: Paint::plain(),
+            paint: Paint::PLAIN,
         };
         let start = Instant::now();
         let pinger = Pinger::new(config, peer, Clock::new(start, unix));
