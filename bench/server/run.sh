@@ -1,35 +1,73 @@
 #!/usr/bin/env bash
-# Static serving: protolab's `server` (release) against nginx (Debian, one worker), side by side
-# in one run, alternating A B A B. The server under test is pinned to core 0, wrk to core 1.
+# Static serving: protolab's `server` (release) against nginx (Debian), side by side in one run,
+# alternating A B A B, with the CPU each server spent per request beside every figure.
 #
-#   bash bench/server/run.sh                  # epoll model, 3 rounds of 5 s per point
-#   MODELS="epoll threads pool" ROUNDS=3 bash bench/server/run.sh
-#   POINTS="ka close big idle" ...           # choose the points (default: all four)
+#   bash bench/server/run.sh                           # epoll model, every point, 3 rounds of 5 s
+#   MODELS="epoll pool threads" ROUNDS=3 bash bench/server/run.sh
+#   POINTS="ka close big" ROUNDS=5 bash bench/server/run.sh
+#   WORKERS=2 POINTS="ka close big" bash bench/server/run.sh   # two workers each, unpinned
+#   ROUNDS=1 DURATION=1 IDLE_N=500 IDLE_HOLD=2 bash bench/server/run.sh   # smoke: the script works
 #
 # Points (all on 127.0.0.1):
 #   ka     1 KiB file, keep-alive, 64 connections          (wrk -t1 -c64)
 #   close  1 KiB file, a new connection per request, 64     (wrk -H 'Connection: close')
+#   100k   100 KiB file, 16 connections                     (wrk -t1 -c16)
 #   big    1 MiB file, 16 connections                       (wrk -t1 -c16)
-#   idle   10,000 keep-alive connections held idle 20 s, then a second request on each;
+#   10m    10 MiB file, 16 connections                      (wrk -t1 -c16)
+#   idle   IDLE_N keep-alive connections held idle IDLE_HOLD s, then a second request on each;
 #          resident memory growth per connection
-# Prints a table of medians and ratios (server / nginx). Needs nginx, wrk, python3, taskset.
+#   load   protolab's `client load -c 64` against wrk -c64 on the same server (ours only):
+#          ratio = client load / wrk
+# With WORKERS=1 (the default) each server gets one worker (nginx `worker_processes 1`, ours
+# `--workers 1`; for `pool`, one reactor and one worker) pinned to core 0 and the load generator
+# is pinned to core 1. With WORKERS=N>1 nobody is pinned (PIN=0), as in a default deployment.
+#
+# Server CPU per request: user + system time of the server's processes during the measured
+# run (`perf stat -e task-clock`; /proc/PID/stat when perf is missing), divided by the requests
+# wrk counted, in microseconds. It moves much less than req/s on a busy machine.
+#
+# Prints a table of medians and ratios (server / nginx). Needs nginx, wrk, python3, curl, and
+# taskset when pinning.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
 MODELS=${MODELS:-epoll}
-POINTS=${POINTS:-ka close big idle}
+POINTS=${POINTS:-ka close 100k big 10m idle load}
+WORKERS=${WORKERS:-1}
+if [ "$WORKERS" = 1 ]; then PIN=${PIN:-1}; else PIN=${PIN:-0}; fi
 IDLE_N=${IDLE_N:-10000}
 IDLE_HOLD=${IDLE_HOLD:-20}
+# Seconds between the last first response and the memory reading: the event loop parks idle
+# connections after two 100 ms sweeps and hands freed pages back at most once a second.
+IDLE_SETTLE=${IDLE_SETTLE:-3}
 
-for tool in nginx wrk python3 taskset curl; do
+for tool in nginx wrk python3 curl; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing: bash scripts/install-test-deps.sh" >&2; exit 2; }
 done
+if [ "$PIN" = 1 ]; then
+  command -v taskset >/dev/null || { echo "bench: taskset is missing (util-linux), or run with PIN=0" >&2; exit 2; }
+  SERVER_CPU=(taskset -c 0)
+  LOAD_CPU=(taskset -c 1)
+else
+  SERVER_CPU=()
+  LOAD_CPU=()
+fi
+PERF=0
+if command -v perf >/dev/null && perf stat -e task-clock -x, -o /dev/null true 2>/dev/null; then PERF=1; fi
+if [ "$IDLE_HOLD" -le "$IDLE_SETTLE" ]; then IDLE_SETTLE=$(( IDLE_HOLD > 1 ? IDLE_HOLD - 1 : 0 )); fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" -lt $(( IDLE_N + 100 )) ] && [[ " $POINTS " == *" idle "* ]]; then
+  echo "bench: ulimit -n is $(ulimit -n), too low for IDLE_N=$IDLE_N: lower IDLE_N or raise the hard limit" >&2
+  exit 2
+fi
 
-cargo build --release -q -p server
+packages=(-p server)
+[[ " $POINTS " == *" load "* ]] && packages+=(-p client)
+cargo build --release -q "${packages[@]}"
 BIN=$PWD/target/release/server
+CLIENT=$PWD/target/release/client
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -41,7 +79,9 @@ trap cleanup EXIT
 
 mkdir -p "$WORK/root" "$WORK/nginx"
 head -c 1024 /dev/urandom > "$WORK/root/1k.bin"
+head -c 102400 /dev/urandom > "$WORK/root/100k.bin"
 head -c 1048576 /dev/urandom > "$WORK/root/1m.bin"
+head -c 10485760 /dev/urandom > "$WORK/root/10m.bin"
 # nginx's worker runs as an unprivileged user: it must be able to read the files.
 chmod -R a+rX "$WORK"
 
@@ -50,7 +90,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_nginx() {
   local port=$1
   cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes $WORKERS;
 worker_rlimit_nofile 65536;
 daemon off;
 pid $WORK/nginx/nginx.pid;
@@ -74,15 +114,14 @@ http {
   }
 }
 CONF
-  taskset -c 0 nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" 2>>"$WORK/nginx/stderr" &
+  "${SERVER_CPU[@]}" nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" 2>>"$WORK/nginx/stderr" &
   PIDS+=($!)
   SERVER_PID=$!
 }
 
 start_ours() {
   local port=$1 model=$2
-  # One event loop (or, for pool, one reactor and one worker) against nginx's one worker.
-  taskset -c 0 "$BIN" --root "$WORK/root" --port "$port" --model "$model" --workers 1 \
+  "${SERVER_CPU[@]}" "$BIN" --root "$WORK/root" --port "$port" --model "$model" --workers "$WORKERS" \
     --max-connections 20000 --keep-alive-timeout 60s --log-level error < /dev/null > /dev/null 2>"$WORK/ours.err" &
   PIDS+=($!)
   SERVER_PID=$!
@@ -101,76 +140,151 @@ stop_server() {
   wait "$SERVER_PID" 2>/dev/null || true
 }
 
-# The worker's RSS in KiB (for nginx the worker process, the child of the master).
-rss_kib() {
-  local pid=$1 child
-  child=$(pgrep -P "$pid" | head -1 || true)
-  [ -n "$child" ] && pid=$child
-  awk '/VmRSS/ {print $2}' "/proc/$pid/status"
+# The processes that do the serving: nginx's workers (children of the master), or ours.
+server_pids() {
+  local kids
+  kids=$(pgrep -P "$SERVER_PID" | paste -sd, - || true)
+  if [ -n "$kids" ]; then echo "$kids"; else echo "$SERVER_PID"; fi
 }
 
+# The worker's RSS in KiB (for nginx the workers' sum).
+rss_kib() {
+  local total=0 pid
+  for pid in ${1//,/ }; do
+    total=$(( total + $(awk '/VmRSS/ {print $2}' "/proc/$pid/status") ))
+  done
+  echo "$total"
+}
+
+proc_ticks() { # pids -> utime + stime in clock ticks
+  local total=0 pid
+  for pid in ${1//,/ }; do
+    total=$(( total + $(awk '{print $14 + $15}' "/proc/$pid/stat") ))
+  done
+  echo "$total"
+}
+
+# CPU accounting around one measured run: cpu_start, the run, cpu_stop -> microseconds.
+cpu_start() {
+  CPU_PIDS=$(server_pids)
+  if [ "$PERF" = 1 ]; then
+    perf stat -e task-clock -x, -o "$WORK/perf.txt" -p "$CPU_PIDS" 2>/dev/null &
+    PERF_PID=$!
+    sleep 0.1
+  else
+    CPU_TICKS=$(proc_ticks "$CPU_PIDS")
+  fi
+}
+cpu_stop() {
+  if [ "$PERF" = 1 ]; then
+    kill -INT "$PERF_PID" 2>/dev/null || true
+    wait "$PERF_PID" 2>/dev/null || true
+    awk -F, '$3 ~ /task-clock/ {printf "%.0f\n", $1 * 1000}' "$WORK/perf.txt"
+  else
+    echo $(( ($(proc_ticks "$CPU_PIDS") - CPU_TICKS) * 1000000 / $(getconf CLK_TCK) ))
+  fi
+}
+per_request() { awk -v us="$1" -v n="$2" 'BEGIN { if (n+0 > 0 && us != "") printf "%.1f", us/n; else print "-" }'; }
+
+# wrk with a 1 s warm-up, then the measured run with CPU accounting. Sets OUT and CPU_US.
 run_wrk() { # url conns extra...
   local url=$1 conns=$2; shift 2
-  taskset -c 1 wrk -t1 -c"$conns" -d1s "$@" "$url" >/dev/null 2>&1 || true   # warm-up
-  taskset -c 1 wrk -t1 -c"$conns" -d"${DURATION}s" "$@" "$url" 2>&1
+  "${LOAD_CPU[@]}" wrk -t1 -c"$conns" -d1s "$@" "$url" >/dev/null 2>&1 || true
+  cpu_start
+  OUT=$("${LOAD_CPU[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" "$@" "$url" 2>&1 || true)
+  CPU_US=$(cpu_stop)
+  [ -n "${DEBUG:-}" ] && echo "$OUT" >&2
+  REQS=$(echo "$OUT" | awk '/requests in/ {print $1}')
+  if echo "$OUT" | grep -q 'Non-2xx'; then echo "bench: wrk saw non-2xx answers: $OUT" >&2; fi
+}
+req_per_s() { echo "$OUT" | awk '/Requests\/sec/ {print $2}'; }
+mib_per_s() {
+  echo "$OUT" | awk '/Transfer\/sec/ {v=$2; u=substr(v,length(v)-1); n=substr(v,1,length(v)-2); if (u=="GB") n*=1024; if (u=="KB") n/=1024; print n}'
 }
 
-# One measurement: prints a number (req/s, MiB/s, or bytes per connection).
+# One measurement: prints "figure cpu-us-per-request" (req/s, MiB/s or bytes per connection).
 measure() { # who model point
-  local who=$1 model=$2 point=$3 port out
+  local who=$1 model=$2 point=$3 port
   port=$(free_port)
   if [ "$who" = nginx ]; then start_nginx "$port"; else start_ours "$port" "$model"; fi
   wait_port "$port"
   # Both servers must really serve the file: a 403 would be fast and mean nothing.
   local code
   code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/1k.bin")
-  [ "$code" = 200 ] || { echo "bench: $who answered $code for /1k.bin" >&2; stop_server; echo 0; return; }
+  [ "$code" = 200 ] || { echo "bench: $who answered $code for /1k.bin" >&2; stop_server; echo "0 -"; return; }
+  local url=http://127.0.0.1:$port
   case $point in
-    ka)    out=$(run_wrk "http://127.0.0.1:$port/1k.bin" 64); echo "$out" | awk '/Requests\/sec/ {print $2}' ;;
-    close) out=$(run_wrk "http://127.0.0.1:$port/1k.bin" 64 -H "Connection: close"); echo "$out" | awk '/Requests\/sec/ {print $2}' ;;
-    big)   out=$(run_wrk "http://127.0.0.1:$port/1m.bin" 16); [ -n "${DEBUG:-}" ] && echo "$out" >&2
-           echo "$out" | awk '/Transfer\/sec/ {v=$2; u=substr(v,length(v)-1); n=substr(v,1,length(v)-2); if (u=="GB") n*=1024; if (u=="KB") n/=1024; print n}' ;;
-    idle)  local before after ready=$WORK/ready
+    ka)    run_wrk "$url/1k.bin" 64; echo "$(req_per_s) $(per_request "$CPU_US" "$REQS")" ;;
+    close) run_wrk "$url/1k.bin" 64 -H "Connection: close"; echo "$(req_per_s) $(per_request "$CPU_US" "$REQS")" ;;
+    100k)  run_wrk "$url/100k.bin" 16; echo "$(mib_per_s) $(per_request "$CPU_US" "$REQS")" ;;
+    big)   run_wrk "$url/1m.bin" 16; echo "$(mib_per_s) $(per_request "$CPU_US" "$REQS")" ;;
+    10m)   run_wrk "$url/10m.bin" 16; echo "$(mib_per_s) $(per_request "$CPU_US" "$REQS")" ;;
+    idle)  local before after ready=$WORK/ready pids
            rm -f "$ready"
            # A few requests first, so lazily built state (date cache, buffers) is in the baseline.
-           taskset -c 1 wrk -t1 -c4 -d1s "http://127.0.0.1:$port/1k.bin" >/dev/null 2>&1 || true
-           before=$(rss_kib "$SERVER_PID")
-           taskset -c 1 python3 bench/server/idle_hold.py 127.0.0.1 "$port" /1k.bin "$IDLE_N" "$IDLE_HOLD" "$ready" > "$WORK/idle.out" &
+           "${LOAD_CPU[@]}" wrk -t1 -c4 -d1s "$url/1k.bin" >/dev/null 2>&1 || true
+           pids=$(server_pids)
+           before=$(rss_kib "$pids")
+           "${LOAD_CPU[@]}" python3 bench/server/idle_hold.py 127.0.0.1 "$port" /1k.bin "$IDLE_N" "$IDLE_HOLD" "$ready" > "$WORK/idle.out" &
            local client=$!
            while [ ! -e "$ready" ]; do sleep 0.2; kill -0 $client 2>/dev/null || break; done
-           sleep 1
-           after=$(rss_kib "$SERVER_PID")
+           sleep "$IDLE_SETTLE"
+           after=$(rss_kib "$pids")
            if wait $client; then
-             echo $(( (after - before) * 1024 / IDLE_N ))
+             echo "$(( (after - before) * 1024 / IDLE_N )) -"
            else
-             echo "failed($(tr '\n' ' ' < "$WORK/idle.out"))"
+             echo "failed($(tr '\n' ' ' < "$WORK/idle.out" | tr -s ' ' '_')) -"
            fi ;;
+    load)  # Ours only: the same server under wrk, then under `client load`, same connections.
+           local rps
+           if [ "$who" = wrk ]; then
+             run_wrk "$url/1k.bin" 64; rps=$(req_per_s)
+           else
+             "${LOAD_CPU[@]}" "$CLIENT" load -c 64 -d 1s "$url/1k.bin" >/dev/null 2>&1 || true
+             cpu_start
+             "${LOAD_CPU[@]}" "$CLIENT" load -c 64 -d "${DURATION}s" --json --color never "$url/1k.bin" > "$WORK/load.json" 2>/dev/null || true
+             CPU_US=$(cpu_stop)
+             read -r rps REQS < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["requests_per_second"], d["requests"])' "$WORK/load.json" 2>/dev/null || echo "0 0")
+           fi
+           echo "$rps $(per_request "$CPU_US" "$REQS")" ;;
   esac
   stop_server
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-printf '%-8s %-6s %-44s %14s %14s %8s\n' model point what server nginx ratio
+pinning="server on core 0, load on core 1"
+[ "$PIN" = 1 ] || pinning="unpinned"
+cpu_source="perf stat task-clock"
+[ "$PERF" = 1 ] || cpu_source="/proc/PID/stat"
+echo "workers: $WORKERS each, $pinning; $ROUNDS rounds of ${DURATION}s; CPU per request from $cpu_source"
+printf '%-8s %-6s %-44s %12s %12s %7s %11s %11s\n' model point what server nginx ratio "server us" "nginx us"
 for model in $MODELS; do
   for point in $POINTS; do
-    ours=(); theirs=()
+    ours=(); theirs=(); ours_cpu=(); theirs_cpu=()
     rounds=$ROUNDS
     [ "$point" = idle ] && rounds=1
+    peer=nginx
+    [ "$point" = load ] && peer=wrk
     for _ in $(seq "$rounds"); do
-      ours+=("$(measure ours "$model" "$point")")
-      theirs+=("$(measure nginx "$model" "$point")")
+      read -r fig cpu < <(measure ours "$model" "$point"); ours+=("$fig"); ours_cpu+=("$cpu")
+      read -r fig cpu < <(measure "$peer" "$model" "$point"); theirs+=("$fig"); theirs_cpu+=("$cpu")
     done
     a=$(printf '%s\n' "${ours[@]}" | median)
     b=$(printf '%s\n' "${theirs[@]}" | median)
+    ac=$(printf '%s\n' "${ours_cpu[@]}" | grep -v '^-$' | median || true)
+    bc=$(printf '%s\n' "${theirs_cpu[@]}" | grep -v '^-$' | median || true)
     case $point in
       ka) what="1 KiB keep-alive, 64 conns (req/s)" ;;
       close) what="1 KiB new connection each, 64 conns (req/s)" ;;
+      100k) what="100 KiB, 16 conns (MiB/s)" ;;
       big) what="1 MiB, 16 conns (MiB/s)" ;;
+      10m) what="10 MiB, 16 conns (MiB/s)" ;;
       idle) what="$IDLE_N idle conns ${IDLE_HOLD}s (bytes RSS/conn)" ;;
+      load) what="ours: client load vs wrk, 1 KiB, 64 (req/s)" ;;
     esac
     ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { if (b+0 > 0 && a+0 >= 0) printf "%.2f", a/b; else print "-" }')
-    printf '%-8s %-6s %-44s %14s %14s %8s\n' "$model" "$point" "$what" "$a" "$b" "$ratio"
-    echo "  rounds: server ${ours[*]} | nginx ${theirs[*]}" >&2
+    printf '%-8s %-6s %-44s %12s %12s %7s %11s %11s\n' "$model" "$point" "$what" "$a" "$b" "$ratio" "${ac:--}" "${bc:--}"
+    echo "  rounds: server ${ours[*]} | $peer ${theirs[*]} | CPU us/request: server ${ours_cpu[*]} | $peer ${theirs_cpu[*]}" >&2
   done
 done
