@@ -361,7 +361,10 @@ Examples:
   client load -c 16 -d 2s http://localhost:8080/index.html
   client load -c 8 -d 2s --rate 500 http://localhost:8080/     paced (latency from the schedule)
   client load -c 8 -n 1000 --close http://localhost:8080/      a new connection per request
-  client load -d 2s --json http://localhost:8080/ > result.json")]
+  client load -d 2s --json http://localhost:8080/ > result.json
+
+Ctrl-C stops early and prints the summary of what was measured so far, exit code 0 (a second
+Ctrl-C quits at once). Latency percentiles come from an HdrHistogram (3 significant digits).")]
 pub struct LoadArgs {
     /// The URL every request asks for (http://).
     pub url: String,

@@ -18,14 +18,12 @@
 //! | [`raw`] | what `--raw` bytes ask for: how many requests, and whether one is unfinished |
 //! | [`response`] | reading responses leniently, with a diagnosis of what a server got wrong |
 //! | [`transcript`] | the exchange in trace syntax, large bodies elided, and `--record` |
-//! | [`histogram`] | latency histogram for `load` |
 //! | [`exit`] | curl-compatible exit codes |
 
 pub mod cli;
 pub mod cookies;
 pub mod exit;
 pub mod forms;
-pub mod histogram;
 pub mod load;
 pub mod net;
 pub mod oneshot;

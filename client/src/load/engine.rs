@@ -179,7 +179,8 @@ pub fn run_loop(plan: &LoopPlan, budget: &Budget, live: &Live) -> io::Result<Tal
                 State::Connecting | State::Writing { .. } | State::Reading
             )
         });
-        if !busy && (stopping || budget.exhausted(now)) {
+        if stopping || (!busy && budget.exhausted(now)) {
+            // Ctrl-C stops at once: requests in flight are not counted, as at the deadline.
             break;
         }
         if let Budget::Until(at) = budget {
@@ -494,10 +495,7 @@ fn complete(
     tally: &mut Tally,
     live: &Live,
 ) {
-    let latency = conn.started.elapsed();
-    tally
-        .latency
-        .record(latency.as_nanos().min(u64::MAX as u128) as u64);
+    tally.record_latency(conn.started.elapsed());
     *tally.statuses.entry(status).or_default() += 1;
     live.completed.fetch_add(1, Ordering::Relaxed);
     conn.served += 1;

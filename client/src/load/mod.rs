@@ -4,12 +4,15 @@
 //! The connections are shared out among `--threads` event loops ([`engine`]); each counts into
 //! its own [`report::Tally`], merged at the end. A progress line is redrawn on a terminal (plain
 //! lines once a second otherwise) from shared atomic counters.
+//!
+//! Ctrl-C stops the loops at once and the summary of what was measured so far is printed (as
+//! wrk, ab and hey do); a second Ctrl-C ends the program straight away.
 
 pub mod engine;
 pub mod report;
 
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -53,7 +56,12 @@ pub fn run(args: &LoadArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> E
             } else {
                 Progress::Plain(&mut *stderr)
             };
-            let report = drive(args, plans, budget, shown);
+            let interrupt = Arc::new(AtomicBool::new(false));
+            let handlers = catch_ctrl_c(&interrupt);
+            let report = drive(args, plans, budget, shown, Some(&interrupt));
+            for id in handlers {
+                signal_hook::low_level::unregister(id);
+            }
             match report {
                 Ok(report) => {
                     if args.json {
@@ -89,6 +97,22 @@ pub fn run(args: &LoadArgs, stdout: &mut dyn Write, stderr: &mut dyn Write) -> E
             }
         }
     }
+}
+
+/// Makes the first Ctrl-C (SIGINT) set `flag`, and a second one end the program with the
+/// shell's 130 at once. Returns what to unregister afterwards (nothing if it cannot be set up:
+/// Ctrl-C then ends the run as before, without a summary).
+fn catch_ctrl_c(flag: &Arc<AtomicBool>) -> Vec<signal_hook::SigId> {
+    use signal_hook::consts::SIGINT;
+    let mut ids = Vec::new();
+    // Registered first, so it sees the flag as it was before this Ctrl-C set it.
+    if let Ok(id) = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, flag.clone()) {
+        ids.push(id);
+    }
+    if let Ok(id) = signal_hook::flag::register(SIGINT, flag.clone()) {
+        ids.push(id);
+    }
+    ids
 }
 
 /// Resolves the URL, builds the request and shares out the connections.
@@ -168,12 +192,14 @@ pub enum Progress<'w> {
     Off,
 }
 
-/// Runs the loops to the end and merges what they counted.
+/// Runs the loops to the end, or until `interrupt` is set (Ctrl-C), and merges what they
+/// counted.
 pub fn drive(
     args: &LoadArgs,
     plans: Vec<LoopPlan>,
     budget: Budget,
     mut progress: Progress<'_>,
+    interrupt: Option<&AtomicBool>,
 ) -> std::io::Result<Report> {
     let live = Arc::new(Live::default());
     let budget = Arc::new(budget);
@@ -201,8 +227,13 @@ pub fn drive(
     drop(done_tx);
     let mut finished = 0;
     let mut last_plain = Instant::now();
+    let mut interrupted = false;
     while finished < threads {
-        match done_rx.recv_timeout(Duration::from_millis(200)) {
+        if !interrupted && interrupt.is_some_and(|i| i.load(Ordering::Relaxed)) {
+            interrupted = true;
+            live.stop.store(true, Ordering::Relaxed);
+        }
+        match done_rx.recv_timeout(Duration::from_millis(100)) {
             Ok(()) => finished += 1,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -243,6 +274,7 @@ pub fn drive(
         rate: args.rate,
         elapsed,
         tally,
+        interrupted,
     })
 }
 

@@ -6,13 +6,25 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::histogram::Histogram;
+use hdrhistogram::Histogram;
+
+/// The longest latency the histogram tells apart (an hour, in nanoseconds); longer ones count as
+/// an hour. Below it every value is kept to 3 significant digits (0.1 %).
+const LATENCY_HIGHEST_NS: u64 = 3_600_000_000_000;
+
+/// An empty latency histogram: nanoseconds from 1 ns to an hour, 3 significant digits.
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, LATENCY_HIGHEST_NS, 3).expect("the bounds are valid")
+}
+
+/// The percentiles the summary lists, as wrk's latency distribution does.
+pub const DISTRIBUTION: [f64; 6] = [50.0, 75.0, 90.0, 99.0, 99.9, 100.0];
 
 /// Counts kept by one event loop, merged at the end.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Tally {
     /// Latency of each completed request, in nanoseconds.
-    pub latency: Histogram,
+    pub latency: Histogram<u64>,
     /// Final responses by status code.
     pub statuses: BTreeMap<u16, u64>,
     /// Failed requests by kind ("connect refused", "timeout", "bad response: ...").
@@ -27,10 +39,32 @@ pub struct Tally {
     pub reconnects: u64,
 }
 
+impl Default for Tally {
+    fn default() -> Tally {
+        Tally {
+            latency: latency_histogram(),
+            statuses: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            bytes_read: 0,
+            bytes_written: 0,
+            connects: 0,
+            reconnects: 0,
+        }
+    }
+}
+
 impl Tally {
+    /// Counts a completed request's latency (an hour or more counts as an hour).
+    pub fn record_latency(&mut self, latency: Duration) {
+        let ns = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+        self.latency
+            .saturating_record(ns.clamp(1, LATENCY_HIGHEST_NS));
+    }
+
     /// Adds another loop's counts.
     pub fn merge(&mut self, other: &Tally) {
-        self.latency.merge(&other.latency);
+        // Both histograms have the same bounds, so adding cannot fail.
+        let _ = self.latency.add(&other.latency);
         for (k, v) in &other.statuses {
             *self.statuses.entry(*k).or_default() += v;
         }
@@ -51,6 +85,15 @@ impl Tally {
     /// Requests that got a response.
     pub fn completed(&self) -> u64 {
         self.latency.len()
+    }
+
+    /// The latency at percentile `p` (0..=100), in nanoseconds (0 when nothing completed).
+    pub fn latency_at(&self, p: f64) -> u64 {
+        if self.latency.is_empty() {
+            0
+        } else {
+            self.latency.value_at_percentile(p)
+        }
     }
 
     /// Requests that failed.
@@ -76,6 +119,8 @@ pub struct Report {
     pub elapsed: Duration,
     /// Everything counted.
     pub tally: Tally,
+    /// Stopped early by Ctrl-C: the figures are those measured until then.
+    pub interrupted: bool,
 }
 
 fn ms(ns: u64) -> String {
@@ -116,6 +161,13 @@ impl Report {
     pub fn text(&self) -> String {
         let t = &self.tally;
         let mut out = String::new();
+        if self.interrupted {
+            let _ = writeln!(
+                out,
+                "interrupted (Ctrl-C) after {:.2}s: what was measured until then",
+                self.elapsed.as_secs_f64()
+            );
+        }
         let mode = if self.keep_alive {
             "keep-alive"
         } else {
@@ -149,14 +201,28 @@ impl Report {
         } else {
             let _ = writeln!(
                 out,
-                "  latency  min {}  p50 {}  p90 {}  p99 {}  max {}  mean {}",
+                "  latency  min {}  p50 {}  p90 {}  p99 {}  max {}  mean {}  stdev {}",
                 ms(h.min()),
-                ms(h.quantile(0.5)),
-                ms(h.quantile(0.9)),
-                ms(h.quantile(0.99)),
+                ms(t.latency_at(50.0)),
+                ms(t.latency_at(90.0)),
+                ms(t.latency_at(99.0)),
                 ms(h.max()),
-                ms(h.mean() as u64)
+                ms(h.mean() as u64),
+                ms(h.stdev() as u64)
             );
+            let _ = writeln!(out, "  latency distribution");
+            let widest = t.latency_at(100.0).max(1) as f64;
+            for p in DISTRIBUTION {
+                let at = t.latency_at(p);
+                let bar = ((at as f64 / widest) * 30.0).round() as usize;
+                let _ = writeln!(
+                    out,
+                    "    {:>6}  {:>8}  {}",
+                    format!("{p}%"),
+                    ms(at),
+                    "#".repeat(bar.max(1))
+                );
+            }
         }
         let statuses: Vec<String> = t
             .statuses
@@ -217,9 +283,9 @@ impl Report {
             "reconnects": t.reconnects,
             "latency_us": {
                 "min": us(h.min()),
-                "p50": us(h.quantile(0.5)),
-                "p90": us(h.quantile(0.9)),
-                "p99": us(h.quantile(0.99)),
+                "p50": us(t.latency_at(50.0)),
+                "p90": us(t.latency_at(90.0)),
+                "p99": us(t.latency_at(99.0)),
                 "max": us(h.max()),
                 "mean": h.mean() / 1e3,
             },
@@ -235,8 +301,8 @@ mod tests {
 
     fn sample() -> Report {
         let mut tally = Tally::default();
-        for v in [1_000_000u64, 2_000_000, 3_000_000] {
-            tally.latency.record(v);
+        for ms in [1, 2, 3] {
+            tally.record_latency(Duration::from_millis(ms));
         }
         tally.statuses.insert(200, 2);
         tally.statuses.insert(404, 1);
@@ -251,6 +317,7 @@ mod tests {
             rate: None,
             elapsed: Duration::from_secs(1),
             tally,
+            interrupted: false,
         }
     }
 
@@ -266,9 +333,43 @@ mod tests {
             "404: 1",
             "timeout",
             "2.9 KiB read",
+            "latency distribution",
+            "99.9%",
         ] {
             assert!(text.contains(needle), "{needle:?} missing in:\n{text}");
         }
+    }
+
+    #[test]
+    fn percentiles_come_from_the_histogram_within_its_precision() {
+        let mut tally = Tally::default();
+        for us in 1..=10_000u64 {
+            tally.record_latency(Duration::from_micros(us));
+        }
+        for (p, exact) in [(50.0, 5_000_000u64), (90.0, 9_000_000), (99.0, 9_900_000)] {
+            let got = tally.latency_at(p);
+            let err = (got as f64 - exact as f64).abs() / exact as f64;
+            assert!(err <= 0.001, "p{p}: {got} vs {exact}");
+        }
+        assert!(tally.latency_at(100.0) >= 10_000_000);
+        assert_eq!(Tally::default().latency_at(99.0), 0);
+        // An hour or more is counted, as an hour.
+        tally.record_latency(Duration::from_secs(7200));
+        assert_eq!(tally.completed(), 10_001);
+    }
+
+    #[test]
+    fn an_interrupted_run_says_so_first() {
+        let mut report = sample();
+        report.interrupted = true;
+        let text = report.text();
+        assert!(
+            text.starts_with("interrupted (Ctrl-C) after 1.00s"),
+            "{text}"
+        );
+        assert!(text.contains("3 requests"), "{text}");
+        // --json keeps its shape.
+        assert_eq!(report.json(), sample().json());
     }
 
     #[test]
@@ -277,7 +378,9 @@ mod tests {
         assert_eq!(v["requests"], 3);
         assert_eq!(v["status"]["404"], 1);
         assert_eq!(v["errors"]["timeout"], 1);
-        assert_eq!(v["latency_us"]["max"], 3000.0);
+        // The histogram keeps 3 significant digits: 3 ms is reported within 0.1 %.
+        let max = v["latency_us"]["max"].as_f64().unwrap();
+        assert!((max - 3000.0).abs() <= 3.0, "{max}");
     }
 
     #[test]
