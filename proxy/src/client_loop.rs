@@ -27,7 +27,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 use wire::http1::conn::{Event, State};
 
-use crate::client_side::{serve_on_thread, Client, Parked};
+use crate::client_side::{may_still_be_sending, serve_on_thread, Client, Parked};
 use crate::forward::{self, Request};
 use crate::{Shared, SocketGuard};
 
@@ -374,11 +374,10 @@ fn step(client: &mut Client<'_>) -> Next {
                     None => return Next::Thread(Some(Box::new(request))),
                 }
             }
-            Ok(Event::ConnectionClosed(_)) => {
+            Ok(Event::ConnectionClosed(reason)) => {
                 return if client.conn.pending_transmit() > 0 && client.flush().is_err() {
                     Next::Thread(None)
-                } else if client.conn.their_state() == State::Error {
-                    // The client broke the protocol and was told so: it may still be sending.
+                } else if may_still_be_sending(&client.conn, reason) {
                     Next::Linger
                 } else {
                     Next::Close

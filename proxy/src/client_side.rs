@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use wire::cache::invalidation::cache_key;
 
-use wire::http1::conn::{Conn, ConnOptions, Event, State, Transmit};
+use wire::http1::conn::{CloseReason, Conn, ConnOptions, Event, State, Transmit};
 use wire::http1::{
     Headers, Leniencies, Limits, ParseOptions, RequestHead, ResponseHead, StatusCode, Target,
 };
@@ -348,8 +348,8 @@ pub(crate) fn serve_on_thread(
                     return None;
                 }
             }
-            Ok(Event::ConnectionClosed(_)) => {
-                if client.flush().is_ok() && client.conn.their_state() == State::Error {
+            Ok(Event::ConnectionClosed(reason)) => {
+                if client.flush().is_ok() && may_still_be_sending(&client.conn, reason) {
                     lingering_close(&client.stream);
                 }
                 return None;
@@ -372,6 +372,13 @@ pub(crate) fn serve_on_thread(
             }
         }
     }
+}
+
+/// True when the connection closes while its client may still be sending: it broke the
+/// protocol and was told so, or it was answered before its body was read (an origin's early
+/// 413) and the rest could not be drained.
+pub(crate) fn may_still_be_sending(conn: &Conn, reason: CloseReason) -> bool {
+    conn.their_state() == State::Error || reason == CloseReason::UnreadRequestBody
 }
 
 /// After an error response: shuts the sending side, then reads and drops what the client still

@@ -41,6 +41,7 @@ use wire::http1::{via, Method, RequestHead, ResponseHead, Version};
 
 use crate::client_side::Client;
 use crate::inflight::{Joined, Lead};
+use crate::request_body::{self, BodyError, Sent};
 use crate::request_target::{absolute_uri, destination, Destination, LocalPage};
 use crate::status_page;
 use crate::store::{BodySource, Fnv1a, PendingEntry, Selected, Store};
@@ -822,7 +823,26 @@ fn exchange<'s>(
             ));
         }
         if has_body {
-            send_request_body(client, &mut up)?;
+            match request_body::send(client, &mut up, timeout) {
+                Ok(Sent::Whole) => {}
+                Ok(Sent::Answered(response)) => {
+                    // An early answer (413, 401, 403, ...): relayed as it is; the rest of the
+                    // client's body is drained or the client connection closed by its core.
+                    let response_time = shared.options.clock.http_date();
+                    return Ok(Started {
+                        up,
+                        _registered: registered,
+                        response,
+                        request_time,
+                        response_time,
+                    });
+                }
+                Err(BodyError::Upstream(status, why)) => return Err(Failure::Answer(status, why)),
+                Err(BodyError::Client(Some(status), e)) => {
+                    return Err(Failure::Answer(status, e.to_string()))
+                }
+                Err(BodyError::Client(None, e)) => return Err(Failure::Client(e)),
+            }
         }
         let mut got_bytes = false;
         loop {
@@ -896,43 +916,6 @@ fn is_timeout(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
-}
-
-fn send_request_body(client: &mut Client<'_>, up: &mut Upstream) -> Result<(), Failure> {
-    let upstream_failed = |e: &dyn std::fmt::Display| {
-        Failure::Answer(
-            502,
-            format!("sending the request body upstream failed: {e}"),
-        )
-    };
-    loop {
-        match client.conn.poll_event() {
-            Ok(Event::Data(bytes)) => {
-                up.conn.send_data(bytes).map_err(|e| upstream_failed(&e))?;
-                if up.conn.pending_transmit() >= FLUSH_AT {
-                    flush_upstream(up).map_err(|e| upstream_failed(&e))?;
-                }
-            }
-            Ok(Event::EndOfMessage(trailers)) => {
-                let trailers = (!trailers.is_empty()).then_some(&trailers);
-                up.conn
-                    .send_end(trailers)
-                    .map_err(|e| upstream_failed(&e))?;
-                return flush_upstream(up).map_err(|e| upstream_failed(&e));
-            }
-            Ok(Event::NeedData) => {
-                flush_upstream(up).map_err(|e| upstream_failed(&e))?;
-                client.read_more().map_err(Failure::Client)?;
-            }
-            Ok(_) => {
-                return Err(Failure::Client(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the client stopped in the middle of the request body",
-                )))
-            }
-            Err(e) => return Err(Failure::Answer(e.status_hint(), format!("{e}"))),
-        }
-    }
 }
 
 fn flush_upstream(up: &mut Upstream) -> io::Result<()> {

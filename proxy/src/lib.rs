@@ -65,6 +65,7 @@ mod client_side;
 pub mod clock;
 mod forward;
 pub mod inflight;
+mod request_body;
 pub mod request_target;
 pub mod status_page;
 pub mod store;
