@@ -19,7 +19,7 @@ Examples:
   labs check mail/helo --run 'python3 mail.py {host} {port}'
                                          labs plays the mail server for your client
   labs next                              the first step you have not passed
-  labs check http --keep-going --run 'python3 server.py {port}' --junit junit.xml \
+  labs check http --keep-going --run 'python3 server.py {port}' --junit junit.xml \\
       --gradescope results.json          results for CI and Gradescope too
   labs check http --run 'python3 server.py {port}' --html report.html
                                          a page with each exchange drawn as a diagram
@@ -190,7 +190,18 @@ pub fn run(cli: Cli) -> i32 {
                 print!("{}", report::step_text(track, index, step, &style));
                 0
             }
-            None => unknown_step(&step),
+            None => match catalog::find_track(&step) {
+                // `labs show http`: the track's steps, and how to see the first one.
+                Some(track) => {
+                    print!("{}", report::track_steps(track, &progress, &style));
+                    println!(
+                        "\nlabs show {}/1 shows the first step; labs show {}/NAME any other.",
+                        track.id, track.id
+                    );
+                    0
+                }
+                None => unknown_step(&step),
+            },
         },
         Command::Next => {
             for track in catalog::tracks() {

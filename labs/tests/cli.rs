@@ -152,3 +152,18 @@ fn listen_waits_for_a_client_the_learner_starts() {
     assert!(out.status.success(), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("PASS webserver/client"));
 }
+
+#[test]
+fn show_a_track_lists_its_steps_and_says_how_to_see_one() {
+    let data = tempfile::tempdir().unwrap();
+    for track in ["http", "webserver", "pinger", "mail", "proxy"] {
+        let out = labs(data.path(), &["show", track]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let shown = text(&out.stdout);
+        assert!(
+            shown.contains(&format!("{track}/1 shows the first step")),
+            "{shown}"
+        );
+        assert!(shown.contains(&format!("  1. {track}/")), "{shown}");
+    }
+}
