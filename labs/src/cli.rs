@@ -39,12 +39,15 @@ Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error (o
 /// you what to build next, checks it over real sockets, and when a check fails shows the exact
 /// bytes that were wrong and why.
 #[derive(Debug, Parser)]
-#[command(name = "labs", version, about, long_about, after_help = AFTER_HELP)]
+#[command(name = "labs", version = cmdline::version!(), about, long_about, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Never colour the output (colour is only used on a terminal, and NO_COLOR is honoured).
-    #[arg(long, global = true)]
+    /// `--color auto|always|never` (auto: on a terminal, unless NO_COLOR is set).
+    #[command(flatten)]
+    color: cmdline::ColorArg,
+    /// The same as --color never (kept for scripts written before --color).
+    #[arg(long, global = true, hide = true)]
     no_color: bool,
 }
 
@@ -89,6 +92,9 @@ struct CheckArgs {
     /// Your program is a client: labs listens at HOST:PORT and you start your client against it.
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "run")]
     listen: Option<String>,
+    /// Short for --listen 127.0.0.1:PORT: labs listens on this port for your client.
+    #[arg(short = 'p', long, value_name = "PORT", conflicts_with_all = ["target", "listen", "run"])]
+    port: Option<u16>,
     /// labs starts your program with this shell command ({port}, {host}, {dir} are filled in)
     /// and stops it afterwards.
     #[arg(long, value_name = "CMD")]
@@ -96,7 +102,7 @@ struct CheckArgs {
     /// The folder your server serves /files/ from (for the file steps).
     #[arg(long, value_name = "DIR")]
     files_dir: Option<PathBuf>,
-    /// How long to wait for each read, e.g. 2s or 500ms.
+    /// How long to wait for each read, e.g. 2s, 500ms, 1.5s or 1m (at most an hour).
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     timeout: Duration,
     /// Print the results as JSON: {"passed": N, "failed": M, "not_run": [...], "steps": [...]},
@@ -133,29 +139,27 @@ struct CheckArgs {
     weights: Option<PathBuf>,
 }
 
-/// Parses `2s`, `500ms`, `1.5s` or a bare number of seconds.
+/// Parses a read timeout as every protolab program reads a duration (`2s`, `500ms`, `1.5s`,
+/// `1m`, or a bare number of seconds): more than nothing and at most an hour.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        (text, 1.0)
-    };
-    match number.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v * scale <= 3600.0 => {
-            Ok(Duration::from_secs_f64(v * scale))
-        }
-        _ => Err(format!(
-            "`{text}` is not a duration; write it like 2s or 500ms (at most an hour)"
-        )),
+    let d = cmdline::parse_positive_duration(text)?;
+    if d > Duration::from_secs(3600) {
+        return Err(format!(
+            "`{}` is longer than an hour; a read timeout of 2s or 500ms is usual",
+            text.trim()
+        ));
     }
+    Ok(d)
 }
 
 /// Runs a command line; returns the exit status.
 pub fn run(cli: Cli) -> i32 {
-    let style = Style::detect(cli.no_color);
+    if cli.no_color {
+        cmdline::ColorWhen::Never.apply();
+    } else {
+        cli.color.apply();
+    }
+    let style = Style::new(cmdline::Paint::stdout().enabled());
     let mut progress = match Progress::load_default() {
         Ok(p) => p,
         Err(e) => {
@@ -272,7 +276,11 @@ fn check(args: CheckArgs, progress: &mut Progress, style: &Style) -> i32 {
         } else {
             return unknown_step(&args.what);
         };
-    let reach = match (&args.target, &args.listen, &args.run) {
+    let listen = args
+        .listen
+        .clone()
+        .or(args.port.map(|p| format!("127.0.0.1:{p}")));
+    let reach = match (&args.target, &listen, &args.run) {
         (Some(t), _, _) => Reach::Target(t.clone()),
         (_, Some(l), _) => Reach::Listen(l.clone()),
         (_, _, Some(r)) => Reach::Run(r.clone()),
@@ -429,7 +437,12 @@ mod tests {
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("soon").unwrap_err().contains("2s or 500ms"));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("soon").unwrap_err().contains("1.5s, 500ms"));
+        assert!(parse_duration("2h")
+            .unwrap_err()
+            .contains("longer than an hour"));
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("0").is_err());
     }

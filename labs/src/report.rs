@@ -10,7 +10,6 @@ use crate::exchange::{Event, Exchange, Hop, Party};
 use crate::progress::Progress;
 use crate::runner::StepResult;
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 use wire::trace::{self, Tag, Trace, Transport};
 
 /// Terminal styling: ANSI colours or none.
@@ -20,12 +19,9 @@ pub struct Style {
 }
 
 impl Style {
-    /// Colour when stdout is a terminal, `NO_COLOR` is unset and `--no-color` was not given.
-    pub fn detect(no_color_flag: bool) -> Style {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Style {
-            colour: !no_color_flag && !no_color && std::io::stdout().is_terminal(),
-        }
+    /// Colour or not, as decided by `--color` (cmdline: on a terminal unless `NO_COLOR` is set).
+    pub fn new(colour: bool) -> Style {
+        Style { colour }
     }
 
     /// No colour at all (tests, JSON, files).

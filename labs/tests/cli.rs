@@ -117,15 +117,31 @@ fn a_passing_step_counts_towards_progress_and_next_moves_on() {
 
 #[test]
 fn listen_waits_for_a_client_the_learner_starts() {
-    let data = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    listen_and_serve_one_client(&["check", "webserver/client", "--listen", &addr], &addr);
+}
+
+#[test]
+fn dash_p_is_short_for_listening_on_localhost() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let port = port.to_string();
+    listen_and_serve_one_client(&["check", "webserver/client", "-p", &port], &addr);
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+        .port()
+}
+
+fn listen_and_serve_one_client(args: &[&str], addr: &str) {
+    let data = tempfile::tempdir().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_labs"))
-        .args(["check", "webserver/client", "--listen", &addr])
+        .args(args)
         .env("PROTOLAB_DATA_DIR", data.path())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -141,7 +157,7 @@ fn listen_waits_for_a_client_the_learner_starts() {
         announcement.contains(&format!("listening on {addr}")),
         "{announcement}"
     );
-    let mut stream = TcpStream::connect(&addr).unwrap();
+    let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .write_all(b"GET /HelloWorld.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .unwrap();
@@ -166,4 +182,53 @@ fn show_a_track_lists_its_steps_and_says_how_to_see_one() {
         );
         assert!(shown.contains(&format!("  1. {track}/")), "{shown}");
     }
+}
+
+#[test]
+fn the_shared_vocabulary_durations_colour_and_version() {
+    let data = tempfile::tempdir().unwrap();
+    let version = labs(data.path(), &["--version"]);
+    assert_eq!(
+        text(&version.stdout).trim(),
+        format!("labs (protolab) {}", env!("CARGO_PKG_VERSION"))
+    );
+    let help = text(&labs(data.path(), &["check", "--help"]).stdout);
+    assert!(help.contains("[default: 2s]"), "{help}");
+    assert!(help.contains("--color <WHEN>"), "{help}");
+    // Durations as every protolab program reads them: these get past the command line and stop
+    // at the step's name, which does not exist.
+    for timeout in ["1m", "1.5s", "500ms", "2"] {
+        let out = labs(data.path(), &["check", "nosuch/9", "--timeout", timeout]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains("there is no step `nosuch/9`"),
+            "{timeout}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = labs(data.path(), &["check", "http/1", "--timeout", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("1.5s, 500ms"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Colour: never into a pipe under auto, always when asked, never with NO_COLOR or never.
+    let coloured = |args: &[&str], no_color: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_labs"));
+        cmd.args(args).env("PROTOLAB_DATA_DIR", data.path());
+        match no_color {
+            Some(v) => cmd.env("NO_COLOR", v),
+            None => cmd.env_remove("NO_COLOR"),
+        };
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        out.stdout.contains(&0x1b)
+    };
+    assert!(coloured(&["show", "http/1", "--color", "always"], None));
+    assert!(!coloured(&["show", "http/1"], None));
+    assert!(!coloured(&["show", "http/1", "--color", "never"], None));
+    assert!(!coloured(&["show", "http/1", "--no-color"], None));
+    assert!(!coloured(&["show", "http/1", "--color", "auto"], Some("1")));
 }
