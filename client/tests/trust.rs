@@ -1,7 +1,9 @@
 //! Which certificates `client` trusts, through the binary: a self-signed certificate made the
 //! usual way (`openssl req -x509 ...`, marked CA:TRUE) is accepted with `--cacert` that file,
 //! by `https://localhost` and `https://127.0.0.1`; a different certificate, or the same one for
-//! another name, still fails with curl's exit 60 (and a file with no certificate is exit 77); `-v` says which roots were used.
+//! another name, still fails with curl's exit 60 (and a file with no certificate is exit 77); a
+//! server certificate signed by a CA in the file is accepted too, one signed by another CA is
+//! not; `-v` says which roots were used.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -90,6 +92,33 @@ fn tls_server(cert: &Path, key: &Path) -> (u16, std::thread::JoinHandle<()>) {
         let _ = tls.flush();
     });
     (port, handle)
+}
+
+/// A CA (its certificate in `STEM-ca.pem`) and a server certificate for localhost and
+/// 127.0.0.1 that it signed (`STEM.pem`, key in `STEM-key.pem`), as a lab with its own CA has.
+fn signed_by_a_ca(dir: &Path, stem: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, format!("{stem} lab CA"));
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params
+        .subject_alt_names
+        .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    let paths = (
+        dir.join(format!("{stem}-ca.pem")),
+        dir.join(format!("{stem}.pem")),
+        dir.join(format!("{stem}-key.pem")),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
 }
 
 fn client(args: &[&str]) -> Output {
@@ -222,5 +251,41 @@ fn without_cacert_the_lab_certificate_is_refused_and_ssl_cert_file_is_the_store(
         )),
         "{err}"
     );
+    server.join().unwrap();
+}
+
+#[test]
+fn a_certificate_signed_by_a_ca_in_cacert_is_trusted_and_another_ca_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = signed_by_a_ca(dir.path(), "lab");
+    let (other_ca, _, _) = signed_by_a_ca(dir.path(), "other");
+
+    // The server presents only its own certificate; the chain ends at the CA in --cacert.
+    let (port, server) = tls_server(&cert, &key);
+    let out = client(&[
+        "-v",
+        "--cacert",
+        ca.to_str().unwrap(),
+        &format!("https://localhost:{port}/"),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(out.stdout, b"secret\n");
+    assert!(
+        err.contains(&format!("and {} (1 certificate", ca.display())),
+        "{err}"
+    );
+    server.join().unwrap();
+
+    // Another CA in --cacert: curl's exit 60.
+    let (port, server) = tls_server(&cert, &key);
+    let out = client(&[
+        "--cacert",
+        other_ca.to_str().unwrap(),
+        &format!("https://localhost:{port}/"),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(60), "{err}");
+    assert!(out.stdout.is_empty());
     server.join().unwrap();
 }

@@ -1,7 +1,8 @@
 //! Which certificates `smtp send` trusts, through the binary: a sink whose certificate is made
 //! the usual way (`openssl req -x509 ...`, marked CA:TRUE) is trusted with `--ca` that file,
 //! over STARTTLS and implicit TLS, as swaks trusts it; a different certificate still fails with
-//! exit 29; `-v` says which roots were used.
+//! exit 29; a certificate signed by a CA in the file is trusted too, one signed by another CA is
+//! not; `-v` says which roots were used.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -39,6 +40,30 @@ fn self_signed(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
         std::fs::write(&key, key_pair.serialize_pem()).unwrap();
     }
     (cert, key)
+}
+
+/// A CA (its certificate in `STEM-ca.pem`) and a sink certificate for localhost that it signed
+/// (`STEM.pem`, key in `STEM-key.pem`).
+fn signed_by_a_ca(dir: &Path, stem: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, format!("{stem} lab CA"));
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    let paths = (
+        dir.join(format!("{stem}-ca.pem")),
+        dir.join(format!("{stem}.pem")),
+        dir.join(format!("{stem}-key.pem")),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
 }
 
 /// A sink on 127.0.0.1:0 (STARTTLS and implicit TLS) with the certificate in these files.
@@ -144,5 +169,21 @@ fn a_different_certificate_is_still_refused_with_exit_29() {
     );
     let smtps = sink.sink().smtps_addr().unwrap().to_string();
     let out = send(&smtps, "implicit", &other, false);
+    assert_eq!(out.status.code(), Some(29), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_certificate_signed_by_a_ca_in_the_file_is_trusted_and_another_ca_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = signed_by_a_ca(dir.path(), "lab");
+    let (other_ca, _, _) = signed_by_a_ca(dir.path(), "other");
+    let sink = TestSink::start(&cert, &key);
+
+    let server = format!("localhost:{}", sink.sink().addr().port());
+    let out = send(&server, "starttls", &ca, true);
+    let trace = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{trace}{}", text(&out.stderr));
+    assert!(trace.contains("# TLS established"), "{trace}");
+    let out = send(&server, "starttls", &other_ca, false);
     assert_eq!(out.status.code(), Some(29), "{}", text(&out.stderr));
 }
