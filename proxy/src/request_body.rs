@@ -103,7 +103,7 @@ fn send_nonblocking(
                 if let Some(head) = push(up, timeout, waiter)? {
                     return Ok(Sent::Answered(head));
                 }
-                client.read_more().map_err(|e| BodyError::Client(None, e))?;
+                client.read_more().map_err(|e| stalled_or_gone(client, e))?;
             }
             Ok(_) => {
                 return Err(BodyError::Client(
@@ -254,6 +254,24 @@ fn wait(up: &Upstream, timeout: Duration, waiter: &mut Option<Poll>) -> Result<(
             Err(e) => return Err(origin_failed(e)),
         }
     }
+}
+
+/// A client read that failed: a client that sent none of its body for `--body-timeout` is told
+/// so with `408` (RFC 9110 §15.5.9; no response has started), one that is gone is not.
+fn stalled_or_gone(client: &mut Client<'_>, e: io::Error) -> BodyError {
+    if matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    ) {
+        // The core gives up on the body and allows the one final response.
+        client.conn.handle_timeout();
+        let waited = client.shared.options.body_timeout;
+        let why = format!(
+            "the request body stopped: nothing of it arrived for {waited:?} (--body-timeout)"
+        );
+        return BodyError::Client(Some(408), io::Error::new(io::ErrorKind::TimedOut, why));
+    }
+    BodyError::Client(None, e)
 }
 
 fn upstream_failed(up: &Upstream, e: &dyn std::fmt::Display) -> BodyError {

@@ -173,3 +173,110 @@ fn help_names_the_timeouts_and_bad_durations_are_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An origin that reads a request head and whatever body follows until the proxy closes, and
+/// reports how many body bytes it got.
+fn reading_origin() -> (std::net::SocketAddr, std::sync::mpsc::Receiver<usize>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        let head_end = got
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(0, |p| p + 4);
+        let _ = tx.send(got.len() - head_end);
+    });
+    (addr, rx)
+}
+
+#[test]
+fn a_request_body_that_stops_gets_408_after_the_body_timeout() {
+    let (origin, body_seen) = reading_origin();
+    let proxy = ProxyProcess::start(&["--body-timeout", "300ms", "--header-timeout", "20s"]);
+    let mut client = proxy.connect();
+    let started = Instant::now();
+    client
+        .write_all(
+            format!(
+                "POST http://{origin}/upload HTTP/1.1\r\nHost: {origin}\r\nContent-Length: 100\r\n\r\n0123456789"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    // 90 bytes are never sent, and the connection stays open on the client's side.
+    let answer = String::from_utf8(read_to_close(&mut client)).unwrap();
+    let waited = started.elapsed();
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("--body-timeout"), "{answer}");
+    assert!(
+        waited >= Duration::from_millis(300),
+        "answered after {waited:?}, before the body timeout"
+    );
+    // The origin got the part that came, and its connection was closed with the request unfinished.
+    assert_eq!(body_seen.recv_timeout(Duration::from_secs(20)).unwrap(), 10);
+}
+
+#[test]
+fn a_client_that_takes_none_of_a_response_is_cut_off_after_the_body_timeout() {
+    use std::io::Read;
+    const LEN: usize = 64 << 20;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = listener.local_addr().unwrap();
+    let (gave_up, proxy_gave_up) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = stream.read(&mut buf);
+        let head =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {LEN}\r\nCache-Control: no-store\r\n\r\n");
+        let body = vec![b'x'; 1 << 20];
+        let mut sent = 0;
+        if stream.write_all(head.as_bytes()).is_ok() {
+            while sent < LEN && stream.write_all(&body).is_ok() {
+                sent += body.len();
+            }
+        }
+        // A write failed: the proxy dropped this connection.
+        let _ = gave_up.send(sent);
+    });
+    let proxy = ProxyProcess::start(&["--body-timeout", "300ms"]);
+    let mut client = proxy.connect();
+    client.write_all(get(origin).as_bytes()).unwrap();
+    // The client reads nothing until the origin sees the proxy give up.
+    let sent = proxy_gave_up.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert!(
+        sent < LEN,
+        "the origin sent it all: the proxy never gave up"
+    );
+    let got = read_to_close(&mut client);
+    assert!(got.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(got.len() < LEN, "the client got the whole response");
+}
+
+#[test]
+fn the_header_timeout_is_10_s_unless_set() {
+    let options = proxy::Options::default();
+    assert_eq!(options.header_timeout, Duration::from_secs(10));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_proxy"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let after = help.split("--header-timeout <TIME>").nth(1).unwrap();
+    let section = after.split("--keep-alive-timeout").next().unwrap();
+    assert!(section.contains("[default: 10s]"), "{section}");
+}
