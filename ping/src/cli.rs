@@ -13,6 +13,8 @@ Examples:
   ping -s 64 -W 500ms localhost   64-byte datagrams, give up on each after 0.5 s
   ping -w 1m localhost            keep pinging for a minute
   ping --json -c 5 localhost      the results as one JSON document
+  ping --histogram -c 20 -i 0.1 localhost
+                                  the round-trip times drawn: a histogram and a sparkline
   ping --icmp 127.0.0.1           a real ICMP echo, to compare with UDP on the same path
   ping serve --kr --seed 7        the lab's own dice (drop when randint(0, 10) < 4), reproducibly
   ping serve --delay 20ms --jitter 10ms --duplicate 0.1
@@ -93,6 +95,10 @@ pub struct PingArgs {
     /// Print the results as one JSON document instead of text.
     #[arg(long)]
     pub json: bool,
+    /// After the statistics, draw the round-trip times: a histogram, and a sparkline with one
+    /// mark per probe (! for a lost one). With --json: a "histogram" object.
+    #[arg(long)]
+    pub histogram: bool,
     /// Use ICMP echo (an unprivileged ICMP socket) instead of the lab's UDP datagrams.
     #[arg(long)]
     pub icmp: bool,

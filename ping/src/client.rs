@@ -17,6 +17,7 @@ use wire::ping::pinger::{Config, EndReason, Event, Pinger, Transport};
 use wire::ping::stats::ReplyTime;
 use wire::ping::Clock;
 
+use crate::histogram::Timeline;
 use crate::icmp_socket::{self, IcmpSocketError};
 use crate::readiness::{self, Ready};
 use cmdline::Paint;
@@ -36,6 +37,8 @@ pub struct ClientOptions {
     pub verbose: bool,
     /// One JSON document instead of text.
     pub json: bool,
+    /// Draw the round-trip times after the statistics (a histogram and a sparkline).
+    pub histogram: bool,
     /// Colour or not.
     pub paint: Paint,
 }
@@ -243,6 +246,7 @@ pub struct Report<'o> {
     replies: Vec<serde_json::Value>,
     timeouts: Vec<u64>,
     unreachable: Vec<Option<u64>>,
+    timeline: Timeline,
 }
 
 impl<'o> Report<'o> {
@@ -255,6 +259,7 @@ impl<'o> Report<'o> {
             replies: Vec::new(),
             timeouts: Vec::new(),
             unreachable: Vec::new(),
+            timeline: Timeline::default(),
         }
     }
 
@@ -302,6 +307,9 @@ impl<'o> Report<'o> {
                 duplicate,
             } => {
                 self.replies.push(json!({"seq": seq, "bytes": bytes, "time_ms": ms(rtt), "duplicate": duplicate, "late": false}));
+                if !duplicate {
+                    self.timeline.reply(seq, rtt);
+                }
                 if lines {
                     let dup = if duplicate {
                         paint.note(" (DUP!)")
@@ -324,6 +332,7 @@ impl<'o> Report<'o> {
             }
             Event::TimedOut { seq } => {
                 self.timeouts.push(seq);
+                self.timeline.lost(seq);
                 if lines {
                     writeln!(
                         out,
@@ -334,6 +343,9 @@ impl<'o> Report<'o> {
             }
             Event::Unreachable { seq } => {
                 self.unreachable.push(seq);
+                if let Some(seq) = seq {
+                    self.timeline.lost(seq);
+                }
                 if text && (lines || !self.hinted) {
                     let seq = seq.map(|s| format!(" seq={s}")).unwrap_or_default();
                     writeln!(
@@ -370,6 +382,9 @@ impl<'o> Report<'o> {
                     }
                     writeln!(out)?;
                     write!(out, "{}", pinger.summary().render(&self.options.host))?;
+                    if self.options.histogram {
+                        write!(out, "{}", self.timeline.render(paint))?;
+                    }
                 }
             }
         }
@@ -394,7 +409,7 @@ impl<'o> Report<'o> {
             Transport::Udp => "udp",
             Transport::IcmpEcho => "icmp",
         };
-        json!({
+        let mut doc = json!({
             "host": self.options.host,
             "address": self.ip().to_string(),
             "port": (transport == "udp").then_some(self.peer.port()),
@@ -410,11 +425,17 @@ impl<'o> Report<'o> {
             "replies": self.replies,
             "timeouts": self.timeouts,
             "unreachable": self.unreachable,
+            "rtts_ms": self.timeline.rtts().into_iter().map(ms).collect::<Vec<f64>>(),
             "end": end,
-        })
+        });
+        if self.options.histogram {
+            doc["histogram"] = self.timeline.json();
+        }
+        doc
     }
 }
 
-fn ms(d: Duration) -> f64 {
+/// A duration in milliseconds, to the microsecond (the JSON's `*_ms`).
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_micros() as f64 / 1000.0
 }

@@ -9,6 +9,7 @@
 //! | [`client`] | `ping HOST`: iputils-style output over UDP, or `--icmp` |
 //! | [`serve`] | `ping serve`: the lab's echo server, startable on port 0 for tests |
 //! | [`heartbeat`] | `ping heartbeat HOST`: the lab's heartbeat client |
+//! | [`histogram`] | `ping --histogram`: the round-trip times drawn after the statistics |
 //! | [`icmp_socket`] | Linux's unprivileged ICMP echo socket |
 //! | [`readiness`] | waiting for a datagram with a microsecond timeout (`ppoll`) |
 //! | [`cli`] | the command line |
@@ -16,6 +17,7 @@
 pub mod cli;
 pub mod client;
 pub mod heartbeat;
+pub mod histogram;
 pub mod icmp_socket;
 pub mod readiness;
 pub mod serve;
@@ -58,6 +60,7 @@ pub fn client_options(args: &PingArgs, paint: Paint) -> client::ClientOptions {
         quiet: args.quiet,
         verbose: args.verbose,
         json: args.json,
+        histogram: args.histogram,
         paint: if args.json { Paint::PLAIN } else { paint },
     }
 }

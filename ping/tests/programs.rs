@@ -387,3 +387,94 @@ fn heartbeat_server_reports_delay_gaps_and_a_stopped_client() {
         "{log}"
     );
 }
+
+#[test]
+fn histogram_draws_every_reply_and_marks_every_loss_and_the_json_keeps_every_rtt() {
+    let server = TestServer::start(&["--loss", "0.4", "--seed", "7"]);
+    let port = server.port().to_string();
+    let (out, outcome) = ping(&[
+        "-p",
+        &port,
+        "-c",
+        "25",
+        "-i",
+        "0.01",
+        "-W",
+        "1",
+        "--histogram",
+        "127.0.0.1",
+    ]);
+    assert_eq!(outcome, Ok(Outcome::Replied));
+    let timed_out = seqs_after(&out, "Request timed out (seq=");
+    let received = 25 - timed_out.len();
+    let picture = out
+        .split_once("rtt histogram (ms), ")
+        .unwrap_or_else(|| panic!("no histogram after the statistics: {out}"))
+        .1;
+    assert!(
+        picture.starts_with(&format!("{received} replies:\n")),
+        "{out}"
+    );
+    // Every bin line ends in its count; together they hold every reply.
+    let bins: Vec<&str> = picture
+        .lines()
+        .skip(1)
+        .take_while(|l| l.contains(" - "))
+        .collect();
+    let counted: usize = bins
+        .iter()
+        .map(|l| {
+            l.split_whitespace()
+                .last()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(counted, received, "{out}");
+    assert!((1..=8).contains(&bins.len()), "{out}");
+    let sparkline = picture
+        .split_once("by seq (1-25, ▁ fastest, █ slowest, ! lost):\n")
+        .unwrap_or_else(|| panic!("no sparkline: {out}"))
+        .1
+        .trim();
+    assert_eq!(sparkline.chars().count(), 25, "one mark per probe: {out}");
+    let lost: Vec<u64> = sparkline
+        .chars()
+        .zip(1u64..)
+        .filter(|(c, _)| *c == '!')
+        .map(|(_, seq)| seq)
+        .collect();
+    let mut sorted = timed_out.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        lost, sorted,
+        "the ! marks are the probes that timed out: {out}"
+    );
+    server.stop();
+
+    let server = TestServer::start(&["--loss", "0"]);
+    let port = server.port().to_string();
+    let (out, _) = ping(&args(
+        &port,
+        &["-c", "4", "--json", "--histogram", "localhost"],
+    ));
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    let rtts = doc["rtts_ms"].as_array().unwrap();
+    assert_eq!(rtts.len(), 4, "{doc}");
+    for (rtt, reply) in rtts.iter().zip(doc["replies"].as_array().unwrap()) {
+        assert_eq!(rtt, &reply["time_ms"]);
+    }
+    let bins = doc["histogram"]["bins"].as_array().unwrap();
+    let counted: u64 = bins.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted, 4, "{doc}");
+    assert_eq!(
+        doc["histogram"]["sparkline"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .count(),
+        4
+    );
+    server.stop();
+}

@@ -61,6 +61,7 @@ impl PingerUnderTest {
             quiet: false,
             verbose: true,
             json: false,
+            histogram: false,
             paint: Paint::PLAIN,
         };
         let start = Instant::now();
