@@ -362,6 +362,10 @@ pub struct ChunkedDecoder {
     /// Bytes of trailer section so far.
     trailer_bytes: usize,
     trailers: Vec<TrailerField>,
+    /// Chunks with data begun so far.
+    chunks: u64,
+    /// A bare LF was accepted where CRLF belongs ([`ChunkedOptions::bare_lf`]).
+    bare_lf_used: bool,
 }
 
 impl Default for ChunkedDecoder {
@@ -384,7 +388,19 @@ impl ChunkedDecoder {
             line_offset: 0,
             trailer_bytes: 0,
             trailers: Vec::new(),
+            chunks: 0,
+            bare_lf_used: false,
         }
+    }
+
+    /// Chunks whose data has begun (the last chunk, of size 0, is not counted).
+    pub fn chunks(&self) -> u64 {
+        self.chunks
+    }
+
+    /// True once a bare LF was accepted where CRLF belongs (only with [`ChunkedOptions::bare_lf`]).
+    pub fn bare_lf_used(&self) -> bool {
+        self.bare_lf_used
     }
 
     /// True once the last chunk and the trailer section have been read.
@@ -481,6 +497,7 @@ impl ChunkedDecoder {
             self.line_offset = self.offset + 1;
             State::TrailerLine
         } else {
+            self.chunks += 1;
             State::Data {
                 remaining: self.size,
             }
@@ -493,6 +510,7 @@ impl ChunkedDecoder {
             self.state = State::SizeLineLf;
             Ok(())
         } else if self.options.bare_lf {
+            self.bare_lf_used = true;
             self.size_line_done();
             Ok(())
         } else {
@@ -662,7 +680,10 @@ impl ChunkedDecoder {
             }
             State::DataCr => match byte {
                 b'\r' => self.state = State::DataLf,
-                b'\n' if self.options.bare_lf => self.start_size_line(),
+                b'\n' if self.options.bare_lf => {
+                    self.bare_lf_used = true;
+                    self.start_size_line();
+                }
                 b'\n' => {
                     return Err(ChunkedError::BareLf {
                         part: AfterData,
@@ -689,6 +710,7 @@ impl ChunkedDecoder {
                     self.state = State::TrailerLineLf;
                 }
                 b'\n' if self.options.bare_lf => {
+                    self.bare_lf_used = true;
                     self.count_trailer_byte()?;
                     self.trailer_line_done()?;
                 }

@@ -110,7 +110,7 @@ use super::{
 use crate::Status;
 
 mod body;
-mod persistence;
+pub(crate) mod persistence;
 mod receive_buffer;
 mod state;
 mod transmit;

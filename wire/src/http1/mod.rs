@@ -14,6 +14,7 @@
 //! | [`testing`] | test support: feed a parser its input whole, byte by byte, at random splits |
 //! | [`framing`] | how long a message body is (RFC 9112 §6.3), smuggling shapes refused |
 //! | [`chunked`] | the chunked transfer coding (RFC 9112 §7.1): decoder and encoder |
+//! | [`reader`] | one message as it arrives, either role: head, framing decision, body, trailers |
 //! | [`conn`] | the connection state machine for both roles (keep-alive, pipelining, 100-continue) |
 //! | [`date`] | HTTP dates (RFC 9110 §5.6.7) |
 //! | [`conditional`] | conditional requests (RFC 9110 §13) |
@@ -50,6 +51,7 @@ pub mod max_forwards;
 pub mod method;
 pub mod options;
 pub mod range;
+pub mod reader;
 pub mod request;
 pub mod response;
 pub mod status;
