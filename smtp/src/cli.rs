@@ -30,8 +30,12 @@ Exit codes (as swaks): 0 delivered, 1 bad arguments or files, 2 cannot connect,
 
 const SERVE_EXAMPLES: &str = "\
 Examples:
-  # a sink on 127.0.0.1:2525 that keeps every message
-  smtp serve --maildir ./maildir
+  # a sink on 127.0.0.1:2525 that keeps every message in ~/.local/share/protolab/maildir
+  # and prints a line for each: From, To, Subject, size and the file
+  smtp serve
+
+  # the same, keeping them in ./maildir instead, on port 2526
+  smtp serve --maildir ./maildir -p 2526
 
   # with STARTTLS (a self-signed certificate is generated), implicit TLS on 4650, and AUTH
   smtp serve --maildir ./maildir --smtps-port 4650 --auth alice:secret --require-auth
@@ -41,7 +45,8 @@ Examples:
   smtp show maildir/new/<file>
 
 Messages are stored exactly as received (after dot-unstuffing) in DIR/new/, their
-envelope (MAIL FROM, RCPT TO, client name, TLS, user) in DIR/envelope/ under the same name.";
+envelope (MAIL FROM, RCPT TO, client name, TLS, user) in DIR/envelope/ under the same name.
+The folder is printed at start; --no-store keeps nothing.";
 
 const SHOW_EXAMPLES: &str = "\
 Examples:
@@ -52,7 +57,7 @@ Examples:
 #[derive(Parser, Debug)]
 #[command(
     name = "smtp",
-    version,
+    version = cmdline::version!(),
     about = "SMTP client with STARTTLS, AUTH and MIME attachments, and a local sink server",
     long_about = "Sends mail over SMTP showing every line (smtp send), runs a local sink server for \
                   offline labs (smtp serve), and prints stored messages with their parts (smtp show).",
@@ -61,6 +66,9 @@ Examples:
 pub struct Cli {
     #[command(subcommand)]
     pub command: CommandKind,
+    /// `--color auto|always|never`, for every subcommand.
+    #[command(flatten)]
+    pub color: cmdline::ColorArg,
 }
 
 impl Cli {
@@ -189,9 +197,10 @@ pub struct SendArgs {
     /// Name to give in EHLO/HELO (default: this machine's host name)
     #[arg(long, value_name = "NAME")]
     pub helo: Option<String>,
-    /// Seconds to wait for the connection and for each reply
-    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
-    pub timeout: f64,
+    /// How long to wait for the connection and for each reply (1.5s, 500ms, 1m; a bare number
+    /// is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = cmdline::parse_positive_duration)]
+    pub timeout: std::time::Duration,
     /// Stop with QUIT after this step
     #[arg(long, value_enum, value_name = "STEP")]
     pub quit_after: Option<QuitAfterArg>,
@@ -218,9 +227,13 @@ pub struct ServeArgs {
     /// Also listen with implicit TLS (like port 465) on this port
     #[arg(long, value_name = "PORT")]
     pub smtps_port: Option<u16>,
-    /// Store messages in this Maildir (created if missing); without it messages are only summarised
+    /// Store messages in this Maildir (created if missing) [default: maildir in protolab's data
+    /// folder: $PROTOLAB_DATA_DIR, else $XDG_DATA_HOME/protolab, else ~/.local/share/protolab]
     #[arg(long, short = 'm', value_name = "DIR")]
     pub maildir: Option<PathBuf>,
+    /// Keep nothing: print each message's summary line only
+    #[arg(long, conflicts_with = "maildir")]
+    pub no_store: bool,
     /// TLS certificate chain (PEM); without it a self-signed one for localhost is generated
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -245,9 +258,9 @@ pub struct ServeArgs {
     /// Name in the greeting and EHLO reply
     #[arg(long, default_value = "localhost")]
     pub hostname: String,
-    /// Seconds of silence before the sink says 421 and hangs up
-    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
-    pub idle_timeout: u64,
+    /// Silence before the sink says 421 and hangs up (30s, 1m; a bare number is seconds)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = cmdline::parse_positive_duration)]
+    pub idle_timeout: std::time::Duration,
     /// Show every conversation in trace syntax
     #[arg(long, short = 'v')]
     pub verbose: bool,

@@ -24,6 +24,7 @@ pub mod tls;
 
 /// Runs the parsed command line and returns the exit code.
 pub fn run(cli: cli::Cli) -> i32 {
+    cli.color.apply();
     match cli.command {
         cli::CommandKind::Send(args) => send::run(&args),
         cli::CommandKind::Serve(args) => serve::run(&args),

@@ -228,12 +228,6 @@ pub fn options_from_args(args: &SendArgs) -> Result<SendOptions, SendFailure> {
         (Some(TlsArg::None), _) => TlsMode::None,
         (None, false) => default_tls(port),
     };
-    if args.timeout.is_nan() || args.timeout <= 0.0 || args.timeout > 86_400.0 {
-        return Err(SendFailure::usage(
-            "--timeout must be a number of seconds above 0",
-        ));
-    }
-
     let (default_from, default_to) = if args.kr {
         (
             Some("alice@crepes.fr".to_owned()),
@@ -338,7 +332,7 @@ pub fn options_from_args(args: &SendArgs) -> Result<SendOptions, SendFailure> {
             QuitAfterArg::Mail => QuitAfter::Mail,
             QuitAfterArg::Rcpt => QuitAfter::Rcpt,
         }),
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout: args.timeout,
     };
     Ok(SendOptions {
         host,

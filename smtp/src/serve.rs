@@ -425,10 +425,7 @@ fn store(shared: &Shared, message: &ReceivedMessage, peer: SocketAddr) -> Result
         },
         None => {
             let n = shared.message_ids.fetch_add(1, Ordering::Relaxed) + 1;
-            (
-                format!("M{n}"),
-                "not stored (pass --maildir DIR to keep messages)".to_owned(),
-            )
+            (format!("M{n}"), "(not stored: --no-store)".to_owned())
         }
     };
     let line = summary_line(message, peer, &place);
@@ -437,7 +434,11 @@ fn store(shared: &Shared, message: &ReceivedMessage, peer: SocketAddr) -> Result
     Ok(id)
 }
 
-/// `127.0.0.1:5555 TLS alice <a@x> -> <b@y>, <c@z> 1234 bytes "Subject" maildir/new/NAME`
+/// One line of the sink's message list, as MailHog lists messages: who from, who to, the
+/// subject, the size and where it was stored, then the connection it came on.
+///
+/// `Mon, 07 Dec 2026 12:00:00 +0000  From: <a@x>  To: <b@y>, <c@z>  Subject: "Hi"  1234 bytes
+/// maildir/new/NAME  (127.0.0.1:5555, TLS, user alice)` (on one line).
 pub fn summary_line(message: &ReceivedMessage, peer: SocketAddr, place: &str) -> String {
     let head_end = message
         .data
@@ -449,24 +450,35 @@ pub fn summary_line(message: &ReceivedMessage, peer: SocketAddr, place: &str) ->
         .and_then(|h| h.header_text("Subject"))
         .unwrap_or_default();
     let recipients: Vec<String> = message.recipients.iter().map(ToString::to_string).collect();
-    let mut line = format!(
-        "{} {peer}",
-        wire::smtp::message::rfc5322_date(SystemTime::now())
-    );
+    let mut connection = peer.to_string();
     if message.encrypted {
-        line.push_str(" TLS");
+        connection.push_str(", TLS");
     }
     if let Some(user) = &message.authenticated {
-        line.push_str(&format!(" user={user}"));
+        connection.push_str(&format!(", user {user}"));
     }
-    line.push_str(&format!(
-        " {} -> {} {} bytes {:?} {place}",
+    format!(
+        "{}  From: {}  To: {}  Subject: {subject:?}  {} bytes  {place}  ({connection})",
+        wire::smtp::message::rfc5322_date(SystemTime::now()),
         message.from,
         recipients.join(", "),
         message.data.len(),
-        subject
-    ));
-    line
+    )
+}
+
+/// Where `smtp serve` keeps messages when no `--maildir` is given: `maildir` in protolab's data
+/// folder (`$PROTOLAB_DATA_DIR`, else `$XDG_DATA_HOME/protolab`, else `~/.local/share/protolab`,
+/// the folder `labs` keeps its progress in).
+pub fn default_maildir() -> Option<PathBuf> {
+    let data = if let Some(dir) = std::env::var_os("PROTOLAB_DATA_DIR").filter(|d| !d.is_empty()) {
+        PathBuf::from(dir)
+    } else if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        PathBuf::from(dir).join("protolab")
+    } else {
+        PathBuf::from(std::env::var_os("HOME").filter(|d| !d.is_empty())?)
+            .join(".local/share/protolab")
+    };
+    Some(data.join("maildir"))
 }
 
 /// Turns `--auth USER:PASS` into credentials.
@@ -498,7 +510,21 @@ pub fn run(args: &ServeArgs) -> i32 {
     session.require_tls = args.require_tls;
     session.require_auth = args.require_auth;
     session.max_size = args.max_size;
-    session.idle_timeout = Duration::from_secs(args.idle_timeout.max(1));
+    session.idle_timeout = args.idle_timeout;
+    let maildir = match (&args.maildir, args.no_store) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) => match default_maildir() {
+            Some(dir) => Some(dir),
+            None => {
+                return fail(
+                    "there is no data folder to keep messages in (HOME is not set): \
+                     give one with --maildir DIR, or --no-store"
+                        .to_owned(),
+                )
+            }
+        },
+    };
     let identity = if args.no_tls {
         None
     } else {
@@ -517,7 +543,7 @@ pub fn run(args: &ServeArgs) -> i32 {
         bind: args.bind,
         port: args.port,
         smtps_port: args.smtps_port,
-        maildir: args.maildir.clone(),
+        maildir: maildir.clone(),
         tls: identity,
         session,
         verbose: args.verbose,
@@ -529,7 +555,7 @@ pub fn run(args: &ServeArgs) -> i32 {
     };
     let mut lines = vec![format!("smtp sink listening on {}", sink.addr())];
     if let Some(pem) = pem {
-        let cert_path = match &args.maildir {
+        let cert_path = match &maildir {
             Some(dir) => dir.join("sink-cert.pem"),
             None => {
                 std::env::temp_dir().join(format!("protolab-smtp-sink-{}.pem", sink.addr().port()))
@@ -549,13 +575,13 @@ pub fn run(args: &ServeArgs) -> i32 {
         }
         lines.push(tls_line);
     }
-    match &args.maildir {
+    match &maildir {
         Some(dir) => lines.push(format!(
-            "  storing messages in {}/new, envelopes in {}/envelope",
+            "  storing messages in {}/new, envelopes in {}/envelope (read one: smtp show FILE)",
             dir.display(),
             dir.display()
         )),
-        None => lines.push("  not storing messages (add --maildir DIR to keep them)".to_owned()),
+        None => lines.push("  not storing messages (--no-store)".to_owned()),
     }
     if !args.auth.is_empty() {
         let users: Vec<&str> = args

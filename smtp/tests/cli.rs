@@ -11,8 +11,16 @@ use std::sync::Arc;
 use smtp::serve::{Sink, SinkConfig};
 use wire::smtp::{Credentials, ServerConfig};
 
+/// The program with protolab's data folder under target/tmp (where `smtp serve` keeps messages
+/// when no --maildir is given), never the user's, and no colour unless a test asks.
 fn smtp() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_smtp"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_smtp"));
+    cmd.env(
+        "PROTOLAB_DATA_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/smtp-cli-data"),
+    )
+    .env_remove("NO_COLOR");
+    cmd
 }
 
 fn run(args: &[&str]) -> Output {
@@ -650,13 +658,157 @@ fn serve_binary_stores_and_summarises() {
         assert!(!summary.is_empty(), "serve ended without a summary");
     }
     assert!(
-        summary.contains("TLS user=alice <a@example.org> -> <b@example.org>"),
+        summary.contains("From: <a@example.org>  To: <b@example.org>  Subject: \"summary line\"")
+            && summary.contains(", TLS, user alice)"),
         "{summary}"
     );
     assert!(
         summary.contains(&maildir.join("new").display().to_string()),
         "{summary}"
     );
+}
+
+#[test]
+fn serve_as_the_readme_runs_it_keeps_messages_in_the_data_folder_and_lists_them() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = smtp()
+        .args(["serve", "-p", "0", "--no-tls"])
+        .env("PROTOLAB_DATA_DIR", data.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let _serve = ServeProcess(child);
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr = first.trim().rsplit(' ').next().unwrap().to_owned();
+    let maildir = data.path().join("maildir");
+    let mut storing = String::new();
+    stdout.read_line(&mut storing).unwrap();
+    assert!(
+        storing.contains(&format!("storing messages in {}/new", maildir.display())),
+        "the folder is printed at start: {storing}"
+    );
+    let body = "x".repeat(100);
+    let out = run(&[
+        "send",
+        "--server",
+        &addr,
+        "--from",
+        "alice@example.org",
+        "--to",
+        "bob@example.org",
+        "--to",
+        "carol@example.org",
+        "--subject",
+        "lunch?",
+        "--body",
+        &body,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut line = String::new();
+    while !line.contains("From:") {
+        line.clear();
+        stdout.read_line(&mut line).unwrap();
+        assert!(!line.is_empty(), "serve ended without listing the message");
+    }
+    let stored: Vec<PathBuf> = std::fs::read_dir(maildir.join("new"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(stored.len(), 1);
+    let size = std::fs::metadata(&stored[0]).unwrap().len();
+    for field in [
+        "From: <alice@example.org>".to_owned(),
+        "To: <bob@example.org>, <carol@example.org>".to_owned(),
+        "Subject: \"lunch?\"".to_owned(),
+        format!("  {size} bytes  "),
+        stored[0].display().to_string(),
+    ] {
+        assert!(line.contains(&field), "{field:?} is not in {line}");
+    }
+}
+
+#[test]
+fn serve_with_no_store_keeps_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let (_serve, _addr, mut stdout) = {
+        let mut child = smtp()
+            .args(["serve", "-p", "0", "--no-tls", "--no-store"])
+            .env("PROTOLAB_DATA_DIR", data.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        (ServeProcess(child), (), stdout)
+    };
+    let mut banner = String::new();
+    stdout.read_line(&mut banner).unwrap();
+    stdout.read_line(&mut banner).unwrap();
+    assert!(
+        banner.contains("not storing messages (--no-store)"),
+        "{banner}"
+    );
+    assert!(!data.path().join("maildir").exists());
+    let out = run(&["serve", "--no-store", "--maildir", "x"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "--no-store and --maildir conflict"
+    );
+}
+
+#[test]
+fn the_shared_vocabulary_durations_colour_and_version() {
+    let out = run(&["--version"]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("smtp (protolab) {}", env!("CARGO_PKG_VERSION"))
+    );
+    let send_help = text(&run(&["send", "--help"]).stdout);
+    assert!(send_help.contains("[default: 30s]"), "{send_help}");
+    assert!(send_help.contains("--color <WHEN>"), "{send_help}");
+    let serve_help = text(&run(&["serve", "--help"]).stdout);
+    assert!(serve_help.contains("[default: 5m]"), "{serve_help}");
+    assert!(serve_help.contains("-p, --port <PORT>"), "{serve_help}");
+
+    // Durations are read as everywhere in protolab: these get past the command line and stop
+    // at the missing recipient.
+    for timeout in ["1.5s", "500ms", "1m", "10"] {
+        let out = run(&["send", "--from", "a@example.org", "--timeout", timeout]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("at least one recipient"),
+            "{timeout}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = run(&["send", "--timeout", "soon", "--to", "b@example.org"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("1.5s, 500ms"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["serve", "--idle-timeout", "0s"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("zero"), "{}", text(&out.stderr));
+
+    // Colour only when asked into a pipe; never under NO_COLOR or --color never.
+    let refusal = |args: &[&str], no_color: bool| {
+        let mut cmd = smtp();
+        cmd.args(["send", "--from", "a@example.org"]).args(args);
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        out.stderr.contains(&0x1b)
+    };
+    assert!(refusal(&["--color", "always"], false));
+    assert!(!refusal(&[], false));
+    assert!(!refusal(&["--color", "never"], false));
+    assert!(!refusal(&["--color", "auto"], true));
 }
 
 #[test]

@@ -370,7 +370,8 @@ fn smtplib_against_our_sink(mechanism: &str) {
     let lines = lines.lock().unwrap();
     assert_eq!(lines.len(), 1);
     assert!(
-        lines[0].contains("TLS user=alice <alice@example.org> -> <bob@example.org>"),
+        lines[0].contains("From: <alice@example.org>  To: <bob@example.org>")
+            && lines[0].contains(", TLS, user alice)"),
         "{}",
         lines[0]
     );
