@@ -12,7 +12,7 @@
 //! | [`handler`], [`routes`], [`ranges`] | from a request to a response: files, listings, demo routes |
 //! | [`site`], [`demo`], [`listing`], [`content_type`] | what a path names, the embedded site, folder pages, MIME types |
 //! | [`upload`] | atomic PUT and DELETE |
-//! | [`sendfile`], [`memory`] | zero-copy file bodies, returning freed memory (the two `unsafe` calls) |
+//! | [`sendfile`], [`memory`], [`socket_options`] | zero-copy file bodies, returning freed memory, `TCP_DEFER_ACCEPT` (the three `unsafe` calls) |
 //! | [`stats`], [`log`] | `/server-status`, access and error logs |
 //! | [`console`] | signals and the terminal console |
 pub mod cli;
@@ -36,6 +36,7 @@ pub mod sendfile;
 pub mod server;
 pub mod shared;
 pub mod site;
+pub mod socket_options;
 pub mod stats;
 pub mod upload;
 

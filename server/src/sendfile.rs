@@ -3,7 +3,7 @@
 //! bytes leave in one TCP segment (with `TCP_NODELAY` on, a plain write of the head would go out
 //! alone, one small segment and one more wake-up of the client per response).
 //!
-//! With `memory.rs`, this is the only `unsafe` in the server: single calls into libc with
+//! With `memory.rs` and `socket_options.rs`, the only `unsafe` in the server: single calls into libc with
 //! arguments that are checked before the call and that the borrow checker keeps alive during it.
 use std::fs::File;
 use std::io;

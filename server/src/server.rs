@@ -50,6 +50,8 @@ fn listen(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListene
     // Accepted sockets inherit TCP_NODELAY from the listener (Linux copies the option at
     // accept), which saves a setsockopt per connection.
     socket.set_nodelay(true)?;
+    // Connections reach `accept` with their request already there (see `socket_options`).
+    crate::socket_options::defer_accept(&socket, crate::socket_options::DEFER_ACCEPT_SECS)?;
     if reuse_port {
         socket.set_reuse_port(true)?;
     }

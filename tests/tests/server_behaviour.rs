@@ -115,7 +115,9 @@ fn beyond_max_connections_an_immediate_503() {
             let _ = read_head(h);
         }
         let started = Instant::now();
-        let answer = String::from_utf8_lossy(&exchange(addr, &[], false)).into_owned();
+        // With a request: a connection that sends nothing is not accepted yet (TCP_DEFER_ACCEPT).
+        let one: &[u8] = b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+        let answer = String::from_utf8_lossy(&exchange(addr, &[one], false)).into_owned();
         assert!(
             answer.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
             "{model}: {answer}"
@@ -130,6 +132,30 @@ fn beyond_max_connections_an_immediate_503() {
             started.elapsed()
         );
         drop(held);
+        server.shutdown();
+    }
+}
+
+#[test]
+fn a_silent_connection_takes_no_place_until_it_speaks() {
+    for model in MODELS {
+        let fx = fixture();
+        let mut c = config(model, Some(fx.root.path()));
+        c.max_connections = 1;
+        let server = start(c, None);
+        let addr = server.local_addr();
+        // Connected, but silent: the kernel holds it back from accept (TCP_DEFER_ACCEPT), so
+        // it neither fills the one place nor gets a 503.
+        let silent = connect(addr);
+        let answer = get(addr, "/hello.txt", "");
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{model}: {answer}");
+        // Once it speaks it is served like any other.
+        let mut silent = silent;
+        silent
+            .write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&read_to_close(&mut silent)).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{model}: {answer}");
         server.shutdown();
     }
 }
