@@ -316,6 +316,23 @@ where
 
 /// Options of `client repl`.
 #[derive(Args, Debug, Clone, Default)]
+#[command(after_help = "\
+Examples:
+  client repl localhost 8080                  type a request; an empty line sends it
+  printf 'GET / HTTP/1.1\\nHost: localhost\\n\\n' | client repl localhost 8080
+                                              the same from a script: each line sent with CRLF
+
+Typing and pasting:
+  Every line is sent with CRLF (--lf: a bare LF). Lines typed or pasted while an answer is
+  awaited are kept and taken in order once it has come. A paste counts as typed, each newline
+  ending a line; the Enter that confirms it ends one more line only when the paste does not
+  end with a newline.
+
+Connections:
+  When the server has closed the connection (its keep-alive timeout passed, or a response said
+  Connection: close), the close is shown as S: <close>, and the next request goes on a new
+  connection, saying it reconnected. :close closes from this side (C: <close>); :help lists
+  the commands.")]
 pub struct ReplArgs {
     /// Server to connect to (`:connect HOST PORT` later if left out).
     pub host: Option<String>,

@@ -1,4 +1,4 @@
-//! Every example in `client --help` and `client load --help` works as written against the demo
+//! Every example in `client --help`, `client load --help` and `client repl --help` works as written against the demo
 //! site (`server`), with `proxy` for the `-x` one: each is run through bash, as a learner would
 //! paste it, with only the ports changed to the ones the servers were given (8080 and 8888 in
 //! the text). A 404 or 405 in what comes back, or any exit code but 0, fails the example.
@@ -107,8 +107,12 @@ fn every_help_example_works_against_the_demo_site() {
 
     let main = examples(&help(&["--help"]));
     let load = examples(&help(&["load", "--help"]));
-    assert!(main.len() >= 20 && load.len() >= 5, "{main:?} {load:?}");
-    for example in main.iter().chain(&load) {
+    let repl = examples(&help(&["repl", "--help"]));
+    assert!(
+        main.len() >= 20 && load.len() >= 5 && repl.len() >= 2,
+        "{main:?} {load:?} {repl:?}"
+    );
+    for example in main.iter().chain(&load).chain(&repl) {
         let command = example
             .replace("localhost 8080", &format!("localhost {web}"))
             .replace(":8080", &format!(":{web}"))

@@ -51,7 +51,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "HOST PORT",
         "open a connection (closing the current one)",
     ),
-    (":close", "", "close the connection"),
+    (
+        ":close",
+        "",
+        "close the connection (the next request opens a new one)",
+    ),
     (":reconnect", "", "close and open again to the same server"),
     (
         ":raw",

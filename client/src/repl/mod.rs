@@ -7,11 +7,20 @@
 //! - On a terminal the line editor is rustyline (history in the data folder, completion, a
 //!   prompt that shows the connection); with piped stdin, lines are read plainly and each request
 //!   waits for its response (up to `--wait`) so a script sees answers in order.
+//! - Lines typed or pasted while an answer is awaited are kept and taken in order once it has
+//!   come. A paste (bracketed paste) is taken as if its text had been typed: each newline in it
+//!   ends a line. The Enter that confirms a paste ends one more line only when the paste does
+//!   not already end with a newline ([`paste_lines`]).
+//! - When the server has closed the connection (an idle keep-alive connection times out, or a
+//!   response said `Connection: close`), the next request is sent on a new connection and the
+//!   REPL says that it reconnected. The close itself is shown when it happens (`S: <close>`), and
+//!   `:close` closes from this side (`C: <close>`).
 
 pub mod command;
 pub mod helper;
 pub mod session;
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
@@ -31,25 +40,46 @@ type Out = Box<dyn Write + Send>;
 
 /// Where typed lines come from.
 enum Lines {
-    Editor(Box<Editor<ReplHelper, FileHistory>>, Option<PathBuf>),
+    /// The line editor, the history file, and the lines of a paste not yet taken.
+    Editor(
+        Box<Editor<ReplHelper, FileHistory>>,
+        Option<PathBuf>,
+        VecDeque<String>,
+    ),
     Piped(io::StdinLock<'static>),
+}
+
+/// The lines that one accepted edit holds. rustyline hands back a paste with its newlines in
+/// it (CR and CR LF already made LF); each newline ends a line, as if Enter had been pressed
+/// there. The Enter that accepted the edit ends the last line, unless the paste already ended
+/// with a newline: then it only confirms the paste. So a pasted `GET / HTTP/1.1`, `Host: a` and
+/// blank line sends the request, and one without the blank line waits for it.
+pub fn paste_lines(text: &str) -> Vec<String> {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    text.split('\n').map(str::to_string).collect()
 }
 
 impl Lines {
     /// The next line; None at the end of input.
     fn next(&mut self, prompt: &str, in_head: bool) -> Option<String> {
         match self {
-            Lines::Editor(editor, _) => {
+            Lines::Editor(editor, _, queued) => {
+                if let Some(line) = queued.pop_front() {
+                    return Some(line);
+                }
                 if let Some(h) = editor.helper_mut() {
                     h.in_head = in_head;
                 }
                 loop {
                     match editor.readline(prompt) {
-                        Ok(line) => {
-                            if !line.is_empty() {
+                        Ok(text) => {
+                            let mut lines = paste_lines(&text).into_iter();
+                            for line in lines.clone().filter(|l| !l.is_empty()) {
                                 let _ = editor.add_history_entry(line.as_str());
                             }
-                            return Some(line);
+                            let first = lines.next().unwrap_or_default();
+                            queued.extend(lines);
+                            return Some(first);
                         }
                         // Ctrl-C abandons the line being typed, as in a shell.
                         Err(ReadlineError::Interrupted) => continue,
@@ -75,7 +105,7 @@ impl Lines {
     }
 
     fn save_history(&mut self) {
-        if let Lines::Editor(editor, Some(path)) = self {
+        if let Lines::Editor(editor, Some(path), _) = self {
             if let Some(dir) = path.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
@@ -129,10 +159,10 @@ pub fn run(args: &ReplArgs) -> ExitCode {
             let _ = editor.load_history(path);
         }
         // Output goes straight to stdout; each request waits for its answer before the next
-        // prompt, so the answer does not run through a line being typed. (rustyline's external
-        // printer would avoid even that, but it drops keys that arrive together, as in a paste.)
+        // prompt, so the answer does not run through a line being typed. Keys that arrive in the
+        // meantime wait in the terminal (or in the editor's read-ahead) for the next prompt.
         out = Box::new(io::stdout());
-        lines = Lines::Editor(Box::new(editor), history);
+        lines = Lines::Editor(Box::new(editor), history, VecDeque::new());
     } else {
         out = Box::new(io::stdout());
         lines = Lines::Piped(io::stdin().lock());
@@ -266,16 +296,36 @@ impl Repl {
     }
 
     fn connect(&mut self, host: String, port: u16) -> Result<(), String> {
+        self.open(host, port, "connected to")
+    }
+
+    /// Opens a connection to `host` `port` (closing the current one) and notes it as
+    /// "`verb` HOST port PORT".
+    fn open(&mut self, host: String, port: u16, verb: &str) -> Result<(), String> {
         self.disconnect();
         self.target = Some((host.clone(), port));
         let conn = Connection::open(&host, port, self.shared.clone())?;
         self.conn = Some(conn);
         self.with_display(|d| {
-            let _ = d
-                .transcript
-                .note(&format!("connected to {host} port {port}"));
+            let _ = d.transcript.note(&format!("{verb} {host} port {port}"));
+            let _ = d.transcript.flush();
         });
         Ok(())
+    }
+
+    /// Before sending: when the server has closed the connection, or `:close` did, a new one to
+    /// the same place, saying so.
+    fn reconnect_if_closed(&mut self) -> Result<(), String> {
+        let why = match &self.conn {
+            Some(_) if self.shared.0.lock().map(|d| d.seen.closed).unwrap_or(true) => {
+                "the server had closed the connection"
+            }
+            Some(_) => return Ok(()),
+            None if self.target.is_some() => "it was closed with :close",
+            None => return Err("not connected; :connect HOST PORT first".into()),
+        };
+        let (host, port) = self.target.clone().expect("a connection had a target");
+        self.open(host, port, &format!("reconnected ({why}) to"))
     }
 
     fn disconnect(&mut self) {
@@ -295,13 +345,7 @@ impl Repl {
         method: Option<&str>,
         interactive: bool,
     ) -> Result<(), String> {
-        if self.conn.is_none() {
-            return Err("not connected; :connect HOST PORT first".into());
-        }
-        let closed = self.shared.0.lock().map(|d| d.seen.closed).unwrap_or(true);
-        if closed {
-            return Err("the server closed the connection; :reconnect to open it again".into());
-        }
+        self.reconnect_if_closed()?;
         let before = self.with_display(|d| {
             let _ = d.transcript.sent(bytes);
             let _ = d.transcript.flush();
@@ -522,6 +566,17 @@ pub fn decode_escapes(text: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_paste_is_split_into_its_lines() {
+        assert_eq!(paste_lines("GET / HTTP/1.1"), ["GET / HTTP/1.1"]);
+        // The paste ends with a newline: the Enter that confirms it adds no line.
+        assert_eq!(paste_lines("a\nb\n"), ["a", "b"]);
+        assert_eq!(paste_lines("a\nb\n\n"), ["a", "b", ""]);
+        // It does not: that Enter ends its last line.
+        assert_eq!(paste_lines("a\nb"), ["a", "b"]);
+        assert_eq!(paste_lines(""), [""]);
+    }
 
     #[test]
     fn raw_escapes_decode_as_the_trace_format_does() {

@@ -8,6 +8,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -129,6 +130,13 @@ impl<W: Write + Send> Display<W> {
         }
     }
 
+    /// This side closed the connection (`:close`, `:connect`, the end): the reading stops,
+    /// and nothing is shown as the server's doing.
+    fn closed_here(&mut self) {
+        self.reader = None;
+        self.seen.closed = true;
+    }
+
     fn closed(&mut self) {
         if let Some((_, buf)) = &self.reader {
             let _ = self.transcript.received(buf);
@@ -155,6 +163,8 @@ pub type Shared<W> = Arc<(Mutex<Display<W>>, Condvar)>;
 pub struct Connection {
     stream: TcpStream,
     reader: Option<std::thread::JoinHandle<()>>,
+    /// Set before this side closes, so the reader does not show the end as the server's close.
+    closing_here: Arc<AtomicBool>,
 }
 
 impl Connection {
@@ -173,6 +183,8 @@ impl Connection {
             let mut display = shared.0.lock().unwrap_or_else(|p| p.into_inner());
             display.seen.closed = false;
         }
+        let closing_here = Arc::new(AtomicBool::new(false));
+        let closing = closing_here.clone();
         let reader = std::thread::spawn(move || {
             let mut buf = vec![0u8; 16 * 1024];
             loop {
@@ -183,6 +195,11 @@ impl Connection {
                 };
                 let (lock, changed) = &*shared;
                 let mut display = lock.lock().unwrap_or_else(|p| p.into_inner());
+                if n == 0 && closing.load(Ordering::SeqCst) {
+                    display.closed_here();
+                    changed.notify_all();
+                    return;
+                }
                 if n == 0 {
                     display.closed();
                     changed.notify_all();
@@ -195,6 +212,7 @@ impl Connection {
         Ok(Connection {
             stream,
             reader: Some(reader),
+            closing_here,
         })
     }
 
@@ -205,6 +223,7 @@ impl Connection {
 
     /// Closes both directions and waits for the reader thread.
     pub fn close(mut self) {
+        self.closing_here.store(true, Ordering::SeqCst);
         let _ = self.stream.shutdown(Shutdown::Both);
         if let Some(r) = self.reader.take() {
             let _ = r.join();
