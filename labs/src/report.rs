@@ -384,7 +384,11 @@ pub fn caret_diff(expected: &[u8], got: &[u8]) -> String {
         .position(|&b| b == b'\n')
         .map_or(got.len(), |p| at + p + 1);
     let shown = &got[line_start..line_end.max(line_start)];
-    let before = trace::escape_inline(&got[line_start..at]);
+    // The caret's column: the escaped line up to the differing byte, measured inside the whole
+    // line (alone, a prefix ending in a space would be escaped `\x20`, as at the end of a line).
+    let shown_text = trace::escape_inline(shown);
+    let from_difference = trace::escape_inline(&got[at..line_end.max(at)]);
+    let column = shown_text.chars().count() - from_difference.chars().count();
     // The expected line with the same index among lines.
     let line_no = got[..line_start].iter().filter(|&&b| b == b'\n').count();
     let expected_line: &[u8] = expected
@@ -398,8 +402,8 @@ pub fn caret_diff(expected: &[u8], got: &[u8]) -> String {
     format!(
         "  expected: {}\n  got:      {}\n            {}^ first difference at {what}\n",
         trace::escape_inline(expected_line),
-        trace::escape_inline(shown),
-        " ".repeat(before.chars().count()),
+        shown_text,
+        " ".repeat(column),
     )
 }
 
@@ -494,6 +498,34 @@ mod tests {
         assert_eq!(
             diff,
             "  expected: HTTP/1.1 200 OK\\r\\n\n  got:      HTTP/1.1 200 OK\\n\n                           ^ first difference at byte 15 (0x0a)\n"
+        );
+    }
+
+    /// The column of the caret in a diff: where `^` is, and where the shown `got` line's
+    /// escaped text has the byte at `at` (both counted from the start of the line).
+    fn caret_columns(diff: &str) -> (usize, String) {
+        let lines: Vec<&str> = diff.lines().collect();
+        let caret = lines[2].find('^').expect("a caret line");
+        let got = lines[1].strip_prefix("  got:      ").expect("a got line");
+        (caret - "  got:      ".len(), got.to_string())
+    }
+
+    #[test]
+    fn the_caret_sits_under_the_status_code_not_after_the_space_before_it() {
+        let diff = caret_diff(b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 404 Not Found\r\n");
+        let (column, got) = caret_columns(&diff);
+        assert_eq!((column, &got[column..column + 3]), (9, "404"), "{diff}");
+        // After a space, before bytes that are escaped: under the first escape.
+        let diff = caret_diff(b"Ping 1 <text (UTF-8)>", b"Ping 1 \xff\x1b[2J");
+        let (column, got) = caret_columns(&diff);
+        assert_eq!((column, &got[column..]), (7, "\\xff\\x1b[2J"), "{diff}");
+        // The reply ended after a space: the caret sits after the escaped space.
+        let diff = caret_diff(b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 ");
+        let (column, got) = caret_columns(&diff);
+        assert_eq!(
+            (column, got.as_str()),
+            ("HTTP/1.1\\x20".len(), "HTTP/1.1\\x20"),
+            "{diff}"
         );
     }
 

@@ -450,3 +450,55 @@ fn a_proxy_hard_wired_to_port_80_is_named_when_labs_can_see_it_and_explained_whe
         );
     }
 }
+
+#[test]
+fn a_ping_that_is_not_text_is_shown_escaped_and_named_so() {
+    // A pinger that sends bytes no clock prints: invalid UTF-8, NUL, and an ESC sequence.
+    let command = "python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b\"Ping 1 \\xff\\xfe\\x00\\x1b[31mred\", (sys.argv[1], int(sys.argv[2])))' {host} {port}";
+    let result = check("pinger/client", command, 1000);
+    assert_eq!(
+        failure(&result).problem,
+        "datagram 1 (`Ping 1 \\xff\\xfe\\x00\\x1b[31mred`) was not a ping: it is not text (UTF-8)"
+    );
+    // Nothing here is a clock's time, so the report is kept whole (the command line aside).
+    let text = unnormalised(&result);
+    assert_escaped(&text);
+    // The datagram is in the exchange too, escaped as traces escape bytes.
+    assert!(
+        text.contains("C: Ping 1 \\xff\\xfe\\x00\\x1b[31mred"),
+        "{text}"
+    );
+    insta::assert_snapshot!("pinger_ping_not_text", text);
+}
+
+#[test]
+fn a_pinger_server_reply_that_is_not_text_is_judged_on_its_bytes() {
+    // It echoes upper-cased and adds bytes that are not UTF-8: the reply still carries the
+    // sequence number, so the report is the byte comparison, escaped.
+    let command = "python3 -c 'import socket,sys
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((\"127.0.0.1\", int(sys.argv[1])))
+while True:
+    d, a = s.recvfrom(2048); s.sendto(d.upper() + b\"\\xff\\x00\\x1b[2J\", a)' {port}";
+    let result = check("pinger/server", command, 1000);
+    let failure = failure(&result);
+    assert!(
+        failure
+            .problem
+            .starts_with("the reply to ping 1 differs: `PING 1 ")
+            && failure.problem.ends_with("\\xff\\x00\\x1b[2J`"),
+        "{}",
+        failure.problem
+    );
+    let text = unnormalised(&result);
+    assert_escaped(&text);
+    assert!(text.contains("\\xff\\x00\\x1b[2J"), "{text}");
+}
+
+/// The report as printed, but for the line with the command (its port changes).
+fn unnormalised(result: &StepResult) -> String {
+    step_result(result, &Style::plain())
+        .lines()
+        .filter(|l| !l.contains("started your program"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -110,6 +110,20 @@ fn parse_probe<'d>(word: &str, datagram: &'d [u8]) -> Result<Probe<'d>, String> 
     })
 }
 
+/// What a probe should have been, for the caret: `shape` (with `<any>` for the parts any value
+/// will do), or, when the datagram is not text, its text part followed by `<text (UTF-8)>`, so
+/// that the caret sits under the first byte that is not UTF-8.
+fn expected_probe(shape: String, datagram: &[u8]) -> Vec<u8> {
+    match std::str::from_utf8(datagram) {
+        Ok(_) => shape.into_bytes(),
+        Err(e) => {
+            let mut expected = datagram[..e.valid_up_to()].to_vec();
+            expected.extend_from_slice(b"<text (UTF-8)>");
+            expected
+        }
+    }
+}
+
 /// A note on the time in the learner's first ping or heartbeat: the form labs read it as, and
 /// how far it is from labs' clock when that is more than a network delay. Never a failure.
 fn time_note(what: &str, probe: &Probe<'_>, now: f64) -> String {
@@ -161,7 +175,7 @@ fn serve_pings(ctx: &mut Ctx, socket: &UdpSocket) -> Result<(), Failure> {
                 ),
             )
             .bytes(
-                format!("Ping {expected_seq} <any>").into_bytes(),
+                expected_probe(format!("Ping {expected_seq} <any>"), datagram),
                 datagram.to_vec(),
             )
         })?;
@@ -451,9 +465,12 @@ fn server(ctx: &mut Ctx) -> Result<(), Failure> {
     while let Ok(n) = socket.recv(&mut buf) {
         let reply = &buf[..n];
         datagrams.received(reply);
-        let seq = std::str::from_utf8(reply)
-            .ok()
-            .and_then(|t| t.split(' ').nth(1))
+        // The sequence number is the second word, whatever bytes follow it: a reply that
+        // carries it and then bytes that are not text is judged on those bytes, below.
+        let seq = reply
+            .split(|&b| b == b' ')
+            .nth(1)
+            .and_then(|w| std::str::from_utf8(w).ok())
             .and_then(|s| s.parse::<usize>().ok());
         let Some(seq) = seq.filter(|&s| s >= 1 && s <= PINGS as usize) else {
             if reply.starts_with(b"PING 0 ") {
@@ -523,7 +540,10 @@ fn heartbeat(ctx: &mut Ctx) -> Result<(), Failure> {
                     escape_inline(datagram)
                 ),
             )
-            .bytes(b"Heartbeat <any> <any>".to_vec(), datagram.to_vec())
+            .bytes(
+                expected_probe("Heartbeat <any> <any>".into(), datagram),
+                datagram.to_vec(),
+            )
         })?;
         let seq = probe.seq;
         let now = unix_now();
