@@ -84,6 +84,14 @@ pub struct Ctx {
     run_dir: Option<tempfile::TempDir>,
     /// Files labs placed next to the learner's program for this run; removed when it ends.
     placed: Vec<PathBuf>,
+    /// The learner's own files labs wrote over for this run, with their bytes, put back when
+    /// it ends (a `--files-dir` folder that already holds an index.html).
+    restore: Vec<(PathBuf, Vec<u8>)>,
+    /// Folders labs made for this run (deepest first), removed when it ends if empty.
+    made_dirs: Vec<PathBuf>,
+    /// Set when a file step used `{dir}/files` but the `--run` command does not pass `{dir}`:
+    /// a failed step says so (the server cannot know where labs put the files).
+    pub files_dir_unpassed: bool,
     log: ExchangeLog,
     learner: Option<LearnerProcess>,
     learner_addr: Option<SocketAddr>,
@@ -123,6 +131,9 @@ impl Ctx {
             work_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             run_dir: None,
             placed: Vec::new(),
+            restore: Vec::new(),
+            made_dirs: Vec::new(),
+            files_dir_unpassed: false,
             log: ExchangeLog::default(),
             learner: None,
             learner_addr: None,
@@ -172,6 +183,44 @@ impl Ctx {
         self.placed.iter().any(|p| p == path)
     }
 
+    /// Notes that `path` is about to be written for this run (by labs, or by the learner's
+    /// server when labs asks it to): when the run ends, a file the learner had there gets its
+    /// bytes back and a new one is removed, so nothing is left behind in the learner's folder.
+    pub fn will_write(&mut self, path: &Path) -> Result<(), Failure> {
+        if self.is_placed(path) || self.restore.iter().any(|(p, _)| p == path) {
+            return Ok(());
+        }
+        match std::fs::read(path) {
+            Ok(bytes) => self.restore.push((path.to_path_buf(), bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.placed(path.to_path_buf()),
+            Err(e) => {
+                return Err(Failure::new(
+                    "labs puts test files in your files folder",
+                    format!("cannot read {}: {e}", path.display()),
+                ))
+            }
+        }
+        let mut missing = Vec::new();
+        let mut dir = path.parent();
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            missing.push(d.to_path_buf());
+            dir = d.parent();
+        }
+        for d in missing {
+            if !self.made_dirs.contains(&d) {
+                self.made_dirs.push(d);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a test file into `dir` for this run (see [`Ctx::will_write`]: it is removed, or
+    /// the learner's own file of that name restored, when the run ends).
+    pub fn put_file(&mut self, dir: &Path, name: &str, content: &[u8]) -> Result<(), Failure> {
+        self.will_write(&dir.join(name))?;
+        crate::http::put_file(dir, name, content)
+    }
+
     /// How the program is reached.
     pub fn reach(&self) -> &Reach {
         &self.reach
@@ -200,7 +249,10 @@ impl Ctx {
         if let Some(dir) = &self.files_dir {
             return Ok(dir.clone());
         }
-        if let Reach::Run(_) = self.reach {
+        if let Reach::Run(command) = &self.reach {
+            if !command.contains("{dir}") {
+                self.files_dir_unpassed = true;
+            }
             return Ok(self.run_dir()?.join("files"));
         }
         Err(Failure::new(
@@ -478,10 +530,20 @@ impl Ctx {
         p.wait_exit(within)
     }
 
-    /// Removes the files labs placed for this run (never a file that was there before).
+    /// Removes the files labs placed for this run (never a file that was there before), puts
+    /// back the learner's files it wrote over, and removes the folders it made, if empty.
     pub fn remove_placed(&mut self) {
         for path in self.placed.drain(..) {
             let _ = std::fs::remove_file(path);
+        }
+        for (path, bytes) in self.restore.drain(..) {
+            let _ = std::fs::write(path, bytes);
+        }
+        // Deepest first: made_dirs holds each file's missing folders from the inside out.
+        let mut dirs: Vec<PathBuf> = self.made_dirs.drain(..).collect();
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        for dir in dirs {
+            let _ = std::fs::remove_dir(dir);
         }
     }
 }

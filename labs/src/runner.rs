@@ -50,6 +50,7 @@ pub fn run_step(ctx: &mut Ctx, track: &Track, index: usize, step: &Step) -> Step
     }
     ctx.take_exchanges();
     ctx.notes.clear();
+    ctx.files_dir_unpassed = false;
     let check = step.check;
     let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(ctx))) {
         Ok(outcome) => outcome,
@@ -68,6 +69,14 @@ pub fn run_step(ctx: &mut Ctx, track: &Track, index: usize, step: &Step) -> Step
             .map(crate::learner::describe_exit),
         Ok(()) => None,
     };
+    if outcome.is_err() && ctx.files_dir_unpassed {
+        if let Ok(dir) = ctx.files_dir() {
+            ctx.notes.push(format!(
+                "labs put this step's files in {{dir}}/files ({}), but your --run command does not pass {{dir}}, so your server cannot know where they are: add it, as in --run 'python3 server.py {{port}} {{dir}}/files', and serve /files/ from that argument (or pass --files-dir DIR, the folder your server serves /files/ from)",
+                dir.display()
+            ));
+        }
+    }
     let exchanges = ctx.take_exchanges();
     let learner_output = match (&outcome, ctx.learner()) {
         (Err(_), Some(p)) => Some((p.stdout(), p.stderr())),

@@ -335,3 +335,52 @@ fn labs_run_from_the_learners_folder_uses_their_page_or_lends_one() {
         "labs left a file behind"
     );
 }
+
+#[test]
+fn a_files_dir_of_the_learners_gets_its_own_files_back_and_nothing_else() {
+    // The learner serves ./www, which holds their own index.html: labs writes its test files
+    // there (index.html among them) and the server writes uploads there; afterwards the folder
+    // is as it was.
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(corpus().join("server.py"), folder.path().join("server.py")).unwrap();
+    std::fs::create_dir(folder.path().join("www")).unwrap();
+    std::fs::write(folder.path().join("www/index.html"), "my own page\n").unwrap();
+    let out = labs_in(
+        folder.path(),
+        &[
+            "check",
+            "http",
+            "--optional",
+            "--keep-going",
+            "--run",
+            "python3 server.py {port} www",
+            "--files-dir",
+            "www",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("23 passed, 0 failed"), "{stdout}");
+    assert_eq!(listing(folder.path()), ["server.py", "www"]);
+    assert_eq!(listing(&folder.path().join("www")), ["index.html"]);
+    assert_eq!(
+        std::fs::read_to_string(folder.path().join("www/index.html")).unwrap(),
+        "my own page\n"
+    );
+}
+
+#[test]
+fn a_run_command_without_dir_is_told_where_the_files_are() {
+    let result = check("http/files", "python3 server.py {port}");
+    assert!(!result.passed());
+    assert!(
+        result.notes.iter().any(|n| n.contains(
+            "your --run command does not pass {dir}, so your server cannot know where they are"
+        )),
+        "{}",
+        report(&result)
+    );
+    // With {dir}, the same server passes, and no such note.
+    let result = check("http/files", "python3 server.py {port} {dir}/files");
+    assert!(result.passed(), "{}", report(&result));
+}

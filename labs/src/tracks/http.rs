@@ -305,7 +305,7 @@ fn query(ctx: &mut Ctx) -> Result<(), Failure> {
 fn files(ctx: &mut Ctx) -> Result<(), Failure> {
     let dir = ctx.files_dir()?;
     let content: Vec<u8> = (0..300u32).map(|i| (i * 7 % 256) as u8).collect();
-    crate::http::put_file(&dir, "hello.bin", &content)?;
+    ctx.put_file(&dir, "hello.bin", &content)?;
     let mut peer = ctx.connect()?;
     peer.send(&get("/files/hello.bin"))
         .map_err(crate::http::send_failed)?;
@@ -382,7 +382,7 @@ fn content_types(ctx: &mut Ctx) -> Result<(), Failure> {
         ("data.json", b"{\"a\": 1}", "application/json"),
     ];
     for (name, content, media_type) in cases {
-        crate::http::put_file(&dir, name, content)?;
+        ctx.put_file(&dir, name, content)?;
         let mut peer = ctx.connect()?;
         peer.send(&get(&format!("/files/{name}")))
             .map_err(crate::http::send_failed)?;
@@ -399,6 +399,7 @@ fn content_types(ctx: &mut Ctx) -> Result<(), Failure> {
 fn post_file(ctx: &mut Ctx) -> Result<(), Failure> {
     let dir = ctx.files_dir()?;
     let name = "upload-labs.txt";
+    ctx.will_write(&dir.join(name))?;
     let _ = std::fs::remove_file(dir.join(name));
     let body = b"abcdefghijklmnopqrstuvwxyz";
     let mut peer = ctx.connect()?;
@@ -533,6 +534,7 @@ fn chunked(ctx: &mut Ctx) -> Result<(), Failure> {
 
     let dir = ctx.files_dir()?;
     let name = "chunked-labs.txt";
+    ctx.will_write(&dir.join(name))?;
     let _ = std::fs::remove_file(dir.join(name));
     let mut peer = ctx.connect()?;
     let head = request(
@@ -579,7 +581,7 @@ fn head(ctx: &mut Ctx) -> Result<(), Failure> {
 
 fn conditional(ctx: &mut Ctx) -> Result<(), Failure> {
     let dir = ctx.files_dir()?;
-    crate::http::put_file(&dir, "cond.txt", b"conditional content")?;
+    ctx.put_file(&dir, "cond.txt", b"conditional content")?;
     let mut peer = ctx.connect()?;
     peer.send(&get("/files/cond.txt"))
         .map_err(crate::http::send_failed)?;
@@ -614,7 +616,7 @@ fn conditional(ctx: &mut Ctx) -> Result<(), Failure> {
 fn ranges(ctx: &mut Ctx) -> Result<(), Failure> {
     let dir = ctx.files_dir()?;
     let content = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    crate::http::put_file(&dir, "range.txt", content)?;
+    ctx.put_file(&dir, "range.txt", content)?;
     let cases: [(&str, u16, &[u8], &str); 3] = [
         ("bytes=0-4", 206, b"01234", "bytes 0-4/36"),
         ("bytes=-6", 206, b"uvwxyz", "bytes 30-35/36"),

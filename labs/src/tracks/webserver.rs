@@ -71,8 +71,7 @@ fn hello_page(ctx: &mut Ctx) -> Result<Option<Vec<u8>>, Failure> {
             Ok(Some(page))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            crate::http::put_file(&dir, "HelloWorld.html", HELLO)?;
-            ctx.placed(path.clone());
+            ctx.put_file(&dir, "HelloWorld.html", HELLO)?;
             ctx.notes.push(format!(
                 "there was no HelloWorld.html in {}: labs put its example there for this run and removes it afterwards (put your own page there to have it compared)",
                 dir.display()
