@@ -14,21 +14,24 @@ Examples:
   labs show http/1                       the first step of the HTTP server track
   labs check http/1 --target 127.0.0.1:8080
                                          check your running server
-  labs check http --run 'python3 server.py {port}'
+  labs check http --run 'python3 server.py {port} {dir}/files'
                                          start your server and check the whole track
+                                         (from step 11 it serves /files/ from {dir}/files)
   labs check mail/helo --run 'python3 mail.py {host} {port}'
                                          labs plays the mail server for your client
   labs next                              the first step you have not passed
-  labs check http --keep-going --run 'python3 server.py {port}' --junit junit.xml \\
-      --gradescope results.json          results for CI and Gradescope too
-  labs check http --run 'python3 server.py {port}' --html report.html
+  labs check http --keep-going --run 'python3 server.py {port} {dir}/files' \\
+      --junit junit.xml --gradescope results.json
+                                         results for CI and Gradescope too
+  labs check http --run 'python3 server.py {port} {dir}/files' --html report.html
                                          a page with each exchange drawn as a diagram
   labs trace view traces/http-connect-1.trace -o connect.svg
                                          draw a recorded exchange
   labs show autograder                   how a teacher grades a class with labs
 
-Steps are named TRACK/NAME or TRACK/NUMBER (http/echo, http/5). In --run commands, {port},
-{host} and {dir} are replaced by the port and host labs chose and a scratch folder.
+Steps are named TRACK/NAME or TRACK/NUMBER (http/echo, http/5). A --run command runs in the
+folder you run labs in; {port}, {host} and {dir} are replaced by the port and host labs chose
+and a scratch folder of labs' own (the file steps put their files in {dir}/files).
 
 Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error (or when a
 --junit, --gradescope or --html file could not be written).";

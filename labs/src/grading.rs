@@ -240,7 +240,7 @@ Gradescope (programming assignment, autograder zip):
                     #!/usr/bin/env bash
                     cd /autograder/submission
                     labs check http --optional --keep-going \\
-                      --run 'python3 server.py {port}' \\
+                      --run 'python3 server.py {port} {dir}/files' \\
                       --weights /autograder/source/weights.txt \\
                       --gradescope /autograder/results/results.json
   Use --keep-going so every step runs and scores (a step not run scores 0), and --optional
@@ -248,7 +248,8 @@ Gradescope (programming assignment, autograder zip):
   results file either way.
 
 CI (a JUnit report next to the text one):
-    labs check http --keep-going --run 'python3 server.py {port}' --junit labs-junit.xml
+    labs check http --keep-going --run 'python3 server.py {port} {dir}/files' \\
+      --junit labs-junit.xml
 ";
 
 fn xml_attr(text: &str) -> String {
