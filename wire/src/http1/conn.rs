@@ -4,7 +4,9 @@
 //! [`Conn::handle_received`], or [`Conn::handle_bytes`]) and the end of the stream
 //! ([`Conn::handle_eof`]); it answers with [`Event`]s ([`Conn::poll_event`]): message heads, body
 //! data, the end of each message with its trailers, and what to do next (read more, wait, close).
-//! What the application sends goes through [`Conn::send_request`] / [`Conn::send_response`],
+//! The peer's messages are read by one [`MessageReader`](super::reader::MessageReader) (head,
+//! framing decision, body, trailers: the reader every HTTP reader in the workspace uses); this
+//! file adds who may send what when. What the application sends goes through [`Conn::send_request`] / [`Conn::send_response`],
 //! [`Conn::send_data`] and [`Conn::send_end`], which frame the body, and comes back out as bytes
 //! to write ([`Conn::poll_transmit`], [`Conn::advance_transmit`]). It never touches a socket.
 //!
@@ -96,18 +98,12 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::chunked::{
-    ChunkedError, ChunkedLimits, ChunkedOptions, TrailerEncodeError, TrailerField,
-};
-use super::fields::Field;
-use super::framing::{
-    parse_decimal, request_body_length_given, response_body_length_given, BodyLength, FramingError,
-    SuspectFraming,
-};
+use super::chunked::{ChunkedError, ChunkedLimits, TrailerEncodeError};
+use super::framing::{parse_decimal, BodyLength, FramingError, SuspectFraming};
+use super::reader::{MessageReader, Part, ReadError, ReaderOptions};
 use super::{
     FramingFields, Headers, Method, ParseError, ParseOptions, RequestHead, ResponseHead, Version,
 };
-use crate::Status;
 
 mod body;
 pub(crate) mod persistence;
@@ -137,7 +133,7 @@ impl Buffers {
     }
 }
 
-use body::{BodyError, BodyReader, BodyStep, BodyWriter};
+use body::BodyWriter;
 use receive_buffer::ReceiveBuffer;
 use state::{Outcome, States, Step};
 use transmit::TransmitQueue;
@@ -311,6 +307,18 @@ pub enum ProtocolError {
     UnexpectedSwitch,
 }
 
+impl From<ReadError> for ProtocolError {
+    fn from(e: ReadError) -> ProtocolError {
+        match e {
+            ReadError::Head(e) => ProtocolError::Head(e),
+            ReadError::Framing(e) => ProtocolError::Framing(e),
+            ReadError::Chunked(e) => ProtocolError::Chunked(e),
+            ReadError::IncompleteHead { received } => ProtocolError::IncompleteHead { received },
+            ReadError::IncompleteBody { missing } => ProtocolError::IncompleteBody { missing },
+        }
+    }
+}
+
 /// The peer broke HTTP/1.1; the connection ends (see [`ConnError::status_hint`] for the answer a
 /// server gives first).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -442,7 +450,7 @@ enum Next {
     InformationalResponse(ResponseHead),
     Response(ResponseHead),
     Data(Range<usize>),
-    EndOfMessage(Vec<TrailerField>),
+    EndOfMessage(Headers),
     NeedData,
     Paused,
     SwitchedProtocol,
@@ -459,12 +467,10 @@ pub struct Conn {
     received: ReceiveBuffer,
     /// The peer closed its side.
     eof: bool,
-    /// How many bytes of `received` were already searched for the LF that could end a head.
-    head_scanned: usize,
     transmit: TransmitQueue,
-    /// The body of the peer's current message.
-    reader: Option<BodyReader>,
-    /// Body bytes of the peer's current message so far.
+    /// The peer's current message: its head, framing and body (one reader for both roles).
+    message: MessageReader,
+    /// Body bytes of the peer's current message so far (or drained since the response ended).
     body_received: u64,
     /// The body of this side's current message.
     writer: BodyWriter,
@@ -496,9 +502,18 @@ impl Conn {
             close_reason: None,
             received: ReceiveBuffer::default(),
             eof: false,
-            head_scanned: 0,
             transmit: TransmitQueue::default(),
-            reader: None,
+            message: {
+                let options = ReaderOptions {
+                    chunked: options.chunked,
+                    ..ReaderOptions::new(options.parse)
+                };
+                match role {
+                    Role::Server => MessageReader::requests(options),
+                    // Set for each request by `send_request`.
+                    Role::Client => MessageReader::responses(Method::Get, options),
+                }
+            },
             body_received: 0,
             writer: BodyWriter::Empty,
             ended_by_core: false,
@@ -606,7 +621,6 @@ impl Conn {
     pub fn handle_timeout(&mut self) {
         self.end_keep_alive(CloseReason::TimedOut);
         let _ = self.states.apply(self.role.peer(), Step::ProtocolError);
-        self.reader = None;
     }
 
     /// True when reading from the socket is useful now: the core is waiting for the peer's bytes,
@@ -672,12 +686,7 @@ impl Conn {
             Next::InformationalResponse(head) => Event::InformationalResponse(head),
             Next::Response(head) => Event::Response(head),
             Next::Data(range) => Event::Data(&self.received.bytes()[range]),
-            Next::EndOfMessage(trailers) => Event::EndOfMessage(
-                trailers
-                    .into_iter()
-                    .map(|t| Field::from_parsed(t.name.as_bytes(), &t.value))
-                    .collect(),
-            ),
+            Next::EndOfMessage(trailers) => Event::EndOfMessage(trailers),
             Next::NeedData => Event::NeedData,
             Next::Paused => Event::Paused,
             Next::SwitchedProtocol => Event::SwitchedProtocol,
@@ -755,7 +764,6 @@ impl Conn {
         let peer = self.role.peer();
         self.end_keep_alive(CloseReason::ProtocolError);
         let _ = self.states.apply(peer, Step::ProtocolError);
-        self.reader = None;
         ConnError { peer, error }
     }
 
@@ -765,69 +773,46 @@ impl Conn {
         let _ = self.states.apply(self.role.peer(), Step::ConnectionClosed);
     }
 
-    /// How much of the buffer the head parser should see, or `None` when nothing new can be
-    /// decided: the bytes up to the last LF (a head ends with one, and a partial line is judged
-    /// once its LF arrives), or everything once the buffer is over the limit or the peer closed.
-    ///
-    /// Parsing only complete lines makes the answer independent of how the bytes arrived (an
-    /// error inside a line is reported when the line ends, whatever the cutting), and a head
-    /// dripped byte by byte costs one parse per line instead of one per byte.
-    fn head_view_len(&mut self) -> Option<usize> {
-        let data = self.received.data();
-        if data.len() > self.head_limit() || self.eof {
-            return Some(data.len());
-        }
-        let scanned = self.head_scanned.min(data.len());
-        self.head_scanned = data.len();
-        data[scanned..]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map(|p| scanned + p + 1)
-    }
-
-    /// The peer's head is not complete: wait, or fail if the peer closed.
+    /// The peer's head is not complete: wait, or (at the end of the stream with nothing
+    /// buffered) the peer closed between messages.
     fn head_incomplete(&mut self) -> Result<Next, ConnError> {
         if !self.eof {
             return Ok(Next::NeedData);
         }
-        if self.received.is_empty() {
-            self.peer_closed();
-            return Ok(Next::ConnectionClosed(self.reason()));
+        self.peer_closed();
+        Ok(Next::ConnectionClosed(self.reason()))
+    }
+
+    /// Reads the peer's next head with the message reader; `Ok(None)`: not complete yet.
+    fn read_head(&mut self) -> Result<Option<(usize, Part)>, ConnError> {
+        match self.message.read(self.received.data(), self.eof) {
+            Ok((used, Some(part))) => Ok(Some((used, part))),
+            Ok((_, None)) => Ok(None),
+            Err(e) => Err(self.fail(e.into())),
         }
-        let received = self.received.len();
-        Err(self.fail(ProtocolError::IncompleteHead { received }))
     }
 
     fn read_request_head(&mut self) -> Result<Next, ConnError> {
-        let Some(view) = self.head_view_len() else {
-            return Ok(Next::NeedData);
+        let (used, head) = match self.read_head()? {
+            None => return self.head_incomplete(),
+            Some((used, Part::Request(head))) => (used, head),
+            Some(_) => unreachable!("a server's reader reads requests"),
         };
-        let parsed = RequestHead::parse(&self.received.data()[..view], &self.options.parse);
-        let (used, head) = match parsed {
-            Err(e) => return Err(self.fail(ProtocolError::Head(e))),
-            Ok(Status::Partial) => return self.head_incomplete(),
-            Ok(Status::Complete(done)) => done,
-        };
-        // One pass finds the fields that matter here; only their values are read.
-        let present = head.headers.framing_fields();
-        let framing = match request_body_length_given(head.version, &head.headers, present) {
-            Ok(framing) => framing,
-            Err(e) => return Err(self.fail(ProtocolError::Framing(e))),
-        };
-        if let (Some(limit), BodyLength::ContentLength(n)) = (self.options.max_body, framing.body) {
+        let body = self.message.framing().map_or(BodyLength::Empty, |f| f.body);
+        if let (Some(limit), BodyLength::ContentLength(n)) = (self.options.max_body, body) {
             if n > limit {
                 return Err(self.fail(ProtocolError::BodyTooLarge { limit }));
             }
         }
         self.received.consume(used);
-        self.head_scanned = 0;
+        let present = self.message.framing_fields();
         let proposes_switch =
             head.method == Method::Connect || (head.version == Version::Http11 && present.upgrade);
         self.states
             .apply(Role::Client, Step::Request { proposes_switch })
             .expect("the server reads a request only when both sides are idle");
         self.requests += 1;
-        self.start_peer_message(head.version, &head.headers, present);
+        self.start_peer_message(head.version);
         if self
             .options
             .max_requests
@@ -835,15 +820,8 @@ impl Conn {
         {
             self.end_keep_alive(CloseReason::RequestLimit);
         }
-        self.reader = Some(
-            BodyReader::new(framing.body, self.chunked_options())
-                .unwrap_or(BodyReader::Length { remaining: 0 }),
-        );
         self.expecting_continue = head.version == Version::Http11
-            && !matches!(
-                framing.body,
-                BodyLength::Empty | BodyLength::ContentLength(0)
-            )
+            && !matches!(body, BodyLength::Empty | BodyLength::ContentLength(0))
             && present.expect
             && head.headers.contains_token("expect", "100-continue");
         self.method = Some(head.method.clone());
@@ -851,36 +829,27 @@ impl Conn {
     }
 
     fn read_response_head(&mut self) -> Result<Next, ConnError> {
-        let Some(view) = self.head_view_len() else {
-            return Ok(Next::NeedData);
-        };
-        let parsed = ResponseHead::parse(&self.received.data()[..view], &self.options.parse);
-        let (used, head) = match parsed {
-            Err(e) => return Err(self.fail(ProtocolError::Head(e))),
-            Ok(Status::Partial) => return self.head_incomplete(),
-            Ok(Status::Complete(done)) => done,
+        let (used, head) = match self.read_head()? {
+            None => return self.head_incomplete(),
+            Some((used, Part::Interim(head))) => {
+                self.received.consume(used);
+                self.states
+                    .apply(Role::Server, Step::InformationalResponse)
+                    .expect("a response head is read only in SendResponse");
+                if head.status.as_u16() == 100 {
+                    self.expecting_continue = false;
+                }
+                return Ok(Next::InformationalResponse(head));
+            }
+            Some((used, Part::Response(head))) => (used, head),
+            Some(_) => unreachable!("a client's reader reads responses"),
         };
         let status = head.status.as_u16();
-        let method = self.method.clone().unwrap_or(Method::Get);
-        if (100..200).contains(&status) && status != 101 {
-            self.received.consume(used);
-            self.head_scanned = 0;
-            self.states
-                .apply(Role::Server, Step::InformationalResponse)
-                .expect("a response head is read only in SendResponse");
-            if status == 100 {
-                self.expecting_continue = false;
-            }
-            return Ok(Next::InformationalResponse(head));
-        }
-        let present = head.headers.framing_fields();
-        let framing =
-            match response_body_length_given(&method, status, head.version, &head.headers, present)
-            {
-                Ok(framing) => framing,
-                Err(e) => return Err(self.fail(ProtocolError::Framing(e))),
-            };
-        if status == 101 || framing.body == BodyLength::Tunnel {
+        let (body, close_after) = self
+            .message
+            .framing()
+            .map_or((BodyLength::Empty, None), |f| (f.body, f.close_after));
+        if status == 101 || body == BodyLength::Tunnel {
             if self
                 .states
                 .apply(Role::Server, Step::SwitchAccepted)
@@ -889,51 +858,38 @@ impl Conn {
                 return Err(self.fail(ProtocolError::UnexpectedSwitch));
             }
             self.received.consume(used);
-            self.head_scanned = 0;
             self.expecting_continue = false;
             self.peer_version = Some(head.version);
             return Ok(Next::Response(head));
         }
-        if let (Some(limit), BodyLength::ContentLength(n)) = (self.options.max_body, framing.body) {
+        if let (Some(limit), BodyLength::ContentLength(n)) = (self.options.max_body, body) {
             if n > limit {
                 return Err(self.fail(ProtocolError::BodyTooLarge { limit }));
             }
         }
         self.received.consume(used);
-        self.head_scanned = 0;
         self.states
             .apply(Role::Server, Step::Response)
             .expect("a response head is read only in SendResponse");
         self.expecting_continue = false;
-        self.start_peer_message(head.version, &head.headers, present);
-        if let Some(why) = framing.close_after {
+        self.start_peer_message(head.version);
+        if let Some(why) = close_after {
             self.end_keep_alive(CloseReason::SuspectFraming(why));
         }
-        if framing.body == BodyLength::CloseDelimited {
+        if body == BodyLength::CloseDelimited {
             self.end_keep_alive(CloseReason::CloseDelimitedBody);
         }
-        self.reader = Some(
-            BodyReader::new(framing.body, self.chunked_options())
-                .unwrap_or(BodyReader::Length { remaining: 0 }),
-        );
         Ok(Next::Response(head))
     }
 
-    /// Keep-alive rules for a head the peer sent (RFC 9112 §9.3).
-    fn start_peer_message(&mut self, version: Version, headers: &Headers, present: FramingFields) {
+    /// Keep-alive rules for a head the peer sent (RFC 9112 §9.3), as the reader found them.
+    fn start_peer_message(&mut self, version: Version) {
         self.peer_version = Some(version);
         self.body_received = 0;
-        match persistence_given(version, headers, present) {
+        match self.message.persistence() {
             Persistence::Persists => {}
             Persistence::Close => self.end_keep_alive(CloseReason::PeerAskedToClose),
             Persistence::Http10WithoutKeepAlive => self.end_keep_alive(CloseReason::Http10),
-        }
-    }
-
-    fn chunked_options(&self) -> ChunkedOptions {
-        ChunkedOptions {
-            limits: self.options.chunked,
-            bare_lf: self.options.parse.leniencies.bare_lf,
         }
     }
 
@@ -949,20 +905,12 @@ impl Conn {
                     .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
             }
         }
-        let reader = self
-            .reader
-            .as_mut()
-            .expect("a peer in SendBody has a body reader");
-        let step = reader.read(self.received.data(), self.eof);
-        let step = match step {
+        let step = match self.message.read(self.received.data(), self.eof) {
             Ok(step) => step,
-            Err(BodyError::Chunked(e)) => return Err(self.fail(ProtocolError::Chunked(e))),
-            Err(BodyError::Incomplete { missing }) => {
-                return Err(self.fail(ProtocolError::IncompleteBody { missing }))
-            }
+            Err(e) => return Err(self.fail(e.into())),
         };
         match step {
-            BodyStep::Data(range) => {
+            (_, Some(Part::Data(range))) => {
                 let start = self.received.offset();
                 self.received.consume(range.end);
                 let mut range = start + range.start..start + range.end;
@@ -989,13 +937,12 @@ impl Conn {
                 }
                 Ok(Some(Next::Data(range)))
             }
-            BodyStep::NeedData { used } => {
+            (used, None) => {
                 self.received.consume(used);
                 Ok(Some(Next::NeedData))
             }
-            BodyStep::End { used, trailers } => {
+            (used, Some(Part::End(trailers))) => {
                 self.received.consume(used);
-                self.reader = None;
                 let draining = std::mem::take(&mut self.draining);
                 let outcome = self
                     .states
@@ -1010,16 +957,16 @@ impl Conn {
                     Ok(Some(Next::EndOfMessage(trailers)))
                 }
             }
+            (_, Some(_)) => unreachable!("the reader gives a head only before the body"),
         }
     }
 
     /// Both messages of an exchange are complete and the connection is kept.
     fn next_cycle(&mut self) {
-        self.reader = None;
+        self.message.next_message();
         self.writer = BodyWriter::Empty;
         self.expecting_continue = false;
         self.draining = false;
-        self.head_scanned = 0;
         if self.role == Role::Server {
             self.method = None;
         }
@@ -1143,7 +1090,7 @@ impl Conn {
             .apply(Role::Client, Step::Request { proposes_switch })
             .map_err(SendError::WrongState)?;
         self.requests += 1;
-        self.method = Some(head.method.clone());
+        self.message.respond_to(head.method.clone());
         self.expecting_continue = writer != BodyWriter::Empty
             && present.expect
             && head.headers.contains_token("expect", "100-continue");
@@ -1286,10 +1233,7 @@ impl Conn {
     /// (Server) The response is complete: drain an unread request body if the connection stays.
     fn end_our_message_after_body(&mut self, outcome: Outcome) {
         if self.states.client == State::SendBody && self.states.keep_alive {
-            let owed = match self.reader {
-                Some(BodyReader::Length { remaining }) => remaining,
-                _ => 0,
-            };
+            let owed = self.message.remaining().unwrap_or(0);
             if owed > self.options.max_drain {
                 self.end_keep_alive(CloseReason::UnreadRequestBody);
             } else {
