@@ -1,4 +1,5 @@
 //! The command line: every flag overrides the same setting from `--config FILE`.
+use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,6 +14,7 @@ Examples:
   server --root ./public --port 8000       serve a folder
   server --root ./share --allow-write      also accept PUT (upload) and DELETE
   server --model threads --access-log -    one thread per connection, log requests to stdout
+  server --quiet --access-log access.log   no request lines on the terminal, a log file instead
   server --config server.toml --port 9000  settings from a file; flags win over the file
 
 Then try:
@@ -58,6 +60,11 @@ pub struct Cli {
     /// Access log in Combined Log Format: a file, or - for standard output
     #[arg(long, value_name = "FILE|-")]
     pub access_log: Option<String>,
+    /// No line per request on the terminal (by default one is printed there, as `python3 -m
+    /// http.server` does: time, client, method, path, status, bytes, time taken); --access-log
+    /// is still written
+    #[arg(long, short)]
+    pub quiet: bool,
     /// Error log file (default: standard error)
     #[arg(long, value_name = "FILE")]
     pub error_log: Option<PathBuf>,
@@ -148,6 +155,11 @@ impl Cli {
         if let Some(t) = self.header_timeout {
             c.header_timeout = t;
         }
+        c.request_lines = crate::log::wants_request_lines(
+            self.quiet,
+            std::io::stdout().is_terminal(),
+            c.access_log == Some(LogTarget::Stdout),
+        );
     }
 }
 

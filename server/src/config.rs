@@ -119,6 +119,9 @@ pub struct Config {
     /// Connections waiting for a worker in the pool model.
     pub queue: usize,
     pub access_log: Option<LogTarget>,
+    /// One short line per request on standard output, as `python3 -m http.server` prints them
+    /// (`server` sets it when standard output is a terminal, unless `--quiet`).
+    pub request_lines: bool,
     /// `None` writes errors to standard error.
     pub error_log: Option<PathBuf>,
     pub log_level: Level,
@@ -171,6 +174,7 @@ impl Default for Config {
             max_body: 100 * 1024 * 1024,
             queue: 1024,
             access_log: None,
+            request_lines: false,
             error_log: None,
             log_level: Level::Info,
             allow_write: false,

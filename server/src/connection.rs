@@ -728,6 +728,7 @@ impl Connection {
                 bytes: if sends_body { body_len.unwrap_or(0) } else { 0 },
                 referer: head.and_then(|h| h.headers.get("referer")),
                 user_agent: head.and_then(|h| h.headers.get("user-agent")),
+                elapsed: Instant::now().saturating_duration_since(self.since),
             });
         }
         if self.core.can_send_data() {
