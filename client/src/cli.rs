@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use cmdline::parse_duration;
+
 use crate::paint::ColorChoice;
 
 const EXAMPLES: &str = "\
@@ -50,7 +52,7 @@ Exit codes (the same numbers as curl's):
 #[derive(Parser, Debug)]
 #[command(
     name = "client",
-    version,
+    version = cmdline::version!(),
     about,
     long_about = "Sends HTTP requests and shows exactly what went over the wire.\n\n\
         The response body goes to stdout. -v shows the whole exchange on stderr in the .trace \
@@ -193,11 +195,13 @@ pub struct RequestArgs {
     #[arg(long = "max-redirs", value_name = "N", default_value_t = 50)]
     pub max_redirects: u32,
 
-    /// Give up connecting after this long (`5`, `2.5`, `500ms`; exit 28).
+    /// Give up connecting after this long (`1.5s`, `500ms`, `1m`; a bare number is seconds, as
+    /// curl takes it; exit 28). No limit by default.
     #[arg(long = "connect-timeout", value_name = "TIME", value_parser = parse_duration)]
     pub connect_timeout: Option<Duration>,
 
-    /// Give up on the whole operation after this long (exit 28).
+    /// Give up on the whole operation after this long (`10s`, `1m 30s`; exit 28). No limit by
+    /// default.
     #[arg(short = 'm', long = "max-time", value_name = "TIME", value_parser = parse_duration)]
     pub max_time: Option<Duration>,
 
@@ -252,7 +256,7 @@ pub struct RequestArgs {
     #[arg(short = 'S', long = "show-error")]
     pub show_error: bool,
 
-    /// When to colour stderr.
+    /// When to colour stderr: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 }
@@ -356,7 +360,8 @@ pub struct ReplArgs {
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
 
-    /// With piped input: how long to wait for a reply before going on (and at the end).
+    /// With piped input: how long to wait for a reply before going on (and at the end);
+    /// `1.5s`, `500ms`, `1m`.
     #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "5s")]
     pub wait: Duration,
 
@@ -364,7 +369,7 @@ pub struct ReplArgs {
     #[arg(long)]
     pub no_history: bool,
 
-    /// When to colour.
+    /// When to colour: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 }
@@ -394,7 +399,8 @@ pub struct LoadArgs {
     #[arg(short = 'n', long, conflicts_with = "duration")]
     pub requests: Option<u64>,
 
-    /// Stop after this long (`10s`, `1m`, `500ms`); 10s when neither -n nor -d is given.
+    /// Stop after this long (`10s`, `1m`, `1.5s`, `500ms`) [default: 10s when neither -n nor -d
+    /// is given].
     #[arg(short = 'd', long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
@@ -423,7 +429,8 @@ pub struct LoadArgs {
     #[arg(long = "body", value_name = "DATA")]
     pub body: Option<String>,
 
-    /// A request that takes longer than this counts as a timeout error.
+    /// A request that takes longer than this counts as a timeout error (`10s`, `1.5s`,
+    /// `500ms`).
     #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "10s")]
     pub timeout: Duration,
 
@@ -431,33 +438,10 @@ pub struct LoadArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// When to show live progress and colour (on a terminal by default).
+    /// When to show live progress and colour: auto (on a terminal, unless NO_COLOR is set),
+    /// always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
-}
-
-/// Parses `5`, `2.5` (seconds, as curl takes them), `500ms`, `10s`, `2m`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = text.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (text, 1.0)
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a time; write e.g. 5, 2.5, 500ms, 10s or 2m"))?;
-    if !value.is_finite() || value < 0.0 {
-        return Err(format!("{text:?} is not a time; it must be zero or more"));
-    }
-    Ok(Duration::from_secs_f64(value * scale))
 }
 
 #[cfg(test)]
@@ -475,8 +459,10 @@ mod tests {
         assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2500)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1m 30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("soon").unwrap_err().contains("500ms"));
         assert!(parse_duration("-1").is_err());
     }

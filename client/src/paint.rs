@@ -1,10 +1,16 @@
 //! Colour for what a person reads: on a terminal only, never when `NO_COLOR` is set.
 //!
-//! The trace text itself comes from `wire::trace`; this module only wraps finished lines in ANSI
-//! styles by their tag (`C:` requests in cyan, `S:` responses in green, events and diagnoses in
-//! their own colours, the `\r\n` escapes dimmed so the words stand out).
+//! Whether a stream gets colour is decided as every protolab program decides it (`cmdline`, on
+//! anstream: `--color auto|always|never`; under `auto`, a terminal without `NO_COLOR`,
+//! `CLICOLOR=0` or `TERM=dumb`). The styles are anstyle's. The trace text itself comes from
+//! `wire::trace`; this module only wraps finished lines in styles by their tag (`C:` requests in
+//! cyan, `S:` responses in green, events and diagnoses in their own colours, the `\r\n` escapes
+//! dimmed so the words stand out).
 
-use std::io::IsTerminal;
+use anstyle::{AnsiColor, Reset, Style};
+
+/// The user's `--color` choice: cmdline's, shared by every protolab program.
+pub use cmdline::ColorWhen as ColorChoice;
 
 /// Whether to colour, decided once per output stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -13,47 +19,34 @@ pub struct Paint {
     pub enabled: bool,
 }
 
-/// The user's `--color` choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum ColorChoice {
-    /// Colour on a terminal unless `NO_COLOR` is set.
-    #[default]
-    Auto,
-    /// Always colour.
-    Always,
-    /// Never colour.
-    Never,
-}
-
-const RESET: &str = "\x1b[0m";
-const DIM: &str = "\x1b[2m";
-const BOLD: &str = "\x1b[1m";
-const RED: &str = "\x1b[31m";
-const GREEN: &str = "\x1b[32m";
-const YELLOW: &str = "\x1b[33m";
-const MAGENTA: &str = "\x1b[35m";
-const CYAN: &str = "\x1b[36m";
+const DIM: Style = Style::new().dimmed();
+const BOLD: Style = Style::new().bold();
+const RED: Style = AnsiColor::Red.on_default();
+const GREEN: Style = AnsiColor::Green.on_default();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const MAGENTA: Style = AnsiColor::Magenta.on_default();
+const CYAN: Style = AnsiColor::Cyan.on_default();
 
 impl Paint {
     /// No colour at all.
     pub const PLAIN: Paint = Paint { enabled: false };
 
-    /// Decides for stderr: colour when it is a terminal and `NO_COLOR` is unset or empty.
+    /// Decides for stderr under `choice`.
     pub fn for_stderr(choice: ColorChoice) -> Paint {
-        Paint::decide(choice, std::io::stderr().is_terminal())
+        Paint::decide(choice, || cmdline::Paint::stderr().enabled())
     }
 
-    /// Decides for stdout.
+    /// Decides for stdout under `choice`.
     pub fn for_stdout(choice: ColorChoice) -> Paint {
-        Paint::decide(choice, std::io::stdout().is_terminal())
+        Paint::decide(choice, || cmdline::Paint::stdout().enabled())
     }
 
-    fn decide(choice: ColorChoice, terminal: bool) -> Paint {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    /// `always` and `never` win; `auto` asks the stream (terminal, NO_COLOR, TERM).
+    fn decide(choice: ColorChoice, auto: impl FnOnce() -> bool) -> Paint {
         let enabled = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => terminal && !no_color,
+            ColorChoice::Auto => auto(),
         };
         Paint { enabled }
     }
@@ -76,17 +69,23 @@ impl Paint {
             Some(i) if i < 5 => line.split_at(i + 1),
             _ => ("", line),
         };
+        let (colour, dim, magenta, reset) = (
+            colour.render().to_string(),
+            DIM.render().to_string(),
+            MAGENTA.render().to_string(),
+            Reset.render().to_string(),
+        );
         let mut out = String::with_capacity(line.len() + 32);
-        out.push_str(BOLD);
-        out.push_str(colour);
+        out.push_str(&BOLD.render().to_string());
+        out.push_str(&colour);
         out.push_str(tag);
-        out.push_str(RESET);
-        out.push_str(colour);
+        out.push_str(&reset);
+        out.push_str(&colour);
         // Dim the escapes (`\r`, `\n`, `\xHH`, ...) and events (`<close>`) inside the line.
         let mut chars = rest.char_indices().peekable();
         while let Some((_, c)) = chars.next() {
             if c == '\\' {
-                out.push_str(DIM);
+                out.push_str(&dim);
                 out.push(c);
                 if let Some((_, next)) = chars.next() {
                     out.push(next);
@@ -98,19 +97,19 @@ impl Paint {
                         }
                     }
                 }
-                out.push_str(RESET);
-                out.push_str(colour);
+                out.push_str(&reset);
+                out.push_str(&colour);
             } else if c == '<'
                 && rest.trim_end().ends_with('>')
                 && rest.trim_start().starts_with('<')
             {
-                out.push_str(MAGENTA);
+                out.push_str(&magenta);
                 out.push(c);
             } else {
                 out.push(c);
             }
         }
-        out.push_str(RESET);
+        out.push_str(&reset);
         out
     }
 
@@ -134,9 +133,9 @@ impl Paint {
         self.wrap(BOLD, text)
     }
 
-    fn wrap(&self, style: &str, text: &str) -> String {
+    fn wrap(&self, style: Style, text: &str) -> String {
         if self.enabled {
-            format!("{style}{text}{RESET}")
+            format!("{}{text}{}", style.render(), Reset.render())
         } else {
             text.to_string()
         }
@@ -202,13 +201,22 @@ mod tests {
         let line = p.trace_line("C: GET / HTTP/1.1\\r\\n");
         assert!(line.starts_with("\x1b[1m\x1b[36mC:\x1b[0m"), "{line:?}");
         assert!(line.contains("\x1b[2m\\r\x1b[0m"), "{line:?}");
-        assert!(line.ends_with(RESET));
+        assert!(line.ends_with("\x1b[0m"));
     }
 
     #[test]
     fn never_and_always_override_the_terminal_check() {
-        assert!(!Paint::decide(ColorChoice::Never, true).enabled);
-        assert!(Paint::decide(ColorChoice::Always, false).enabled);
-        assert!(!Paint::decide(ColorChoice::Auto, false).enabled);
+        assert!(!Paint::decide(ColorChoice::Never, || true).enabled);
+        assert!(Paint::decide(ColorChoice::Always, || false).enabled);
+        assert!(!Paint::decide(ColorChoice::Auto, || false).enabled);
+        assert!(Paint::decide(ColorChoice::Auto, || true).enabled);
+    }
+
+    #[test]
+    fn the_styles_are_the_usual_ansi_ones() {
+        let p = Paint { enabled: true };
+        assert_eq!(p.error("x"), "\x1b[31mx\x1b[0m");
+        assert_eq!(p.bold("x"), "\x1b[1mx\x1b[0m");
+        assert_eq!(p.note("x"), "\x1b[2mx\x1b[0m");
     }
 }

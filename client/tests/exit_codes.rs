@@ -173,7 +173,7 @@ fn help_teaches_with_examples_and_version_names_the_program() {
     assert!(version.status.success());
     assert_eq!(
         String::from_utf8(version.stdout).unwrap(),
-        format!("client {}\n", env!("CARGO_PKG_VERSION"))
+        format!("client (protolab) {}\n", env!("CARGO_PKG_VERSION"))
     );
 
     let (code, out, _) = client::run_captured(&["--help"]);

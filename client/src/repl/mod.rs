@@ -61,7 +61,7 @@ pub fn paste_lines(text: &str) -> Vec<String> {
 
 impl Lines {
     /// The next line; None at the end of input.
-    fn next(&mut self, prompt: &str, in_head: bool) -> Option<String> {
+    fn next(&mut self, prompt: &(String, String), in_head: bool) -> Option<String> {
         match self {
             Lines::Editor(editor, _, queued) => {
                 if let Some(line) = queued.pop_front() {
@@ -265,7 +265,8 @@ impl Repl {
         );
     }
 
-    fn prompt(&self) -> String {
+    /// The prompt as text (what rustyline measures) and as shown (bold when colouring).
+    fn prompt(&self) -> (String, String) {
         let state = match (&self.target, &self.conn) {
             (None, _) => "not connected".to_string(),
             (Some((h, p)), Some(_)) => {
@@ -287,12 +288,8 @@ impl Repl {
             )
         };
         let text = format!("[{state}{typing}]> ");
-        // rustyline measures the prompt's width; colour only the brackets' contents when asked.
-        if self.paint.enabled {
-            format!("\x1b[1m{text}\x1b[0m")
-        } else {
-            text
-        }
+        let shown = self.paint.bold(&text);
+        (text, shown)
     }
 
     fn connect(&mut self, host: String, port: u16) -> Result<(), String> {
