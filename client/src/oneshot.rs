@@ -10,6 +10,12 @@
 //! response read and shown, and bytes that end in the middle of a request are named at once.
 //! `https://` through `--proxy` asks the proxy for a tunnel (CONNECT, RFC 9110 §9.3.6) and
 //! speaks TLS with the origin inside it, as curl does.
+//!
+//! The run is a `Session` (what was worked out once, the open connection, the recording) and
+//! a queue of `Step`s (a URL, a method, whether the body goes). Each step is one
+//! `Session::exchange`: `request_bytes`, `connect_or_reuse` (`resolve`, `connect`, `secure`),
+//! `send`, `receive_all`, then `settle` decides what becomes of the connection (`afterwards`);
+//! `redirect` may queue the next step, and `finish` closes and saves the recording.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
@@ -68,15 +74,48 @@ impl From<ConnectError> for Failure {
     }
 }
 
-/// An open connection and where it goes.
-struct Open {
-    stream: Stream,
+/// Where a connection goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Place {
     /// Host and port actually connected to (the proxy, through one).
     host: String,
     port: u16,
     scheme: Scheme,
     /// The origin a proxy tunnels to (`https://` through `--proxy`).
     tunnel: Option<(String, u16)>,
+}
+
+impl Place {
+    /// Where `url` is reached: itself, or through `--proxy` (a tunnel for https://).
+    fn of(url: &Url, proxy: Option<&str>) -> Result<Place, Failure> {
+        let (host, port) = match proxy {
+            Some(p) => split_host_port(p)?,
+            None => (url.host.clone(), url.port),
+        };
+        let tunnel =
+            (proxy.is_some() && url.scheme == Scheme::Https).then(|| (url.host.clone(), url.port));
+        Ok(Place {
+            host,
+            port,
+            scheme: url.scheme,
+            tunnel,
+        })
+    }
+
+    /// A connection to `self` can carry a request meant for `other` (host names compare
+    /// without case).
+    fn serves(&self, other: &Place) -> bool {
+        self.host.eq_ignore_ascii_case(&other.host)
+            && self.port == other.port
+            && self.scheme == other.scheme
+            && self.tunnel == other.tunnel
+    }
+}
+
+/// An open connection and where it goes.
+struct Open {
+    stream: Stream,
+    place: Place,
     /// Which connection this is (#0, #1, ...), for the notes.
     number: usize,
     /// Requests sent on it.
@@ -272,77 +311,91 @@ fn read_at_arg(value: &str, io: &mut Io<'_>, what: &str) -> Result<Vec<u8>, Fail
     }
 }
 
+/// The body `-d`, `--data-urlencode` and `--data-binary` make: their pieces in the order given,
+/// joined with `&` as curl joins them; `None` without any.
+fn data_body(args: &RequestArgs, io: &mut Io<'_>) -> Result<Option<Vec<u8>>, Failure> {
+    let pieces = args.data_in_order();
+    if pieces.is_empty() {
+        return Ok(None);
+    }
+    let mut parts = Vec::new();
+    for (kind, d) in &pieces {
+        parts.push(data_piece(kind, d, io)?);
+    }
+    Ok(Some(parts.join(&b'&')))
+}
+
+/// One `-d` (`@FILE` without its line ends), `--data-urlencode` or `--data-binary` piece.
+fn data_piece(kind: &DataKind, d: &str, io: &mut Io<'_>) -> Result<Vec<u8>, Failure> {
+    Ok(match kind {
+        DataKind::Data => {
+            let mut part = read_at_arg(d, io, "-d")?;
+            if d.starts_with('@') {
+                part.retain(|&b| b != b'\r' && b != b'\n');
+            }
+            part
+        }
+        DataKind::UrlEncode => {
+            let mut read = |path: &Path| {
+                std::fs::read(path)
+                    .map_err(|e| format!("cannot read --data-urlencode {}: {e}", path.display()))
+            };
+            forms::urlencode_arg(d, &mut read)
+                .map_err(|e| Failure::new(ExitCode::ReadError, e))?
+                .into_bytes()
+        }
+        DataKind::Binary => read_at_arg(d, io, "--data-binary")?,
+    })
+}
+
+/// The multipart/form-data body the `-F` fields make, and its Content-Type; `None` without any.
+fn form_body(args: &RequestArgs) -> Result<Option<(Vec<u8>, String)>, Failure> {
+    if args.form.is_empty() {
+        return Ok(None);
+    }
+    let mut parts = Vec::new();
+    for f in &args.form {
+        let mut read = |path: &Path| {
+            std::fs::read(path)
+                .map_err(|e| format!("-F {f:?}: cannot read {}: {e}", path.display()))
+        };
+        let part = forms::parse_form_arg(f, &mut read).map_err(|e| {
+            let code = if e.contains("cannot read") {
+                ExitCode::ReadError
+            } else {
+                ExitCode::Usage
+            };
+            Failure::new(code, e)
+        })?;
+        parts.push(part);
+    }
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        ^ u64::from(std::process::id()).rotate_left(32);
+    let boundary = forms::boundary(&parts, seed | 1);
+    Ok(Some((
+        forms::encode(&parts, &boundary),
+        forms::content_type(&boundary),
+    )))
+}
+
 fn plan(args: &RequestArgs, io: &mut Io<'_>) -> Result<Plan, Failure> {
     let targets = target::from_words(&args.words, args.tls)
         .map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
     let mut urls = targets.urls;
-    let mut body = None;
-    let mut implied = "GET";
     const FORM_URLENCODED: &str = "application/x-www-form-urlencoded";
-    let pieces = args.data_in_order();
-    if !pieces.is_empty() {
-        // -d, --data-urlencode and --data-binary in the order given, joined with `&` as curl
-        // joins them.
-        let mut parts = Vec::new();
-        for (kind, d) in &pieces {
-            let part = match kind {
-                DataKind::Data => {
-                    let mut part = read_at_arg(d, io, "-d")?;
-                    if d.starts_with('@') {
-                        part.retain(|&b| b != b'\r' && b != b'\n');
-                    }
-                    part
-                }
-                DataKind::UrlEncode => {
-                    let mut read = |path: &Path| {
-                        std::fs::read(path).map_err(|e| {
-                            format!("cannot read --data-urlencode {}: {e}", path.display())
-                        })
-                    };
-                    forms::urlencode_arg(d, &mut read)
-                        .map_err(|e| Failure::new(ExitCode::ReadError, e))?
-                        .into_bytes()
-                }
-                DataKind::Binary => read_at_arg(d, io, "--data-binary")?,
-            };
-            parts.push(part);
-        }
-        body = Some((parts.join(&b'&'), Some(FORM_URLENCODED.to_string())));
-        implied = "POST";
-    }
-    if !args.form.is_empty() {
-        if body.is_some() {
-            return Err(Failure::new(
-                ExitCode::Usage,
-                "-F sends a multipart/form-data body and -d (or --data-*) a form-encoded one; \
-                 a request has one body, so use one kind (as curl, which refuses both)",
-            ));
-        }
-        let mut parts = Vec::new();
-        for f in &args.form {
-            let mut read = |path: &Path| {
-                std::fs::read(path)
-                    .map_err(|e| format!("-F {f:?}: cannot read {}: {e}", path.display()))
-            };
-            let part = forms::parse_form_arg(f, &mut read).map_err(|e| {
-                let code = if e.contains("cannot read") {
-                    ExitCode::ReadError
-                } else {
-                    ExitCode::Usage
-                };
-                Failure::new(code, e)
-            })?;
-            parts.push(part);
-        }
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64)
-            ^ u64::from(std::process::id()).rotate_left(32);
-        let boundary = forms::boundary(&parts, seed | 1);
-        body = Some((
-            forms::encode(&parts, &boundary),
-            Some(forms::content_type(&boundary)),
+    let mut body = data_body(args, io)?.map(|b| (b, Some(FORM_URLENCODED.to_string())));
+    let mut implied = if body.is_some() { "POST" } else { "GET" };
+    if !args.form.is_empty() && body.is_some() {
+        return Err(Failure::new(
+            ExitCode::Usage,
+            "-F sends a multipart/form-data body and -d (or --data-*) a form-encoded one; \
+             a request has one body, so use one kind (as curl, which refuses both)",
         ));
+    }
+    if let Some((bytes, content_type)) = form_body(args)? {
+        body = Some((bytes, Some(content_type)));
         implied = "POST";
     }
     if let Some(path) = &args.upload_file {
@@ -496,260 +549,473 @@ fn build_request(
     Ok(spec)
 }
 
-fn execute(
+/// One request to make: where, with which method, and whether the body goes with it (a
+/// redirect may turn a POST into a body-less GET).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Step {
+    url: Url,
+    method: String,
+    with_body: bool,
+}
+
+/// What the responses to one request came to.
+#[derive(Debug)]
+struct Answer {
+    /// The last final head read.
+    head: Option<Head>,
+    /// `--fail`, and a status of 400 or more.
+    fail_hit: bool,
+    /// What became of the connection.
+    fate: Fate,
+}
+
+/// What to do with the connection after a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Afterwards {
+    /// Keep it for the next request.
+    Keep,
+    /// The server closed it: nothing to do.
+    Forget,
+    /// Close it, with this note.
+    Close(String),
+}
+
+/// What happens to connection #`number` after a response whose fate is `fate`: the last URL's
+/// connection is closed unless a redirect is about to be followed on it.
+fn afterwards(fate: Fate, is_final_url: bool, will_follow: bool, number: usize) -> Afterwards {
+    match fate {
+        Fate::LeftOpen if is_final_url && !will_follow => Afterwards::Close(format!(
+            "connection #{number} left open by the server (keep-alive); closing it, nothing more to send"
+        )),
+        Fate::LeftOpen => Afterwards::Keep,
+        Fate::MustClose(reason) => Afterwards::Close(format!(
+            "the response ends connection #{number}: {}; closing it",
+            close_reason_text(reason)
+        )),
+        Fate::ClosedByServer => Afterwards::Forget,
+        // Only --raw stops listening; it sends nothing more, so the connection is done.
+        Fate::Quiet => Afterwards::Close(format!("closing connection #{number}")),
+    }
+}
+
+/// The method and body of the request a redirect leads to, as curl -L does: 303 makes a GET
+/// (HEAD stays HEAD); 301 and 302 make a POST a GET unless `-X` forced the method; 307 and 308
+/// repeat the request as it was.
+fn method_after_redirect(
+    status: u16,
+    method: &str,
+    with_body: bool,
+    method_forced: bool,
+) -> (String, bool) {
+    match status {
+        303 if method != "HEAD" => ("GET".to_string(), false),
+        301 | 302 if method == "POST" && !method_forced => ("GET".to_string(), false),
+        _ => (method.to_string(), with_body),
+    }
+}
+
+/// The TLS settings when any URL is https:// (and the roots they trust, for -v; none with -k).
+fn tls_settings(
     args: &RequestArgs,
-    plan: Plan,
-    jar: &mut Option<Jar>,
-    io: &mut Io<'_>,
-    started: Instant,
-) -> Result<ExitCode, Failure> {
-    let deadline = Deadline::after(started, args.max_time);
-    let (tls_config, tls_roots) = if plan.urls.iter().any(|u| u.scheme == Scheme::Https) {
-        let options = TlsOptions {
-            insecure: args.insecure,
-            ca_file: args.cacert.clone(),
-        };
-        let (config, roots) = tls::client_config(&options).map_err(|e| {
-            let code = match e {
-                tls::TlsSetupError::BadServerName { .. } => ExitCode::Tls,
-                tls::TlsSetupError::CaFile(_) => ExitCode::CaCertFile,
-            };
-            Failure::new(code, e.to_string())
-        })?;
-        (Some(config), roots)
-    } else {
-        (None, None)
+    plan: &Plan,
+) -> Result<(Option<Arc<rustls::ClientConfig>>, Option<tls::Roots>), Failure> {
+    if !plan.urls.iter().any(|u| u.scheme == Scheme::Https) {
+        return Ok((None, None));
+    }
+    let options = TlsOptions {
+        insecure: args.insecure,
+        ca_file: args.cacert.clone(),
     };
-    let show = args.verbose > 0 || args.hex || (plan.raw.is_some() && !args.silent);
-    let body_limit = (args.verbose < 2 && !args.verbose_body).then_some(VERBOSE_BODY_LIMIT);
-    let paint = io.paint;
-    let mut out_file = match &args.output {
-        Some(path) => Some(File::create(path).map_err(|e| {
-            Failure::new(
-                ExitCode::WriteError,
-                format!("cannot write -o {}: {e}", path.display()),
-            )
-        })?),
-        None => None,
-    };
-    let mut result = ExitCode::Ok;
-    let mut open: Option<Open> = None;
-    let mut connections = 0usize;
-    let mut recording = wire::trace::Trace::new(wire::trace::Transport::Tcp);
-    let Io { stdout, stderr, .. } = io;
-    let mut queue: Vec<(Url, String, bool)> = plan
-        .urls
-        .iter()
-        .map(|u| (u.clone(), plan.method.clone(), true))
-        .collect();
-    queue.reverse();
-    let mut redirects = 0u32;
-    let last_index = plan.urls.len();
-    let mut done_urls = 0usize;
-    while let Some((url, method, with_body)) = queue.pop() {
-        let (request_bytes, body_len) = match &plan.raw {
-            Some(raw) => (raw.clone(), 0),
-            None => {
-                let spec = build_request(args, &plan, jar.as_ref(), &url, &method, with_body)?;
-                let body_len = spec.body.as_ref().map_or(0, Vec::len);
-                (spec.to_bytes(), body_len)
-            }
+    let (config, roots) = tls::client_config(&options).map_err(|e| {
+        let code = match e {
+            tls::TlsSetupError::BadServerName { .. } => ExitCode::Tls,
+            tls::TlsSetupError::CaFile(_) => ExitCode::CaCertFile,
         };
-        let mut transcript = Transcript::new(
-            if args.silent {
-                None
-            } else {
-                Some(&mut **stderr as &mut dyn Write)
-            },
+        Failure::new(code, e.to_string())
+    })?;
+    Ok((Some(config), roots))
+}
+
+/// The `-o` file, created (emptied) before anything is sent.
+fn open_output(args: &RequestArgs) -> Result<Option<File>, Failure> {
+    let Some(path) = &args.output else {
+        return Ok(None);
+    };
+    File::create(path).map(Some).map_err(|e| {
+        Failure::new(
+            ExitCode::WriteError,
+            format!("cannot write -o {}: {e}", path.display()),
+        )
+    })
+}
+
+/// Keeps the cookies a response sets (with a cookie engine on), noting the ones refused.
+fn keep_cookies(
+    jar: Option<&mut Jar>,
+    head: Option<&Head>,
+    url: &Url,
+    transcript: &mut Transcript<&mut dyn Write>,
+) {
+    let (Some(jar), Some(head)) = (jar, head) else {
+        return;
+    };
+    for value in head.headers.get_all("set-cookie") {
+        let value = String::from_utf8_lossy(value);
+        if let Err(why) = jar.receive(&value, &url.host, &url.path, unix_now()) {
+            note(
+                transcript,
+                &format!("cookie not kept: Set-Cookie: {value}: {why}"),
+            );
+        }
+    }
+}
+
+/// What one invocation keeps from request to request: what was worked out once from the
+/// arguments, the open connection, the recording and the redirects followed.
+struct Session<'r> {
+    args: &'r RequestArgs,
+    plan: &'r Plan,
+    deadline: Deadline,
+    tls_config: Option<Arc<rustls::ClientConfig>>,
+    tls_roots: Option<tls::Roots>,
+    /// Show the exchange on stderr (`-v`, `--hex`, `--raw` unless `-s`).
+    show: bool,
+    body_limit: Option<usize>,
+    paint: Paint,
+    /// `-o FILE`.
+    out_file: Option<File>,
+    open: Option<Open>,
+    /// Connections opened so far (the next one's number).
+    connections: usize,
+    recording: wire::trace::Trace,
+    redirects: u32,
+}
+
+impl<'r> Session<'r> {
+    fn new(
+        args: &'r RequestArgs,
+        plan: &'r Plan,
+        paint: Paint,
+        started: Instant,
+    ) -> Result<Session<'r>, Failure> {
+        let (tls_config, tls_roots) = tls_settings(args, plan)?;
+        Ok(Session {
+            args,
+            plan,
+            deadline: Deadline::after(started, args.max_time),
+            tls_config,
+            tls_roots,
+            show: args.verbose > 0 || args.hex || (plan.raw.is_some() && !args.silent),
+            body_limit: (args.verbose < 2 && !args.verbose_body).then_some(VERBOSE_BODY_LIMIT),
             paint,
+            out_file: open_output(args)?,
+            open: None,
+            connections: 0,
+            recording: wire::trace::Trace::new(wire::trace::Transport::Tcp),
+            redirects: 0,
+        })
+    }
+
+    /// One request and its response(s): the bytes, the connection, sending, receiving, and
+    /// what becomes of the connection; the exchange is recorded and timed.
+    fn exchange(
+        &mut self,
+        step: &Step,
+        jar: &mut Option<Jar>,
+        is_final_url: bool,
+        stdout: &mut dyn Write,
+        stderr: &mut dyn Write,
+    ) -> Result<Answer, Failure> {
+        let (request, body_len) = self.request_bytes(step, jar.as_ref())?;
+        let mut transcript = self.transcript(stderr);
+        let mut timing = Timing::default();
+        let t0 = Instant::now();
+        self.connect_or_reuse(&step.url, &mut transcript, &mut timing, t0)?;
+        self.send(&request, body_len, &mut transcript)?;
+        let received = self.receive_all(step, jar, stdout, &mut transcript, &mut timing, t0)?;
+        if let Ok(answer) = &received {
+            let will_follow = self.args.follow && answer.head.as_ref().is_some_and(is_redirect);
+            self.settle(answer.fate, is_final_url, will_follow, &mut transcript);
+        }
+        let _ = transcript.flush();
+        if let Some(t) = transcript.take_recording() {
+            append_trace(&mut self.recording, t);
+        }
+        drop(transcript);
+        if received.is_err() {
+            if let Some(path) = &self.args.record {
+                save_trace(path, &self.recording, &step.url)?;
+            }
+        }
+        self.print_timing(stderr, &timing);
+        received
+    }
+
+    /// The bytes to send for `step`, and how many of them are body: `--raw`'s as given, or a
+    /// request built from the flags.
+    fn request_bytes(&self, step: &Step, jar: Option<&Jar>) -> Result<(Vec<u8>, usize), Failure> {
+        if let Some(raw) = &self.plan.raw {
+            return Ok((raw.clone(), 0));
+        }
+        let spec = build_request(
+            self.args,
+            self.plan,
+            jar,
+            &step.url,
+            &step.method,
+            step.with_body,
+        )?;
+        let body_len = spec.body.as_ref().map_or(0, Vec::len);
+        Ok((spec.to_bytes(), body_len))
+    }
+
+    /// The display of one exchange on `stderr` (nothing shown with `-s`), recorded with
+    /// `--record`.
+    fn transcript<'w>(&self, stderr: &'w mut dyn Write) -> Transcript<&'w mut dyn Write> {
+        let args = self.args;
+        let mut transcript = Transcript::new(
+            (!args.silent).then_some(stderr),
+            self.paint,
             args.hex,
             args.record.is_some(),
         );
-        transcript.show_exchange(show);
-        transcript.set_body_limit(body_limit);
-        let mut timing = Timing::default();
-        let t0 = Instant::now();
+        transcript.show_exchange(self.show);
+        transcript.set_body_limit(self.body_limit);
+        transcript
+    }
 
-        // Connect, or reuse.
-        let (conn_host, conn_port) = match &args.proxy {
-            Some(p) => split_host_port(p)?,
-            None => (url.host.clone(), url.port),
-        };
-        let tunnel = (args.proxy.is_some() && url.scheme == Scheme::Https)
-            .then(|| (url.host.clone(), url.port));
-        let reusable = open.as_ref().is_some_and(|o| {
-            o.host.eq_ignore_ascii_case(&conn_host)
-                && o.port == conn_port
-                && o.scheme == url.scheme
-                && o.tunnel == tunnel
-        });
-        if !reusable {
-            if let Some(mut old) = open.take() {
-                let _ = old.stream.shutdown_write();
-                note(
-                    &mut transcript,
-                    &format!(
-                        "closing connection #{} (the next URL goes elsewhere)",
-                        old.number
-                    ),
-                );
-            }
-            let left = deadline
-                .min_with(Instant::now(), args.connect_timeout)
-                .map_err(|_| timeout_failure(args, 0))?;
-            let addrs = match net::Pinned::lookup(&args.resolve, &conn_host, conn_port) {
-                Some(addrs) => {
-                    let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+    /// Reuses the open connection when it goes where `url` is reached, else closes it and
+    /// connects; either way says so.
+    fn connect_or_reuse(
+        &mut self,
+        url: &Url,
+        transcript: &mut Transcript<&mut dyn Write>,
+        timing: &mut Timing,
+        t0: Instant,
+    ) -> Result<(), Failure> {
+        let place = Place::of(url, self.args.proxy.as_deref())?;
+        match &self.open {
+            Some(o) if o.place.serves(&place) => note(
+                transcript,
+                &format!(
+                    "reusing connection #{} to {} port {} (request {} on it)",
+                    o.number,
+                    o.place.host,
+                    o.place.port,
+                    o.used + 1
+                ),
+            ),
+            _ => {
+                if let Some(mut old) = self.open.take() {
+                    let _ = old.stream.shutdown_write();
                     note(
-                        &mut transcript,
+                        transcript,
                         &format!(
-                            "--resolve: {conn_host}:{conn_port} is {} (the resolver is not asked)",
-                            list.join(", ")
+                            "closing connection #{} (the next URL goes elsewhere)",
+                            old.number
                         ),
                     );
-                    addrs
                 }
-                None => net::resolve(&conn_host, conn_port, left)?,
-            };
-            timing.resolved = Some(t0.elapsed());
-            let left = deadline
-                .min_with(
-                    Instant::now(),
-                    args.connect_timeout.map(|c| c.saturating_sub(t0.elapsed())),
-                )
-                .map_err(|_| timeout_failure(args, 0))?;
-            let mut tcp = net::connect(&conn_host, conn_port, &addrs, left)?;
-            timing.connected = Some(t0.elapsed());
-            let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+                self.open = Some(self.connect(url, place, transcript, timing, t0)?);
+                self.connections += 1;
+            }
+        }
+        if let Some(o) = self.open.as_mut() {
+            o.used += 1;
+        }
+        Ok(())
+    }
+
+    /// A new connection to `place` for `url`: resolve, connect, ask a proxy for a tunnel, and
+    /// speak TLS when `url` is https://, noting each step.
+    fn connect(
+        &self,
+        url: &Url,
+        place: Place,
+        transcript: &mut Transcript<&mut dyn Write>,
+        timing: &mut Timing,
+        t0: Instant,
+    ) -> Result<Open, Failure> {
+        let args = self.args;
+        let addrs = self.resolve(&place, transcript)?;
+        timing.resolved = Some(t0.elapsed());
+        let left = self
+            .deadline
+            .min_with(
+                Instant::now(),
+                args.connect_timeout.map(|c| c.saturating_sub(t0.elapsed())),
+            )
+            .map_err(|_| timeout_failure(args, 0))?;
+        let mut tcp = net::connect(&place.host, place.port, &addrs, left)?;
+        timing.connected = Some(t0.elapsed());
+        let peer = tcp.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+        let number = self.connections;
+        note(
+            transcript,
+            &format!(
+                "connection #{number} to {} port {} ({peer}){}",
+                place.host,
+                place.port,
+                if args.proxy.is_some() {
+                    ", the proxy"
+                } else {
+                    ""
+                }
+            ),
+        );
+        if let Some((host, port)) = &place.tunnel {
+            open_tunnel(&mut tcp, host, *port, args, transcript, self.deadline)?;
+        }
+        let stream = self.secure(tcp, url, transcript, timing, t0)?;
+        if stream.is_tls() {
             note(
-                &mut transcript,
+                transcript,
                 &format!(
-                    "connection #{connections} to {conn_host} port {conn_port} ({peer}){}",
-                    if args.proxy.is_some() {
-                        ", the proxy"
+                    "connection #{number}, TLS with {}{}",
+                    url.host,
+                    if place.tunnel.is_some() {
+                        " inside the tunnel"
                     } else {
                         ""
                     }
                 ),
             );
-            if let Some((host, port)) = &tunnel {
-                open_tunnel(&mut tcp, host, *port, args, &mut transcript, deadline)?;
-            }
-            let stream = match (&tls_config, url.scheme) {
-                (Some(config), Scheme::Https) => {
-                    let left = deadline
-                        .remaining(Instant::now())
-                        .map_err(|_| timeout_failure(args, 0))?;
-                    if let Some(roots) = &tls_roots {
-                        note(&mut transcript, &roots.describe());
-                    }
-                    let s = Stream::handshake(tcp, &url.host, url.port, Arc::clone(config), left)?;
-                    timing.tls = Some(t0.elapsed());
-                    s
-                }
-                _ => Stream::Plain(tcp),
-            };
-            if stream.is_tls() {
+            if args.insecure {
                 note(
-                    &mut transcript,
-                    &format!(
-                        "connection #{connections}, TLS with {}{}",
-                        url.host,
-                        if tunnel.is_some() {
-                            " inside the tunnel"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
-            }
-            if args.insecure && stream.is_tls() {
-                note(
-                    &mut transcript,
+                    transcript,
                     "DANGER: -k: the server's certificate was not checked",
                 );
             }
-            open = Some(Open {
-                stream,
-                host: conn_host,
-                port: conn_port,
-                scheme: url.scheme,
-                tunnel,
-                number: connections,
-                used: 0,
-                pending: Vec::new(),
-            });
-            connections += 1;
-        } else if let Some(o) = &open {
+        }
+        Ok(Open {
+            stream,
+            place,
+            number,
+            used: 0,
+            pending: Vec::new(),
+        })
+    }
+
+    /// The addresses of `place`: from `--resolve` (said so), else the resolver's.
+    fn resolve(
+        &self,
+        place: &Place,
+        transcript: &mut Transcript<&mut dyn Write>,
+    ) -> Result<Vec<std::net::SocketAddr>, Failure> {
+        let args = self.args;
+        let left = self
+            .deadline
+            .min_with(Instant::now(), args.connect_timeout)
+            .map_err(|_| timeout_failure(args, 0))?;
+        if let Some(addrs) = net::Pinned::lookup(&args.resolve, &place.host, place.port) {
+            let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
             note(
-                &mut transcript,
+                transcript,
                 &format!(
-                    "reusing connection #{} to {} port {} (request {} on it)",
-                    o.number,
-                    o.host,
-                    o.port,
-                    o.used + 1
+                    "--resolve: {}:{} is {} (the resolver is not asked)",
+                    place.host,
+                    place.port,
+                    list.join(", ")
                 ),
             );
+            return Ok(addrs);
         }
-        let conn = open.as_mut().expect("a connection is open");
-        conn.used += 1;
+        Ok(net::resolve(&place.host, place.port, left)?)
+    }
 
-        // Send.
-        show_request(
-            &mut transcript,
-            &request_bytes,
-            body_len,
-            plan.survey.as_ref(),
-        )
-        .map_err(stderr_failure)?;
-        if let Ok(left) = deadline.remaining(Instant::now()) {
+    /// TLS with the origin when `url` is https:// (saying which roots are trusted), else the
+    /// plain connection.
+    fn secure(
+        &self,
+        tcp: std::net::TcpStream,
+        url: &Url,
+        transcript: &mut Transcript<&mut dyn Write>,
+        timing: &mut Timing,
+        t0: Instant,
+    ) -> Result<Stream, Failure> {
+        let (Some(config), Scheme::Https) = (&self.tls_config, url.scheme) else {
+            return Ok(Stream::Plain(tcp));
+        };
+        let left = self
+            .deadline
+            .remaining(Instant::now())
+            .map_err(|_| timeout_failure(self.args, 0))?;
+        if let Some(roots) = &self.tls_roots {
+            note(transcript, &roots.describe());
+        }
+        let stream = Stream::handshake(tcp, &url.host, url.port, Arc::clone(config), left)?;
+        timing.tls = Some(t0.elapsed());
+        Ok(stream)
+    }
+
+    /// Shows the request and sends it on the open connection.
+    fn send(
+        &mut self,
+        request: &[u8],
+        body_len: usize,
+        transcript: &mut Transcript<&mut dyn Write>,
+    ) -> Result<(), Failure> {
+        show_request(transcript, request, body_len, self.plan.survey.as_ref())
+            .map_err(stderr_failure)?;
+        let left = self.deadline.remaining(Instant::now());
+        let conn = self.open.as_mut().expect("a connection is open");
+        if let Ok(left) = left {
             let _ = conn.stream.set_write_timeout(left);
         }
-        if let Err(e) = conn
-            .stream
-            .write_all(&request_bytes)
+        conn.stream
+            .write_all(request)
             .and_then(|_| conn.stream.flush())
-        {
-            let code = if is_timeout(&e) {
-                ExitCode::Timeout
-            } else {
-                ExitCode::SendError
-            };
-            return Err(Failure::new(
-                code,
-                format!("sending the request failed: {e}"),
-            ));
-        }
+            .map_err(|e| {
+                let code = if is_timeout(&e) {
+                    ExitCode::Timeout
+                } else {
+                    ExitCode::SendError
+                };
+                Failure::new(code, format!("sending the request failed: {e}"))
+            })
+    }
 
-        // Receive: one response, or with --raw one for each request the bytes hold.
-        let reads = match &plan.survey {
+    /// Reads the response to the request just sent (with `--raw`, one for each request its
+    /// bytes hold), writing bodies and keeping cookies. The outer error ends the run at once;
+    /// the inner one does so once the exchange so far is recorded.
+    fn receive_all(
+        &mut self,
+        step: &Step,
+        jar: &mut Option<Jar>,
+        stdout: &mut dyn Write,
+        transcript: &mut Transcript<&mut dyn Write>,
+        timing: &mut Timing,
+        t0: Instant,
+    ) -> Result<Result<Answer, Failure>, Failure> {
+        let args = self.args;
+        let reads = match &self.plan.survey {
             Some(survey) => {
-                explain_raw(args, &mut transcript, survey);
+                explain_raw(args, transcript, survey);
                 raw_reads(survey)
             }
             None => vec![Read1 {
-                method: method.clone(),
+                method: step.method.clone(),
                 patience: Patience::Deadline,
             }],
         };
-        let owed = plan.survey.as_ref().map_or(1, Survey::responses_owed);
-        let is_final_url = done_urls + 1 >= last_index && queue.is_empty();
-        let mut head = None;
-        let mut fail_hit = false;
-        let mut fate = Fate::LeftOpen;
+        let owed = self.plan.survey.as_ref().map_or(1, Survey::responses_owed);
+        let mut answer = Answer {
+            head: None,
+            fail_hit: false,
+            fate: Fate::LeftOpen,
+        };
         for (index, read) in reads.iter().enumerate() {
-            let Some(conn) = open.as_mut() else {
+            let Some(conn) = self.open.as_mut() else {
                 break;
             };
-            let target = match out_file.as_mut() {
+            let target = match self.out_file.as_mut() {
                 Some(f) => Target::File(BufWriter::new(f)),
-                None => Target::Stdout(&mut **stdout),
+                None => Target::Stdout(&mut *stdout),
             };
             let mut exchange = Exchange {
                 args,
                 sink: Some(Sink::Plain(target)),
-                timing: &mut timing,
+                timing: &mut *timing,
                 t0,
                 head: None,
                 fail_hit: false,
@@ -759,23 +1025,13 @@ fn execute(
                 &mut exchange,
                 conn,
                 &read.method,
-                &mut transcript,
-                deadline,
+                transcript,
+                self.deadline,
                 &read.patience,
             );
-            head = exchange.head.take();
-            if let (Some(jar), Some(h)) = (jar.as_mut(), head.as_ref()) {
-                for value in h.headers.get_all("set-cookie") {
-                    let value = String::from_utf8_lossy(value);
-                    if let Err(why) = jar.receive(&value, &url.host, &url.path, unix_now()) {
-                        note(
-                            &mut transcript,
-                            &format!("cookie not kept: Set-Cookie: {value}: {why}"),
-                        );
-                    }
-                }
-            }
-            fail_hit |= exchange.fail_hit;
+            answer.head = exchange.head.take();
+            keep_cookies(jar.as_mut(), answer.head.as_ref(), &step.url, transcript);
+            answer.fail_hit |= exchange.fail_hit;
             if let Some(sink) = exchange.sink.take() {
                 sink.finish().map_err(|e| {
                     Failure::new(
@@ -785,34 +1041,18 @@ fn execute(
                 })?;
             }
             timing.total = Some(t0.elapsed());
-            fate = match outcome {
+            answer.fate = match outcome {
                 Ok(fate) => fate,
-                Err(failure) => {
-                    let _ = transcript.flush();
-                    if let Some(t) = transcript.take_recording() {
-                        append_trace(&mut recording, t);
-                    }
-                    if let Some(path) = &args.record {
-                        save_trace(path, &recording, &url)?;
-                    }
-                    if args.timing {
-                        let _ = writeln!(
-                            stderr,
-                            "{}",
-                            paint.note(&format!("timing: {}", timing.summary()))
-                        );
-                    }
-                    return Err(failure);
-                }
+                Err(failure) => return Ok(Err(failure)),
             };
-            if fate == Fate::Quiet {
+            if answer.fate == Fate::Quiet {
                 break;
             }
-            if fate != Fate::LeftOpen {
+            if answer.fate != Fate::LeftOpen {
                 if index + 1 < owed {
                     diagnose(
                         args,
-                        &mut transcript,
+                        transcript,
                         &format!(
                             "the connection ended after {} of the {owed} responses the bytes ask for; the requests after it went unanswered",
                             index + 1
@@ -822,117 +1062,157 @@ fn execute(
                 break;
             }
         }
-        match fate {
-            Fate::LeftOpen => {}
-            Fate::MustClose(reason) => {
-                if let Some(mut o) = open.take() {
-                    note(
-                        &mut transcript,
-                        &format!(
-                            "the response ends connection #{}: {}; closing it",
-                            o.number,
-                            close_reason_text(reason)
-                        ),
-                    );
-                    let _ = o.stream.shutdown_write();
-                }
-            }
-            Fate::ClosedByServer => {
-                open = None;
-            }
-            Fate::Quiet => {
-                // Only --raw stops listening; it sends nothing more, so the connection is done.
-                if let Some(mut o) = open.take() {
-                    note(
-                        &mut transcript,
-                        &format!("closing connection #{}", o.number),
-                    );
-                    let _ = o.stream.shutdown_write();
-                }
+        Ok(Ok(answer))
+    }
+
+    /// Keeps or closes the connection after a response (see [`afterwards`]).
+    fn settle(
+        &mut self,
+        fate: Fate,
+        is_final_url: bool,
+        will_follow: bool,
+        transcript: &mut Transcript<&mut dyn Write>,
+    ) {
+        let Some(mut o) = self.open.take() else {
+            return;
+        };
+        match afterwards(fate, is_final_url, will_follow, o.number) {
+            Afterwards::Keep => self.open = Some(o),
+            Afterwards::Forget => {}
+            Afterwards::Close(text) => {
+                note(transcript, &text);
+                let _ = o.stream.shutdown_write();
             }
         }
-        if is_final_url || !matches!(fate, Fate::LeftOpen) {
-            if let (Fate::LeftOpen, Some(mut o)) = (fate, open.take()) {
-                if is_final_url && !(args.follow && head.as_ref().is_some_and(is_redirect)) {
-                    note(&mut transcript, &format!("connection #{} left open by the server (keep-alive); closing it, nothing more to send", o.number));
-                    let _ = o.stream.shutdown_write();
-                } else {
-                    open = Some(o);
-                }
-            }
-        }
-        let _ = transcript.flush();
-        if let Some(t) = transcript.take_recording() {
-            append_trace(&mut recording, t);
-        }
-        drop(transcript);
-        if args.timing {
+    }
+
+    /// `--timing`: one line on stderr for the exchange.
+    fn print_timing(&self, stderr: &mut dyn Write, timing: &Timing) {
+        if self.args.timing {
             let _ = writeln!(
                 stderr,
                 "{}",
-                paint.note(&format!("timing: {}", timing.summary()))
+                self.paint.note(&format!("timing: {}", timing.summary()))
             );
         }
-        if fail_hit {
-            result = ExitCode::HttpError;
-            if let Some(h) = &head {
-                if !args.silent || args.show_error {
-                    let _ = writeln!(
-                        stderr,
-                        "{}",
-                        paint.error(&format!(
-                            "client: the server answered {} {} (--fail)",
-                            h.status, h.reason
-                        ))
-                    );
-                }
+    }
+
+    /// `--fail` hit: says which status, unless `-s`.
+    fn report_fail(&self, head: Option<&Head>, stderr: &mut dyn Write) {
+        let args = self.args;
+        if let Some(h) = head {
+            if !args.silent || args.show_error {
+                let _ = writeln!(
+                    stderr,
+                    "{}",
+                    self.paint.error(&format!(
+                        "client: the server answered {} {} (--fail)",
+                        h.status, h.reason
+                    ))
+                );
             }
+        }
+    }
+
+    /// With `-L`, the request a redirect in `head` leads to (at most `--max-redirs` of them).
+    fn redirect(
+        &mut self,
+        step: &Step,
+        head: Option<&Head>,
+        stderr: &mut dyn Write,
+    ) -> Result<Option<Step>, Failure> {
+        let args = self.args;
+        let Some(h) = head.filter(|h| args.follow && is_redirect(h)) else {
+            return Ok(None);
+        };
+        let Some(location) = h.header("location") else {
+            return Ok(None);
+        };
+        self.redirects += 1;
+        if self.redirects > args.max_redirects {
+            return Err(Failure::new(
+                ExitCode::TooManyRedirects,
+                format!(
+                    "more than {} redirects (--max-redirs); the last pointed to {location}",
+                    args.max_redirects
+                ),
+            ));
+        }
+        let next = step
+            .url
+            .join(location)
+            .map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
+        let (method, with_body) = method_after_redirect(
+            h.status,
+            &step.method,
+            step.with_body,
+            self.plan.method_forced,
+        );
+        if self.show {
+            let _ = writeln!(
+                stderr,
+                "{}",
+                self.paint
+                    .note(&format!("# following {} to {next}", h.status))
+            );
+        }
+        Ok(Some(Step {
+            url: next,
+            method,
+            with_body,
+        }))
+    }
+
+    /// The end: closes what is open and saves `--record`.
+    fn finish(&mut self) -> Result<(), Failure> {
+        if let Some(mut o) = self.open.take() {
+            let _ = o.stream.shutdown_write();
+        }
+        if let (Some(path), Some(url)) = (&self.args.record, self.plan.urls.first()) {
+            save_trace(path, &self.recording, url)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sends each URL's request in turn (and each redirect's, with `-L`), on one connection while
+/// they go to the same place; the first failure ends the run.
+fn execute(
+    args: &RequestArgs,
+    plan: Plan,
+    jar: &mut Option<Jar>,
+    io: &mut Io<'_>,
+    started: Instant,
+) -> Result<ExitCode, Failure> {
+    let mut session = Session::new(args, &plan, io.paint, started)?;
+    let Io { stdout, stderr, .. } = io;
+    let mut queue: Vec<Step> = plan
+        .urls
+        .iter()
+        .rev()
+        .map(|url| Step {
+            url: url.clone(),
+            method: plan.method.clone(),
+            with_body: true,
+        })
+        .collect();
+    let mut done_urls = 0usize;
+    let mut result = ExitCode::Ok;
+    while let Some(step) = queue.pop() {
+        let is_final_url = done_urls + 1 >= plan.urls.len() && queue.is_empty();
+        let answer = session.exchange(&step, jar, is_final_url, &mut **stdout, &mut **stderr)?;
+        if answer.fail_hit {
+            result = ExitCode::HttpError;
+            session.report_fail(answer.head.as_ref(), &mut **stderr);
             break;
         }
-        // Follow a redirect.
-        if let Some(h) = &head {
-            if args.follow && is_redirect(h) {
-                if let Some(location) = h.header("location") {
-                    redirects += 1;
-                    if redirects > args.max_redirects {
-                        return Err(Failure::new(
-                            ExitCode::TooManyRedirects,
-                            format!("more than {} redirects (--max-redirs); the last pointed to {location}", args.max_redirects),
-                        ));
-                    }
-                    let next = url
-                        .join(location)
-                        .map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
-                    let (next_method, keep_body) = match h.status {
-                        303 if method != "HEAD" => ("GET".to_string(), false),
-                        301 | 302 if method == "POST" && !plan.method_forced => {
-                            ("GET".to_string(), false)
-                        }
-                        _ => (method.clone(), with_body),
-                    };
-                    if show {
-                        let _ = writeln!(
-                            stderr,
-                            "{}",
-                            paint.note(&format!("# following {} to {next}", h.status))
-                        );
-                    }
-                    queue.push((next, next_method, keep_body));
-                    continue;
-                }
-            }
+        if let Some(next) = session.redirect(&step, answer.head.as_ref(), &mut **stderr)? {
+            queue.push(next);
+            continue;
         }
         done_urls += 1;
     }
-    if let Some(mut o) = open.take() {
-        let _ = o.stream.shutdown_write();
-    }
-    if let Some(path) = &args.record {
-        let first = plan.urls.first().cloned();
-        if let Some(url) = first {
-            save_trace(path, &recording, &url)?;
-        }
-    }
+    session.finish()?;
     Ok(result)
 }
 
@@ -1553,4 +1833,237 @@ fn response_failure(
     let _ = transcript.flush();
     let text = e.diagnosis(buf);
     Failure::new(e.exit_code(received), text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    fn plan_for(urls: &[&str]) -> Plan {
+        Plan {
+            method: "GET".to_string(),
+            method_forced: false,
+            urls: urls.iter().map(|u| url(u)).collect(),
+            body: None,
+            raw: None,
+            range: None,
+            time_cond: None,
+            cookie_strings: Vec::new(),
+            survey: None,
+        }
+    }
+
+    fn step(text: &str) -> Step {
+        Step {
+            url: url(text),
+            method: "GET".to_string(),
+            with_body: true,
+        }
+    }
+
+    #[test]
+    fn a_place_is_the_url_or_the_proxy_with_a_tunnel_for_https() {
+        let direct = Place::of(&url("http://Example.org:8080/a"), None).unwrap();
+        assert_eq!(
+            (direct.host.as_str(), direct.port, direct.tunnel.clone()),
+            ("Example.org", 8080, None)
+        );
+        let proxied = Place::of(&url("http://example.org/"), Some("localhost:8888")).unwrap();
+        assert_eq!((proxied.host.as_str(), proxied.port), ("localhost", 8888));
+        assert_eq!(proxied.tunnel, None);
+        let tunnelled = Place::of(&url("https://example.org/"), Some("localhost:8888")).unwrap();
+        assert_eq!(tunnelled.tunnel, Some(("example.org".to_string(), 443)));
+        assert!(Place::of(&url("http://a/"), Some("no-port")).is_err());
+
+        // Reuse: the same place whatever the case of the host; not another port, scheme or
+        // tunnel.
+        let again = Place::of(&url("http://example.ORG:8080/b"), None).unwrap();
+        assert!(direct.serves(&again));
+        assert!(!direct.serves(&Place::of(&url("http://example.org:8081/"), None).unwrap()));
+        assert!(!direct.serves(&Place::of(&url("https://example.org:8080/"), None).unwrap()));
+        let other_tunnel = Place::of(&url("https://example.net/"), Some("localhost:8888")).unwrap();
+        assert!(!tunnelled.serves(&other_tunnel));
+        assert!(
+            proxied.serves(&Place::of(&url("http://elsewhere/"), Some("LOCALHOST:8888")).unwrap())
+        );
+    }
+
+    #[test]
+    fn the_connection_is_kept_only_while_more_goes_on_it() {
+        assert_eq!(
+            afterwards(Fate::LeftOpen, false, false, 0),
+            Afterwards::Keep
+        );
+        assert_eq!(afterwards(Fate::LeftOpen, true, true, 0), Afterwards::Keep);
+        assert_eq!(
+            afterwards(Fate::LeftOpen, true, false, 2),
+            Afterwards::Close(
+                "connection #2 left open by the server (keep-alive); closing it, nothing more to send"
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            afterwards(Fate::ClosedByServer, false, false, 0),
+            Afterwards::Forget
+        );
+        assert_eq!(
+            afterwards(Fate::Quiet, false, false, 1),
+            Afterwards::Close("closing connection #1".to_string())
+        );
+        let Afterwards::Close(text) = afterwards(
+            Fate::MustClose(CloseReason::PeerAskedToClose),
+            false,
+            false,
+            3,
+        ) else {
+            panic!("a response that ends the connection closes it");
+        };
+        assert!(
+            text.starts_with("the response ends connection #3: "),
+            "{text}"
+        );
+        assert!(text.ends_with("; closing it"), "{text}");
+    }
+
+    #[test]
+    fn redirects_change_the_method_as_curl_does() {
+        let after = |status, method, forced| method_after_redirect(status, method, true, forced);
+        assert_eq!(after(303, "POST", false), ("GET".to_string(), false));
+        assert_eq!(after(303, "HEAD", false), ("HEAD".to_string(), true));
+        assert_eq!(after(302, "POST", false), ("GET".to_string(), false));
+        assert_eq!(after(301, "POST", true), ("POST".to_string(), true));
+        assert_eq!(after(301, "PUT", false), ("PUT".to_string(), true));
+        assert_eq!(after(307, "POST", false), ("POST".to_string(), true));
+        assert_eq!(after(308, "POST", false), ("POST".to_string(), true));
+    }
+
+    #[test]
+    fn tls_is_set_up_only_for_https_and_a_bad_cacert_is_77() {
+        let args = RequestArgs::default();
+        let (config, roots) = tls_settings(&args, &plan_for(&["http://a/"])).unwrap();
+        assert!(config.is_none() && roots.is_none());
+        let (config, roots) = tls_settings(&args, &plan_for(&["http://a/", "https://b/"])).unwrap();
+        assert!(config.is_some() && roots.is_some());
+        let insecure = RequestArgs {
+            insecure: true,
+            ..RequestArgs::default()
+        };
+        let (config, roots) = tls_settings(&insecure, &plan_for(&["https://b/"])).unwrap();
+        assert!(config.is_some() && roots.is_none());
+
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificate here\n").unwrap();
+        let bad = RequestArgs {
+            cacert: Some(empty),
+            ..RequestArgs::default()
+        };
+        let failure = tls_settings(&bad, &plan_for(&["https://b/"])).unwrap_err();
+        assert_eq!(failure.code, ExitCode::CaCertFile);
+    }
+
+    #[test]
+    fn the_output_file_is_created_or_the_failure_is_23() {
+        assert!(open_output(&RequestArgs::default()).unwrap().is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let args = RequestArgs {
+            output: Some(dir.path().join("out.html")),
+            ..RequestArgs::default()
+        };
+        assert!(open_output(&args).unwrap().is_some());
+        let args = RequestArgs {
+            output: Some(dir.path().join("missing/out.html")),
+            ..RequestArgs::default()
+        };
+        let failure = open_output(&args).unwrap_err();
+        assert_eq!(failure.code, ExitCode::WriteError);
+        assert!(
+            failure.message.starts_with("cannot write -o "),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
+    fn data_pieces_join_in_order_and_files_lose_their_line_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("form.txt");
+        std::fs::write(&file, "c=3\r\nd=4\n").unwrap();
+        let args = RequestArgs {
+            data_order: vec![
+                (DataKind::Data, "a=1".to_string()),
+                (DataKind::UrlEncode, "m=a b".to_string()),
+                (DataKind::Data, format!("@{}", file.display())),
+            ],
+            ..RequestArgs::default()
+        };
+        let (mut out, mut err, mut input) = (Vec::new(), Vec::new(), io::empty());
+        let mut io = Io {
+            stdout: &mut out,
+            stderr: &mut err,
+            stdin: &mut input,
+            paint: Paint::PLAIN,
+        };
+        let body = data_body(&args, &mut io).unwrap().unwrap();
+        assert_eq!(String::from_utf8(body).unwrap(), "a=1&m=a+b&c=3d=4");
+        assert_eq!(data_body(&RequestArgs::default(), &mut io).unwrap(), None);
+        assert_eq!(form_body(&RequestArgs::default()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_session_builds_the_request_or_sends_the_raw_bytes() {
+        let args = RequestArgs::default();
+        let plan = plan_for(&["http://localhost:8080/x"]);
+        let session = Session::new(&args, &plan, Paint::PLAIN, Instant::now()).unwrap();
+        let (bytes, body_len) = session
+            .request_bytes(&step("http://localhost:8080/x"), None)
+            .unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.starts_with("GET /x HTTP/1.1\r\nHost: localhost:8080\r\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("\r\n\r\n"), "{text}");
+        assert_eq!(body_len, 0);
+
+        let mut raw_plan = plan_for(&["http://localhost:8080/"]);
+        raw_plan.raw = Some(b"GET / HTTP/1.0\n\n".to_vec());
+        let session = Session::new(&args, &raw_plan, Paint::PLAIN, Instant::now()).unwrap();
+        let (bytes, _) = session
+            .request_bytes(&step("http://localhost:8080/"), None)
+            .unwrap();
+        assert_eq!(bytes, b"GET / HTTP/1.0\n\n");
+    }
+
+    #[test]
+    fn a_silent_session_shows_nothing_and_finish_saves_the_recording() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = dir.path().join("run.trace");
+        let args = RequestArgs {
+            silent: true,
+            verbose: 1,
+            record: Some(record.clone()),
+            ..RequestArgs::default()
+        };
+        let plan = plan_for(&["http://localhost:8080/"]);
+        let mut session = Session::new(&args, &plan, Paint::PLAIN, Instant::now()).unwrap();
+        let mut shown = Vec::new();
+        let mut transcript = session.transcript(&mut shown);
+        note(&mut transcript, "hidden");
+        drop(transcript);
+        assert!(shown.is_empty());
+        // Nothing is open: settling changes nothing.
+        let mut quiet: Transcript<&mut dyn Write> =
+            Transcript::new(None, Paint::PLAIN, false, false);
+        session.settle(Fate::LeftOpen, true, false, &mut quiet);
+        assert!(session.open.is_none());
+        session.finish().unwrap();
+        let saved = std::fs::read_to_string(&record).unwrap();
+        assert!(wire::trace::Trace::parse(&saved).is_ok(), "{saved}");
+    }
 }

@@ -60,6 +60,28 @@ pub fn paste_lines(text: &str) -> Vec<String> {
 }
 
 impl Lines {
+    /// The line editor, with completion and the history file (unless `--no-history`).
+    fn editor(args: &ReplArgs) -> rustyline::Result<Lines> {
+        let config = Config::builder()
+            .auto_add_history(false)
+            .max_history_size(1000)?
+            .build();
+        let mut editor = Editor::<ReplHelper, FileHistory>::with_config(config)?;
+        editor.set_helper(Some(ReplHelper {
+            in_head: false,
+            line_mode: args.line,
+        }));
+        let history = if args.no_history {
+            None
+        } else {
+            helper::history_path()
+        };
+        if let Some(path) = &history {
+            let _ = editor.load_history(path);
+        }
+        Ok(Lines::Editor(Box::new(editor), history, VecDeque::new()))
+    }
+
     /// The next line; None at the end of input.
     fn next(&mut self, prompt: &(String, String), in_head: bool) -> Option<String> {
         match self {
@@ -131,42 +153,21 @@ struct Repl {
 pub fn run(args: &ReplArgs) -> ExitCode {
     let interactive = io::stdin().is_terminal();
     let paint = Paint::for_stdout(args.color);
-    let mut lines;
-    let out: Out;
-    if interactive {
-        let config = Config::builder()
-            .auto_add_history(false)
-            .max_history_size(1000)
-            .map(|b| b.build());
-        let config = config.unwrap_or_default();
-        let mut editor = match Editor::<ReplHelper, FileHistory>::with_config(config) {
-            Ok(e) => e,
+    let mut lines = if interactive {
+        match Lines::editor(args) {
+            Ok(lines) => lines,
             Err(e) => {
                 eprintln!("client repl: cannot start the line editor: {e}");
                 return ExitCode::Usage;
             }
-        };
-        editor.set_helper(Some(ReplHelper {
-            in_head: false,
-            line_mode: args.line,
-        }));
-        let history = if args.no_history {
-            None
-        } else {
-            helper::history_path()
-        };
-        if let Some(path) = &history {
-            let _ = editor.load_history(path);
         }
-        // Output goes straight to stdout; each request waits for its answer before the next
-        // prompt, so the answer does not run through a line being typed. Keys that arrive in the
-        // meantime wait in the terminal (or in the editor's read-ahead) for the next prompt.
-        out = Box::new(io::stdout());
-        lines = Lines::Editor(Box::new(editor), history, VecDeque::new());
     } else {
-        out = Box::new(io::stdout());
-        lines = Lines::Piped(io::stdin().lock());
-    }
+        Lines::Piped(io::stdin().lock())
+    };
+    // Output goes straight to stdout; each request waits for its answer before the next
+    // prompt, so the answer does not run through a line being typed. Keys that arrive in the
+    // meantime wait in the terminal (or in the editor's read-ahead) for the next prompt.
+    let out: Out = Box::new(io::stdout());
     let display = Display::new(out, paint, args.hex, args.line);
     let mut repl = Repl {
         args: args.clone(),
