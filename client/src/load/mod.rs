@@ -149,6 +149,11 @@ pub fn prepare(args: &LoadArgs) -> Result<(Vec<LoopPlan>, Budget), LoadError> {
             }
         })?;
     let mut spec = RequestSpec::new(&args.method, &url);
+    // A load generator sends what wrk sends: the request line and Host, and what -H adds. The
+    // one-shot client's User-Agent and Accept would only make the server under test parse two
+    // more fields per request (about 5 % of its work for a 1 KiB file).
+    spec.remove_header("User-Agent");
+    spec.remove_header("Accept");
     for line in &args.headers {
         spec.header_line(line).map_err(|e| LoadError {
             message: e,
