@@ -17,7 +17,6 @@ pub mod capture;
 pub mod catalog;
 pub mod check;
 pub mod cli;
-pub mod diagram;
 pub mod exchange;
 pub mod grading;
 pub mod html;
@@ -31,3 +30,6 @@ pub mod report;
 pub mod runner;
 pub mod trace_tools;
 pub mod tracks;
+
+/// The sequence diagrams (a crate of their own, which the server's demo site draws with too).
+pub use ::diagram;

@@ -25,6 +25,7 @@ pub mod event_loop;
 pub mod exchange;
 pub mod file_cache;
 pub mod handler;
+pub mod inspect_page;
 pub mod lab_routes;
 pub mod listing;
 pub mod log;

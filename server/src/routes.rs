@@ -1,5 +1,5 @@
 //! The dynamic routes: `/server-status` everywhere, the labs' routes ([`crate::lab_routes`]), and on the demo site `/inspect` (the request
-//! as received, rendered as a trace), `/cookies` (a visit counter) and `/chunked` (a streamed
+//! as received, rendered as a trace; `/inspect?diagram` draws it, [`crate::inspect_page`]), `/cookies` (a visit counter) and `/chunked` (a streamed
 //! body).
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -29,6 +29,9 @@ pub fn dynamic(req: &Request<'_>, settings: &Settings, shared: &Shared) -> Optio
         }),
         _ if !settings.source.is_demo() => None,
         "/inspect" => Some(match req.method {
+            Method::Get | Method::Head if crate::inspect_page::wanted(req.query) => {
+                crate::inspect_page::page(req)
+            }
             Method::Get | Method::Head | Method::Post | Method::Put => inspect(req),
             _ => not_allowed(req, "GET, HEAD, POST, PUT"),
         }),

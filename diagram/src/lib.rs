@@ -18,7 +18,13 @@
 //! is escaped for XML (and is printable ASCII already, being trace syntax). Labels that would not
 //! fit between two lanes are cut with `…`; each message carries its bytes in trace syntax in a
 //! `<title>` (a tooltip), folded after [`FOLD_LINES`] lines, and the HTML page lists them in full
-//! (see [`crate::html`]).
+//! (see [`page`]).
+//!
+//! A crate of its own so that `labs` (check reports, `labs trace view`) and the server's demo
+//! site (the page that draws the request that loaded it) draw the same picture, and neither
+//! depends on the other. It depends on `wire` only (the `.trace` model).
+
+pub mod page;
 
 use std::fmt::Write as _;
 use wire::trace::{Event, Item, Payload, Piece, Tag, Trace, Transport};
