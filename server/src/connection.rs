@@ -29,11 +29,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wire::http1::chunked::{ChunkedDecoder, ChunkedEvent, ChunkedOptions};
 use wire::http1::conn::{Conn, ConnOptions, Event, State, Transmit};
 use wire::http1::framing::{request_body_length, BodyLength};
+use wire::http1::reader::{MessageReader, Part, ReaderOptions};
 use wire::http1::{Method, ParseOptions, RequestHead, ResponseHead, StatusCode};
-use wire::Status;
 
 use crate::config::{Clock, Level};
 use crate::exchange::{self, Head};
@@ -979,27 +978,18 @@ fn request_length(bytes: &[u8]) -> Option<usize> {
     // The core already accepted this request; a bare LF it allowed must not stop the count.
     let mut options = ParseOptions::STRICT;
     options.leniencies.bare_lf = true;
-    let Ok(Status::Complete((used, head))) = RequestHead::parse(bytes, &options) else {
-        return None;
-    };
-    let body = &bytes[used..];
-    match request_body_length(head.version, &head.headers).ok()?.body {
-        BodyLength::ContentLength(n) => Some(used + (n as usize).min(body.len())),
-        BodyLength::Chunked => {
-            let mut dec = ChunkedDecoder::new(ChunkedOptions {
-                bare_lf: true,
-                ..ChunkedOptions::default()
-            });
-            let mut pos = 0;
-            loop {
-                match dec.decode(&body[pos..]) {
-                    Ok(Status::Complete((n, ChunkedEvent::End))) => return Some(used + pos + n),
-                    Ok(Status::Complete((n, ChunkedEvent::Data(_)))) if n > 0 => pos += n,
-                    _ => return Some(bytes.len()),
-                }
-            }
+    let mut reader = MessageReader::requests(ReaderOptions::new(options));
+    let mut at = 0;
+    loop {
+        match reader.read(&bytes[at..], false) {
+            Ok((used, Some(Part::End(_)))) => return Some(at + used),
+            Ok((used, Some(_))) => at += used,
+            // Not even a head: nothing to count.
+            Ok(_) | Err(_) if reader.is_reading_head() => return None,
+            // The body stops short (the capture cap) or breaks: everything is the request's.
+            Ok((used, None)) => return Some(at + used),
+            Err(_) => return Some(bytes.len()),
         }
-        _ => Some(used),
     }
 }
 
