@@ -139,20 +139,30 @@ impl Roots {
 /// Loads the roots in `SSL_CERT_FILE` when it names a file with any, else the first system
 /// bundle that yields any, else the bundled ones.
 pub fn system_or_bundled_roots(store: &mut RootCertStore) -> RootSource {
+    let env = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
+    let bundles: Vec<PathBuf> = SYSTEM_BUNDLES.iter().map(PathBuf::from).collect();
+    roots_from(env, &bundles, store)
+}
+
+/// [`system_or_bundled_roots`] with the `SSL_CERT_FILE` value and the bundle files given.
+fn roots_from(env: Option<PathBuf>, bundles: &[PathBuf], store: &mut RootCertStore) -> RootSource {
     let mut add_from = |path: &Path| {
         let pem = std::fs::read(path).ok()?;
         let certs = CertificateDer::pem_slice_iter(&pem).flatten();
         let (added, _ignored) = store.add_parsable_certificates(certs);
         (added > 0).then_some(added)
     };
-    if let Some(path) = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from) {
+    if let Some(path) = env {
         if let Some(count) = add_from(&path) {
             return RootSource::Env { path, count };
         }
     }
-    for path in SYSTEM_BUNDLES.iter().map(PathBuf::from) {
-        if let Some(count) = add_from(&path) {
-            return RootSource::System { path, count };
+    for path in bundles {
+        if let Some(count) = add_from(path) {
+            return RootSource::System {
+                path: path.clone(),
+                count,
+            };
         }
     }
     store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -408,6 +418,55 @@ mod tests {
             err.starts_with(&format!("cannot read {}", missing.display())),
             "{err}"
         );
+    }
+
+    #[test]
+    fn roots_come_from_ssl_cert_file_then_the_system_bundles_then_the_bundled_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, pem) = ca_true_self_signed("localhost");
+        let one = dir.path().join("one.pem");
+        std::fs::write(&one, &pem).unwrap();
+        let two = dir.path().join("two.pem");
+        std::fs::write(&two, format!("{pem}{}", ca_true_self_signed("localhost").1)).unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "").unwrap();
+        let missing = dir.path().join("missing.pem");
+        let roots = |env: Option<&PathBuf>, bundles: &[&PathBuf]| {
+            let bundles: Vec<PathBuf> = bundles.iter().map(|p| p.to_path_buf()).collect();
+            let mut store = RootCertStore::empty();
+            let source = roots_from(env.cloned(), &bundles, &mut store);
+            (source, store.len())
+        };
+
+        // SSL_CERT_FILE first, when it holds any certificate.
+        assert_eq!(
+            roots(Some(&one), &[&two]),
+            (
+                RootSource::Env {
+                    path: one.clone(),
+                    count: 1
+                },
+                1
+            )
+        );
+        // Else the first system bundle that holds any.
+        assert_eq!(
+            roots(Some(&empty), &[&missing, &empty, &two, &one]),
+            (
+                RootSource::System {
+                    path: two.clone(),
+                    count: 2
+                },
+                2
+            )
+        );
+        // No system store at all: the bundled Mozilla roots.
+        let bundled = webpki_roots::TLS_SERVER_ROOTS.len();
+        assert_eq!(
+            roots(None, &[&missing, &empty]),
+            (RootSource::Bundled { count: bundled }, bundled)
+        );
+        assert!(bundled > 100, "{bundled}");
     }
 
     #[test]
