@@ -335,8 +335,9 @@ Typing and pasting:
 Connections:
   When the server has closed the connection (its keep-alive timeout passed, or a response said
   Connection: close), the close is shown as S: <close>, and the next request goes on a new
-  connection, saying it reconnected. :close closes from this side (C: <close>); :help lists
-  the commands.")]
+  connection, saying it reconnected; a request that went out just as the server closed an idle
+  connection (nothing came back) is sent once more on a new one, as curl does. :close closes
+  from this side (C: <close>); :help lists the commands.")]
 pub struct ReplArgs {
     /// Server to connect to (`:connect HOST PORT` later if left out).
     pub host: Option<String>,

@@ -495,3 +495,69 @@ fn after_the_server_closes_an_idle_connection_the_next_request_reconnects() {
     let screen = term.quit();
     assert_eq!(screen.matches("S: HTTP/1.1 200 OK").count(), 3, "{screen}");
 }
+
+#[test]
+fn a_request_sent_as_the_server_closes_the_idle_connection_is_sent_again() {
+    // The first connection answers one request, then closes on reading the second without a
+    // byte of answer (as a server whose keep-alive timeout ends just as the request arrives);
+    // the second connection answers what it gets.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let read_head = |s: &mut std::net::TcpStream| {
+            let mut got = Vec::new();
+            let mut byte = [0u8; 1];
+            while !got.ends_with(b"\r\n\r\n") {
+                match s.read(&mut byte) {
+                    Ok(0) | Err(_) => return got,
+                    Ok(_) => got.push(byte[0]),
+                }
+            }
+            got
+        };
+        let (mut first, _) = listener.accept().unwrap();
+        let one = read_head(&mut first);
+        first.write_all(RESPONSE).unwrap();
+        let two = read_head(&mut first);
+        drop(first);
+        let (mut second, _) = listener.accept().unwrap();
+        let again = read_head(&mut second);
+        second.write_all(RESPONSE).unwrap();
+        let _ = read_head(&mut second); // until the REPL closes
+        (one, two, again)
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_client"))
+        .args(["repl", "127.0.0.1", &port.to_string(), "--no-history"])
+        .args(["--color", "never"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"GET /1 HTTP/1.1\nHost: a\n\nGET /2 HTTP/1.1\nHost: a\n\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let (one, two, again) = server.join().unwrap();
+    assert_eq!(one, b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(two, b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(again, two, "{stdout}");
+    // The close is shown, then the request goes again on a new connection and is answered.
+    let close = position(&stdout, "S: <close>");
+    let note = position(&stdout, "sending it again on a new connection");
+    let reconnected = position(&stdout, "# reconnected to 127.0.0.1");
+    assert!(close < note && note < reconnected, "{stdout}");
+    assert_eq!(stdout.matches("C: GET /2 HTTP/1.1").count(), 2, "{stdout}");
+    assert_eq!(
+        stdout
+            .matches("response complete; the connection stays open")
+            .count(),
+        2,
+        "{stdout}"
+    );
+}

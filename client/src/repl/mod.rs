@@ -13,8 +13,10 @@
 //!   not already end with a newline ([`paste_lines`]).
 //! - When the server has closed the connection (an idle keep-alive connection times out, or a
 //!   response said `Connection: close`), the next request is sent on a new connection and the
-//!   REPL says that it reconnected. The close itself is shown when it happens (`S: <close>`), and
-//!   `:close` closes from this side (`C: <close>`).
+//!   REPL says that it reconnected. A request that went out on a used connection just as the
+//!   server closed it (no byte of an answer) is sent once more on a new one, as curl does. The
+//!   close itself is shown when it happens (`S: <close>`), and `:close` closes from this side
+//!   (`C: <close>`).
 
 pub mod command;
 pub mod helper;
@@ -141,6 +143,8 @@ struct Repl {
     args: ReplArgs,
     shared: Shared<Out>,
     conn: Option<Connection>,
+    /// Requests (or lines) sent on `conn` so far.
+    sent_on_conn: usize,
     target: Option<(String, u16)>,
     head: Vec<String>,
     body: Option<Vec<u8>>,
@@ -173,6 +177,7 @@ pub fn run(args: &ReplArgs) -> ExitCode {
         args: args.clone(),
         shared: Arc::new((Mutex::new(display), Condvar::new())),
         conn: None,
+        sent_on_conn: 0,
         target: None,
         head: Vec::new(),
         body: None,
@@ -304,6 +309,7 @@ impl Repl {
         self.target = Some((host.clone(), port));
         let conn = Connection::open(&host, port, self.shared.clone())?;
         self.conn = Some(conn);
+        self.sent_on_conn = 0;
         self.with_display(|d| {
             let _ = d.transcript.note(&format!("{verb} {host} port {port}"));
             let _ = d.transcript.flush();
@@ -337,6 +343,10 @@ impl Repl {
         f(&mut d)
     }
 
+    /// Sends `bytes` (on a new connection when the last one was closed) and waits for the
+    /// answer. A request that went out on a connection already used, just as the server
+    /// closed it (no byte of an answer, or the sending failed), is sent once more on a new
+    /// connection, as curl does; the close stays in view.
     fn send(
         &mut self,
         bytes: &[u8],
@@ -344,6 +354,32 @@ impl Repl {
         interactive: bool,
     ) -> Result<(), String> {
         self.reconnect_if_closed()?;
+        let reused = self.sent_on_conn > 0;
+        match self.send_once(bytes, method, interactive) {
+            Ok(true) | Err(_) if reused => {
+                self.with_display(|d| {
+                    let _ = d.transcript.note(
+                        "the server closed the connection it had kept open as the request went \
+                         out (nothing came back); sending it again on a new connection",
+                    );
+                });
+                let (host, port) = self.target.clone().expect("a connection had a target");
+                self.open(host, port, "reconnected to")?;
+                self.send_once(bytes, method, interactive).map(|_| ())
+            }
+            sent => sent.map(|_| ()),
+        }
+    }
+
+    /// Sends `bytes` on the open connection and waits for the answer; true when the server
+    /// closed the connection before any byte of the awaited response.
+    fn send_once(
+        &mut self,
+        bytes: &[u8],
+        method: Option<&str>,
+        interactive: bool,
+    ) -> Result<bool, String> {
+        self.sent_on_conn += 1;
         let before = self.with_display(|d| {
             let _ = d.transcript.sent(bytes);
             let _ = d.transcript.flush();
@@ -370,7 +406,8 @@ impl Repl {
                 wait_for(&self.shared, wait, |s| s.lines > before.lines || s.closed);
             }
         }
-        Ok(())
+        let after = self.with_display(|d| d.seen);
+        Ok(method.is_some() && after.unanswered > before.unanswered)
     }
 
     fn line_ending(&self) -> &'static str {

@@ -25,6 +25,8 @@ pub struct Seen {
     pub lines: u64,
     /// The server closed the connection.
     pub closed: bool,
+    /// Closes that came while a response was awaited and before any byte of it.
+    pub unanswered: u64,
 }
 
 /// The shared display state.
@@ -37,6 +39,8 @@ pub struct Display<W: Write + Send> {
     line_mode: bool,
     /// Counters the typing side waits on.
     pub seen: Seen,
+    /// Bytes received since the last request was sent (HTTP mode).
+    response_bytes: usize,
 }
 
 impl<W: Write + Send> Display<W> {
@@ -47,6 +51,7 @@ impl<W: Write + Send> Display<W> {
             reader: None,
             line_mode,
             seen: Seen::default(),
+            response_bytes: 0,
         }
     }
 
@@ -54,11 +59,13 @@ impl<W: Write + Send> Display<W> {
     pub fn expect_response(&mut self, method: &str) {
         if !self.line_mode {
             self.reader = Some((ResponseReader::new(method), Vec::new()));
+            self.response_bytes = 0;
         }
     }
 
     fn received(&mut self, bytes: &[u8]) {
         self.seen.lines += bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.response_bytes += bytes.len();
         let Some((reader, buf)) = self.reader.as_mut() else {
             let _ = self.transcript.received(bytes);
             return;
@@ -138,6 +145,9 @@ impl<W: Write + Send> Display<W> {
     }
 
     fn closed(&mut self) {
+        if self.reader.is_some() && self.response_bytes == 0 {
+            self.seen.unanswered += 1;
+        }
         if let Some((_, buf)) = &self.reader {
             let _ = self.transcript.received(buf);
         }
