@@ -211,12 +211,36 @@ pub(crate) fn maybe_gzip_bytes(
     if settings.config.gzip {
         resp.push_header("Vary", b"Accept-Encoding");
         if accepts_gzip(req) {
-            if let Ok(gz) = gzip(&bytes) {
+            if let Some(gz) = smaller_gzip(&bytes) {
                 return resp.header("Content-Encoding", "gzip").bytes(gz);
             }
         }
     }
     resp.bytes(bytes)
+}
+
+/// `Content-Encoding: gzip\r\n`: what a gzip response carries that the identity one does not.
+const CODING_LINE: usize = "Content-Encoding: gzip\r\n".len();
+
+/// A body this short cannot come out smaller: gzip adds 18 bytes of its own (RFC 1952's header
+/// and trailer), deflate at least 3, and the response a [`CODING_LINE`]. It is sent as it is,
+/// without trying.
+pub const GZIP_MIN_LEN: usize = 18 + 3 + CODING_LINE + 1;
+
+/// True when sending `gzip_len` bytes with `Content-Encoding: gzip` (and a field value
+/// `extra_field_bytes` longer, an `ETag`'s `-gzip`) makes the response smaller than `plain_len`
+/// bytes without: gzip must never make a response larger.
+fn gzip_is_smaller(plain_len: u64, gzip_len: u64, extra_field_bytes: u64) -> bool {
+    gzip_len + CODING_LINE as u64 + extra_field_bytes < plain_len
+}
+
+/// `bytes` gzipped, or `None` when that would not make the response smaller.
+pub(crate) fn smaller_gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.len() < GZIP_MIN_LEN {
+        return None;
+    }
+    let gz = gzip(bytes).ok()?;
+    gzip_is_smaller(bytes.len() as u64, gz.len() as u64, 0).then_some(gz)
 }
 
 /// Compresses with flate2 at its default level.
@@ -257,7 +281,13 @@ fn serve_file(
     };
     if compressible && !has_range && accepts_gzip(req) {
         if let Some(gz) = gzip_representation(settings, shared, &cached) {
-            rep = gz;
+            // The compressed form (on the fly or a `.gz` sibling) only when it is smaller, its
+            // `ETag` and `Content-Encoding` counted.
+            let plain_tag = rep.etag.to_field_value().len() as u64;
+            let gz_tag = gz.etag.to_field_value().len() as u64;
+            if gzip_is_smaller(rep.len, gz.len, gz_tag.saturating_sub(plain_tag)) {
+                rep = gz;
+            }
         }
     }
     let current = CurrentRepresentation {
@@ -359,7 +389,7 @@ fn gzip_representation(
             return Some(rep);
         }
     }
-    if file.len > GZIP_ON_THE_FLY_LIMIT {
+    if file.len > GZIP_ON_THE_FLY_LIMIT || file.len < GZIP_MIN_LEN as u64 {
         return None;
     }
     let bytes = cached.gzipped.get_or_init(|| {
@@ -368,7 +398,9 @@ fn gzip_representation(
             (None, Contents::Static(b)) => b.to_vec(),
             (None, Contents::Disk(_, path) | Contents::Path(path)) => std::fs::read(path).ok()?,
         };
-        gzip(&plain).ok().map(Arc::from)
+        // Kept only when it is smaller (the "-gzip" of its `ETag` counted).
+        let gz = gzip(&plain).ok()?;
+        gzip_is_smaller(plain.len() as u64, gz.len() as u64, 5).then(|| Arc::from(gz))
     });
     let bytes = bytes.clone()?;
     // A different representation needs a different strong tag: the identity tag plus "-gzip".

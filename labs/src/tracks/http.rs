@@ -455,7 +455,8 @@ fn keep_alive(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 fn gzip(ctx: &mut Ctx) -> Result<(), Failure> {
-    let text = "a".repeat(52);
+    // Long enough that gzip makes it smaller (a server may rightly send a tiny body as it is).
+    let text = "a".repeat(160);
     let path = format!("/echo/{text}");
     let mut peer = ctx.connect()?;
     peer.send(&request(
