@@ -77,8 +77,8 @@ pub struct Cli {
     /// Never compress responses
     #[arg(long)]
     pub no_gzip: bool,
-    /// Refuse request lines that end in a bare LF with 400 (by default they are accepted, as
-    /// nginx does, so a request typed into `nc` works)
+    /// Refuse request lines that end in a bare LF, and raw UTF-8 in a path, with 400 (by
+    /// default both are accepted, as nginx does, so a request typed into `nc` works)
     #[arg(long)]
     pub strict: bool,
     /// Also answer the routes of the labs' http track (/echo/TEXT, /user-agent, /params,

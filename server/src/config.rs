@@ -11,7 +11,7 @@
 //! workers = 2                # event loops or pool threads; 0 = one per core
 //! allow_write = false        # PUT and DELETE (needs `root`)
 //! gzip = true
-//! strict = false             # true: a bare LF line ending in a request head is a 400
+//! strict = false             # true: a bare LF line ending or raw UTF-8 in the path is a 400
 //! lab = false                # the labs' http track routes (/echo/..., POST /files/...)
 //!
 //! [log]
@@ -127,8 +127,9 @@ pub struct Config {
     pub log_level: Level,
     pub allow_write: bool,
     pub gzip: bool,
-    /// Refuse request heads whose lines end in a bare LF (400), as RFC 9112 §2.2 allows; by
-    /// default they are accepted, as nginx does, so a request typed into `nc` works.
+    /// Refuse request heads whose lines end in a bare LF (400), as RFC 9112 §2.2 allows, and raw
+    /// UTF-8 in the request-target; by default both are accepted, as nginx does, so a request
+    /// typed into `nc` works.
     pub strict: bool,
     /// The routes of the labs' http track (`lab_routes`); always on for the demo site.
     pub lab: bool,

@@ -164,6 +164,9 @@ fn conn_options(settings: &Settings, served: u64) -> ConnOptions {
     // RFC 9112 §2.2 lets a server accept a bare LF as a line end, and a request typed into
     // `nc` has nothing else; `--strict` keeps the parser's default, a 400 that says why.
     parse.leniencies.bare_lf = !settings.config.strict;
+    // Likewise a path typed with raw UTF-8 (`/café`) is read as if percent-encoded, as nginx
+    // reads it: it then names a file, or gets 404.
+    parse.leniencies.raw_utf8_target = !settings.config.strict;
     let limit = u64::from(settings.config.requests_per_connection);
     ConnOptions {
         parse,
@@ -511,14 +514,13 @@ impl Connection {
         }
         self.since = now;
         self.set_phase(shared, Phase::Writing);
-        if head.leniencies_used.bare_lf && self.settings.logs.enabled(Level::Debug) {
-            shared.log(
-                Level::Debug,
-                &format!(
-                    "{}: accepted bare LF line endings (RFC 9112 §2.2; --strict refuses them)",
-                    self.peer
-                ),
-            );
+        if !head.leniencies_used.is_empty() && self.settings.logs.enabled(Level::Debug) {
+            for leniency in head.leniencies_used.iter() {
+                shared.log(
+                    Level::Debug,
+                    &format!("{}: accepted {leniency}; --strict refuses it", self.peer),
+                );
+            }
         }
         let request_line = if self.settings.logs.wants_access() {
             exchange::request_line(&head)
@@ -975,9 +977,10 @@ fn take_body(req: &mut InFlight, bytes: &[u8], settings: &Settings) -> Option<Re
 
 /// The length of the first request in `bytes` (head and body), read with `wire`'s parsers.
 fn request_length(bytes: &[u8]) -> Option<usize> {
-    // The core already accepted this request; a bare LF it allowed must not stop the count.
+    // The core already accepted this request; a leniency it allowed must not stop the count.
     let mut options = ParseOptions::STRICT;
     options.leniencies.bare_lf = true;
+    options.leniencies.raw_utf8_target = true;
     let mut reader = MessageReader::requests(ReaderOptions::new(options));
     let mut at = 0;
     loop {

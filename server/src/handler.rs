@@ -12,7 +12,7 @@ use wire::http1::conditional::{
 };
 use wire::http1::date::HttpDate;
 use wire::http1::fields::{AcceptEncoding, Headers};
-use wire::http1::target::SafePath;
+use wire::http1::target::{PathError, SafePath};
 use wire::http1::{Method, Version};
 
 use crate::content_type;
@@ -71,6 +71,22 @@ pub fn handle(req: &Request<'_>, settings: &Settings, shared: &Shared) -> Respon
     }
     let safe = match SafePath::from_target_path(req.path) {
         Ok(p) => p,
+        Err(e @ (PathError::ControlByte | PathError::NotUtf8)) => {
+            // Not dangerous, only a name no file served here has (a TAB, CR or LF from `%09`,
+            // `%0D`, `%0A`, or bytes that are not UTF-8): 404, as nginx answers where no such
+            // file exists. What could climb out of the root or cut a name short is refused.
+            let why = match e {
+                PathError::ControlByte => {
+                    "it decodes to a name with a control byte (TAB, CR, LF, ...), and no file \
+                     served here has one"
+                }
+                _ => "it decodes to bytes that are not UTF-8, and every file name served here is",
+            };
+            return Response::text(
+                404,
+                format!("404 Not Found: nothing is served at {}: {why}", req.path),
+            );
+        }
         Err(e) => {
             let status = e.status_hint();
             return Response::text(status, format!("{status} {}: {e}", reason(status)));

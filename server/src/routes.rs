@@ -95,6 +95,14 @@ fn inspect(req: &Request<'_>) -> Response {
              400)."
         );
     }
+    if request_line_has_raw_utf8(req.raw) {
+        let _ = writeln!(
+            text,
+            "\n# The path holds raw UTF-8 bytes: read as if percent-encoded (%C3%A9 for \u{e9}), \
+             as nginx does, but a URI is ASCII (RFC 3986 §2.1; a server started with --strict \
+             answers 400)."
+        );
+    }
     if !req.body.is_empty() {
         let _ = writeln!(
             text,
@@ -118,6 +126,13 @@ fn inspect(req: &Request<'_>) -> Response {
 }
 
 /// True when a line of the request head (up to its empty line) ends in LF without CR.
+/// True when the request line (up to its first LF) holds a byte above 0x7F.
+fn request_line_has_raw_utf8(raw: &[u8]) -> bool {
+    raw.iter()
+        .take_while(|&&b| b != b'\n')
+        .any(|b| !b.is_ascii())
+}
+
 fn head_has_bare_lf(raw: &[u8]) -> bool {
     let mut previous = 0u8;
     let mut line_start = true;

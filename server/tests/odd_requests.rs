@@ -140,3 +140,105 @@ fn a_delete_with_a_body_on_a_writable_server_deletes_once_after_the_body() {
     );
     assert!(!root.path().join("gone.txt").exists());
 }
+
+/// GET `path` (bytes as they go on the wire) and the whole answer.
+fn get(server: &Running, path: &[u8]) -> String {
+    let mut request = b"GET ".to_vec();
+    request.extend_from_slice(path);
+    request.extend_from_slice(b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    server.exchange(&request)
+}
+
+/// A folder with one file whose name is UTF-8: `café.txt`.
+fn utf8_folder() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("caf\u{e9}.txt"), b"coffee\n").unwrap();
+    root
+}
+
+#[test]
+fn tab_cr_and_lf_escapes_in_a_path_get_404_with_the_reason_as_nginx_answers() {
+    let root = utf8_folder();
+    let server = Running::start(&["--root", root.path().to_str().unwrap()]);
+    for path in [
+        "/a%09b.txt",
+        "/a%0Ab.txt",
+        "/a%0db.txt",
+        "/%0A",
+        "/dir/%0D%0A/x",
+    ] {
+        let answer = get(&server, path.as_bytes());
+        assert!(
+            answer.starts_with("HTTP/1.1 404 Not Found\r\n"),
+            "{path}: {answer}"
+        );
+        let body = answer.split_once("\r\n\r\n").unwrap().1;
+        assert!(
+            body.contains(path),
+            "{path}: the body names the path: {body}"
+        );
+        assert!(
+            body.contains("control byte"),
+            "{path}: and says why: {body}"
+        );
+    }
+    // Escapes that are not UTF-8 name nothing here either.
+    let answer = get(&server, b"/caf%E9.txt");
+    assert!(answer.starts_with("HTTP/1.1 404 Not Found\r\n"), "{answer}");
+    assert!(answer.contains("not UTF-8"), "{answer}");
+}
+
+#[test]
+fn what_is_unsafe_in_a_path_is_still_refused_with_the_reason() {
+    let server = Running::start(&[]);
+    for (path, why) in [
+        ("/a%00b", "NUL"),
+        ("/a%2fb", "encoded"),
+        ("/a%5cb", "backslash"),
+        ("/%2e%2e/etc/passwd", "dot segment"),
+        ("/../etc/passwd", "above the root"),
+    ] {
+        let answer = get(&server, path.as_bytes());
+        let status = &answer[9..12];
+        assert!(status == "400" || status == "403", "{path}: {answer}");
+        assert!(
+            answer.to_lowercase().contains(&why.to_lowercase()),
+            "{path}: the body says why ({why}): {answer}"
+        );
+    }
+}
+
+#[test]
+fn raw_utf8_in_a_path_names_the_file_or_gets_404_and_strict_refuses_it() {
+    let root = utf8_folder();
+    let dir = root.path().to_str().unwrap();
+    let server = Running::start(&["--root", dir]);
+    // Typed raw, as `nc` sends it, and percent-encoded, as curl sends it: the same file.
+    for path in ["/caf\u{e9}.txt", "/caf%C3%A9.txt"] {
+        let answer = get(&server, path.as_bytes());
+        assert!(
+            answer.starts_with("HTTP/1.1 200 OK\r\n"),
+            "{path}: {answer}"
+        );
+        assert!(answer.ends_with("\r\n\r\ncoffee\n"), "{path}: {answer}");
+    }
+    let answer = get(&server, "/th\u{e9}.txt".as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 404 Not Found\r\n"), "{answer}");
+    // Raw bytes that are not UTF-8 are not a path at all.
+    let answer = get(&server, b"/caf\xe9.txt");
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    drop(server);
+
+    let strict = Running::start(&["--root", dir, "--strict"]);
+    let answer = get(&strict, "/caf\u{e9}.txt".as_bytes());
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("request-target"), "{answer}");
+    let answer = get(&strict, b"/caf%C3%A9.txt");
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+}

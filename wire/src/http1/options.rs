@@ -50,6 +50,11 @@ pub struct Leniencies {
     /// CTL, DEL, NUL and bare CR bytes in field values, each replaced by SP (RFC 9110 §5.5), so
     /// that the repaired head is valid to send on.
     pub invalid_field_bytes: bool,
+    /// Raw UTF-8 (bytes above 0x7F) in the request-target, as a person types `/café` into `nc`:
+    /// URI syntax wants it percent-encoded (RFC 3986 §2.1, RFC 9112 §3.2), and the parsed
+    /// [`Target`](super::Target) holds it so (`/caf%C3%A9`). Bytes that are not UTF-8 are still
+    /// refused.
+    pub raw_utf8_target: bool,
 }
 
 impl Leniencies {
@@ -59,6 +64,7 @@ impl Leniencies {
         obs_fold: false,
         space_before_colon: false,
         invalid_field_bytes: false,
+        raw_utf8_target: false,
     };
     /// Everything allowed, for the REPL and the raw client.
     pub const ALL: Leniencies = Leniencies {
@@ -66,6 +72,7 @@ impl Leniencies {
         obs_fold: true,
         space_before_colon: true,
         invalid_field_bytes: true,
+        raw_utf8_target: true,
     };
 
     /// True when no leniency is set.
@@ -80,6 +87,7 @@ impl Leniencies {
             Leniency::ObsFold => self.obs_fold,
             Leniency::SpaceBeforeColon => self.space_before_colon,
             Leniency::InvalidFieldBytes => self.invalid_field_bytes,
+            Leniency::RawUtf8Target => self.raw_utf8_target,
         }
     }
 
@@ -90,6 +98,7 @@ impl Leniencies {
             Leniency::ObsFold => self.obs_fold = true,
             Leniency::SpaceBeforeColon => self.space_before_colon = true,
             Leniency::InvalidFieldBytes => self.invalid_field_bytes = true,
+            Leniency::RawUtf8Target => self.raw_utf8_target = true,
         }
     }
 
@@ -106,15 +115,17 @@ pub enum Leniency {
     ObsFold,
     SpaceBeforeColon,
     InvalidFieldBytes,
+    RawUtf8Target,
 }
 
 impl Leniency {
     /// Every leniency.
-    pub const ALL: [Leniency; 4] = [
+    pub const ALL: [Leniency; 5] = [
         Leniency::BareLf,
         Leniency::ObsFold,
         Leniency::SpaceBeforeColon,
         Leniency::InvalidFieldBytes,
+        Leniency::RawUtf8Target,
     ];
 
     /// The RFC section the departure is from.
@@ -124,6 +135,7 @@ impl Leniency {
             Leniency::ObsFold => "RFC 9112 §5.2",
             Leniency::SpaceBeforeColon => "RFC 9112 §5.1",
             Leniency::InvalidFieldBytes => "RFC 9110 §5.5",
+            Leniency::RawUtf8Target => "RFC 3986 §2.1",
         }
     }
 }
@@ -136,6 +148,7 @@ impl fmt::Display for Leniency {
             Leniency::ObsFold => "obsolete line folding",
             Leniency::SpaceBeforeColon => "whitespace before a field colon",
             Leniency::InvalidFieldBytes => "control bytes in field values",
+            Leniency::RawUtf8Target => "raw UTF-8 in the request-target, read percent-encoded",
         };
         write!(f, "{what} ({})", self.rfc_section())
     }

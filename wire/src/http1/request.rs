@@ -147,6 +147,7 @@ fn parse_head<'b, S: FieldSink<'b> + Default>(
             }
             b'\r' => return Err(ParseError::BareCr { offset: at }),
             _ if is_target_byte(b) => {}
+            0x80.. if options.leniencies.raw_utf8_target => used.raw_utf8_target = true,
             _ => return Err(ParseError::InvalidTargetByte { offset: at }),
         }
     }
@@ -155,6 +156,14 @@ fn parse_head<'b, S: FieldSink<'b> + Default>(
             offset: content.len(),
         });
     };
+    if used.raw_utf8_target {
+        // Raw bytes above 0x7F are taken only as UTF-8.
+        if let Err(e) = std::str::from_utf8(&content[target_start..target_end]) {
+            return Err(ParseError::InvalidTargetByte {
+                offset: target_start + e.valid_up_to(),
+            });
+        }
+    }
 
     let version_start = target_end + 1;
     let version = match parse_version(&content[version_start..]) {
@@ -227,6 +236,19 @@ impl<'b> FieldSink<'b> for RequestFields {
     }
 }
 
+/// `target` with every byte above 0x7F written `%XX` (RFC 3986 §2.1).
+fn percent_encode_non_ascii(target: &str) -> String {
+    let mut out = String::with_capacity(target.len() * 2);
+    for &b in target.as_bytes() {
+        if b.is_ascii() {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// What a request means, checked after its syntax: the method, the target's form against the
 /// method (RFC 9112 §3.2), and the Host rules (RFC 9112 §3.2): at most one Host, exactly one in
 /// HTTP/1.1, and its value `uri-host [ ":" port ]` or empty. `first_host` is the offset and the
@@ -243,6 +265,14 @@ fn check_meaning(
     let method = Method::parse(method).map_err(|_| ParseError::InvalidMethod {
         offset: request_line_offset,
     })?;
+    // Raw UTF-8 the parser let through (`Leniencies::raw_utf8_target`) is held percent-encoded.
+    let encoded;
+    let target = if target.is_ascii() {
+        target
+    } else {
+        encoded = percent_encode_non_ascii(target);
+        &encoded
+    };
     let target = Target::parse(&method, target).map_err(|error| ParseError::InvalidTarget {
         offset: target_offset,
         error,
@@ -312,7 +342,8 @@ impl RequestHead {
         let first_host = fields
             .first_host
             .map(|offset| (offset, fields.headers.get("host").unwrap_or_default()));
-        // Method and target are ASCII and one SP apart: one UTF-8 check for both.
+        // Method and target are UTF-8 (ASCII, or raw UTF-8 the parser checked) and one SP
+        // apart: one UTF-8 check for both.
         let method_and_target =
             ascii(&buf[head.request_line_offset..head.target_offset + head.target.len()]);
         let (method, target) = check_meaning(
@@ -558,6 +589,40 @@ mod tests {
     }
 
     #[test]
+    fn raw_utf8_in_the_target_is_read_percent_encoded_when_allowed() {
+        let typed = "GET /caf\u{e9}/r\u{e9}sum\u{e9}.txt?q=\u{fc} HTTP/1.1\r\nHost: a\r\n\r\n";
+        let mut options = ParseOptions::STRICT;
+        options.leniencies.raw_utf8_target = true;
+        let parsed = feed_every_way(typed.as_bytes(), |buf| RequestHead::parse(buf, &options));
+        let Ok(Status::Complete((_, head))) = parsed else {
+            panic!("{parsed:?}");
+        };
+        assert_eq!(head.target.path(), Some("/caf%C3%A9/r%C3%A9sum%C3%A9.txt"));
+        assert_eq!(head.target.query(), Some("q=%C3%BC"));
+        assert!(head.leniencies_used.raw_utf8_target);
+        // Strict: the byte is named.
+        assert_eq!(
+            head_of(typed.as_bytes()),
+            Err(E::InvalidTargetByte { offset: 8 })
+        );
+        // Bytes above 0x7F that are not UTF-8 are refused either way.
+        let latin1 = b"GET /caf\xe9 HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(
+            feed_every_way(latin1, |buf| RequestHead::parse(buf, &options)),
+            Err(E::InvalidTargetByte { offset: 8 })
+        );
+        // The borrowed view keeps the bytes as sent.
+        let Ok(Status::Complete((_, raw))) = RawRequest::parse(typed.as_bytes(), &options) else {
+            panic!("no raw request");
+        };
+        assert_eq!(raw.target, "/caf\u{e9}/r\u{e9}sum\u{e9}.txt?q=\u{fc}");
+    }
+
+    fn head_of(input: &[u8]) -> Result<Status<(usize, RequestHead)>, ParseError> {
+        head(input)
+    }
+
+    #[test]
     fn the_request_line_is_strict() {
         assert_eq!(
             head(b"GET  / HTTP/1.1\r\n\r\n"),
@@ -774,13 +839,13 @@ mod tests {
     #[test]
     fn leniencies_are_named_and_recorded() {
         let input = b"\
-            GET / HTTP/1.1\n\
+            GET /\xc3\xa9 HTTP/1.1\n\
             Host : a\n\
             X: one\n\
             \x20two\n\
             Y: \x01\n\
             \n";
-        assert_eq!(head(input), Err(E::BareLf { offset: 14 }));
+        assert_eq!(head(input), Err(E::BareLf { offset: 16 }));
         let Ok(Status::Complete((n, h))) = lenient(input) else {
             panic!("lenient parse")
         };
