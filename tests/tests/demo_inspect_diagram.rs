@@ -121,15 +121,19 @@ fn the_inspect_page_draws_the_request_that_loaded_it() {
                 .any(|l| l.starts_with("C: User-Agent: ") && l.contains("HeadlessChrome")),
             "the browser's own User-Agent is drawn: {dom}"
         );
-        // A copy with a measuring script, at phone width.
+        // A copy with a measuring script, at phone width: in a 360-pixel frame, as headless
+        // Chromium keeps its window at least 500 pixels wide.
         let probe = dir.path().join("probe.html");
         std::fs::write(
             &probe,
             page.replace("</body>", &format!("{MEASURE}</body>")),
         )
         .unwrap();
-        let dom = chromium(&format!("file://{}", probe.display()));
+        let frame = dir.path().join("frame.html");
+        std::fs::write(&frame, FRAME).unwrap();
+        let dom = chromium(&format!("file://{}", frame.display()));
         let verdict = verdict(&dom);
+        assert_eq!(verdict["windowWidth"], 360, "{verdict}");
         assert_eq!(verdict["arrows"], 2, "{verdict}");
         assert_eq!(verdict["overflow"], serde_json::json!([]), "{verdict}");
         assert!(
@@ -161,6 +165,17 @@ addEventListener('load', () => {
 });
 </script>"#;
 
+/// The probe in a phone-wide frame; the frame's verdict copied out for `--dump-dom`.
+const FRAME: &str = r#"<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="probe.html" style="border:0;width:360px;height:740px"></iframe>
+<script>addEventListener('load', () => {
+  const v = document.getElementById('f').contentDocument.getElementById('verdict');
+  const pre = document.createElement('pre');
+  pre.id = 'verdict';
+  pre.textContent = v ? v.textContent : 'null';
+  document.body.append(pre);
+});</script></body></html>"#;
+
 fn verdict(dom: &str) -> serde_json::Value {
     let start = dom
         .find("<pre id=\"verdict\">")
@@ -185,7 +200,7 @@ fn chromium(url: &str) -> String {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            "--window-size=360,740",
+            "--allow-file-access-from-files",
             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
