@@ -414,36 +414,54 @@ pub fn expect_request_field(head: &[u8], name: &str) -> Result<(), Failure> {
     )))
 }
 
-use wire::http1::chunked::{ChunkedDecoder, ChunkedEvent, ChunkedOptions};
-use wire::http1::framing::{request_body_length, response_body_length, BodyLength};
+use wire::http1::framing::{BodyLength, FramingError};
+use wire::http1::reader::{MessageReader, Part, ReadError, ReaderOptions};
 use wire::http1::request::RequestHead;
 use wire::http1::response::ResponseHead;
-use wire::http1::{Method, ParseOptions};
+use wire::http1::{Method, ParseOptions, RawResponse};
 use wire::Status;
 
-/// Reads one response strictly: the head with `wire::http1`'s strict parser, then the body as
+/// How labs reads a learner's messages: strictly, and each head judged as its bytes arrive (so
+/// a broken line is reported even when the program then stops sending).
+fn strict_reader() -> ReaderOptions {
+    ReaderOptions {
+        partial_lines: true,
+        ..ReaderOptions::new(ParseOptions::STRICT)
+    }
+}
+
+/// Reads one response strictly with `wire::http1`'s message reader: the head, then the body as
 /// RFC 9112 §6.3 frames it. A head that strict HTTP refuses is reported with the offending byte
 /// and whether a lenient client would have taken it.
 pub fn read_response(peer: &mut Peer, method: &str) -> Result<Response, Failure> {
-    let (head_bytes, head) = read_head(peer, ResponseHead::parse)?;
     let method = Method::parse(method).unwrap_or(Method::Get);
-    let status = head.status.as_u16();
-    let framing =
-        response_body_length(&method, status, head.version, &head.headers).map_err(|e| {
-            Failure::new(
+    let mut reader = MessageReader::responses(method, strict_reader());
+    let (head_bytes, part) = read_head(peer, &mut reader)?;
+    let (head, interim) = match part {
+        Ok(Part::Response(head)) => (head, false),
+        // A 1xx is what labs was answered (a server sends 100 Continue only when asked).
+        Ok(Part::Interim(head)) => (head, true),
+        Ok(_) => return Err(lost_track()),
+        Err(e) => {
+            return Err(Failure::new(
                 "The response says where its body ends (RFC 9112 §6.3)",
                 e.to_string(),
             )
-            .bytes(Vec::new(), head_bytes.clone())
-        })?;
-    let (body, chunks) = read_body(peer, framing.body, true)?;
+            .bytes(Vec::new(), head_bytes))
+        }
+    };
+    let (body, chunks) = if interim {
+        (Vec::new(), 0)
+    } else {
+        read_body(peer, &mut reader, true)?
+    };
     let fields = head
         .headers
         .iter()
         .map(|f| (f.name().to_string(), f.value().to_vec()))
         .collect();
     Ok(Response {
-        status,
+        status: head.status.as_u16(),
         head: head_bytes,
         fields,
         body,
@@ -453,14 +471,18 @@ pub fn read_response(peer: &mut Peer, method: &str) -> Result<Response, Failure>
 
 /// Reads one request strictly (for the servers labs runs itself, such as the proxy track's origin).
 pub fn read_request(peer: &mut Peer) -> Result<crate::origin::Seen, Failure> {
-    let (_, head) = read_head(peer, RequestHead::parse)?;
-    let framing = request_body_length(head.version, &head.headers).map_err(|e| {
-        Failure::new(
-            "The request says where its body ends (RFC 9112 §6.3)",
-            e.to_string(),
-        )
-    })?;
-    let (body, _) = read_body(peer, framing.body, false)?;
+    let mut reader = MessageReader::requests(strict_reader());
+    let head = match read_head(peer, &mut reader)?.1 {
+        Ok(Part::Request(head)) => head,
+        Ok(_) => return Err(lost_track()),
+        Err(e) => {
+            return Err(Failure::new(
+                "The request says where its body ends (RFC 9112 §6.3)",
+                e.to_string(),
+            ))
+        }
+    };
+    let (body, _) = read_body(peer, &mut reader, false)?;
     Ok(crate::origin::Seen {
         method: head.method.to_string(),
         target: head.target.to_string(),
@@ -470,24 +492,35 @@ pub fn read_request(peer: &mut Peer) -> Result<crate::origin::Seen, Failure> {
             .map(|f| (f.name().to_string(), f.value().to_vec()))
             .collect(),
         body,
-        closes: !wire::http1::conn::persistence(head.version, &head.headers).persists(),
+        closes: !reader.persistence().persists(),
     })
 }
 
-/// A head parser of `wire::http1`: `RequestHead::parse` or `ResponseHead::parse`.
-type HeadParser<H> =
-    fn(&[u8], &ParseOptions) -> Result<Status<(usize, H)>, wire::http1::ParseError>;
+fn lost_track() -> Failure {
+    Failure::new(
+        "A message head parses",
+        "labs lost track of the head it read",
+    )
+}
 
-/// Reads one message head with a strict `wire::http1` parser; returns its bytes and the head.
-fn read_head<H>(peer: &mut Peer, parse: HeadParser<H>) -> Result<(Vec<u8>, H), Failure> {
+/// Reads one message head with the reader; returns its bytes and the head, or the framing
+/// error the head has (its bytes then are the head's).
+fn read_head(
+    peer: &mut Peer,
+    reader: &mut MessageReader,
+) -> Result<(Vec<u8>, Result<Part, FramingError>), Failure> {
     let mut outcome = None;
     let head_bytes = peer
-        .read_until(|buf| match parse(buf, &ParseOptions::STRICT) {
-            Ok(Status::Complete((n, head))) => {
-                outcome = Some(Ok(head));
-                Some(n)
+        .read_until(|buf| match reader.read(buf, false) {
+            Ok((used, Some(part))) => {
+                outcome = Some(Ok(Ok(part)));
+                Some(used)
             }
-            Ok(Status::Partial) => None,
+            Ok((_, None)) => None,
+            Err(ReadError::Framing(e)) => {
+                outcome = Some(Ok(Err(e)));
+                Some(head_len(buf).unwrap_or(buf.len()))
+            }
             Err(e) => {
                 outcome = Some(Err(e));
                 Some(buf.len())
@@ -495,23 +528,30 @@ fn read_head<H>(peer: &mut Peer, parse: HeadParser<H>) -> Result<(Vec<u8>, H), F
         })
         .map_err(|end| read_failed(&end, peer))?;
     match outcome {
-        Some(Ok(head)) => Ok((head_bytes, head)),
-        Some(Err(error)) => Err(head_failure(&head_bytes, &error)),
-        None => Err(Failure::new(
-            "A message head parses",
-            "labs lost track of the head it read",
-        )),
+        Some(Ok(part)) => Ok((head_bytes, part)),
+        Some(Err(ReadError::Head(error))) => Err(head_failure(&head_bytes, &error)),
+        Some(Err(other)) => Err(Failure::new("A message head parses", other.to_string())),
+        None => Err(lost_track()),
     }
 }
 
-/// Reads a body framed as `length`; returns it and the number of chunks it came in.
+/// The length of the (strictly valid) response head at the start of `buf`.
+fn head_len(buf: &[u8]) -> Option<usize> {
+    match RawResponse::parse(buf, &ParseOptions::STRICT) {
+        Ok(Status::Complete((n, _))) => Some(n),
+        _ => None,
+    }
+}
+
+/// Reads the body the reader's head framed; returns it and the number of chunks it came in.
+/// The reader decodes it once, as the bytes arrive.
 fn read_body(
     peer: &mut Peer,
-    length: BodyLength,
+    reader: &mut MessageReader,
     from_server: bool,
 ) -> Result<(Vec<u8>, usize), Failure> {
     let rule = "The body is exactly as long as its framing says (RFC 9112 §6)";
-    match length {
+    match reader.framing().map_or(BodyLength::Empty, |f| f.body) {
         BodyLength::Empty | BodyLength::Tunnel => Ok((Vec::new(), 0)),
         BodyLength::ContentLength(n) => {
             let n = usize::try_from(n).unwrap_or(usize::MAX);
@@ -524,49 +564,33 @@ fn read_body(
                     ),
                 ));
             }
-            let body = peer
-                .read_until(|buf| (buf.len() >= n).then_some(n))
-                .map_err(|end| {
+            match read_framed(peer, reader) {
+                Ok((_, Ok(body))) => Ok((body, 0)),
+                // A Content-Length body cannot break its framing; only its end can be missing.
+                Ok((raw, Err(e))) => Err(Failure::new(rule, e.to_string()).bytes(Vec::new(), raw)),
+                Err(end) => {
                     let got = peer.unconsumed().len();
-                    Failure::new(
+                    Err(Failure::new(
                         rule,
                         format!("Content-Length said {n} bytes, {got} arrived and then {end}"),
                     )
-                    .hint("Content-Length counts the body's bytes exactly; send them all")
-                })?;
-            Ok((body, 0))
-        }
-        BodyLength::Chunked => {
-            let mut error = None;
-            let raw = peer
-                .read_until(|buf| match decode_chunked(buf) {
-                    Ok(Some((used, _, _))) => Some(used),
-                    Ok(None) => None,
-                    Err(e) => {
-                        error = Some(e);
-                        Some(buf.len())
-                    }
-                })
-                .map_err(|end| {
-                    Failure::new(
-                        rule,
-                        format!("the chunked body never ended with a 0 chunk: {end}"),
-                    )
-                    .hint("end a chunked body with 0\\r\\n\\r\\n")
-                })?;
-            if let Some(e) = error {
-                return Err(
-                    Failure::new("A chunked body follows RFC 9112 §7.1", e).bytes(Vec::new(), raw)
-                );
-            }
-            match decode_chunked(&raw) {
-                Ok(Some((_, body, chunks))) => Ok((body, chunks)),
-                _ => Err(Failure::new(
-                    "A chunked body follows RFC 9112 §7.1",
-                    "labs could not re-read the chunked body",
-                )),
+                    .hint("Content-Length counts the body's bytes exactly; send them all"))
+                }
             }
         }
+        BodyLength::Chunked => match read_framed(peer, reader) {
+            Ok((_, Ok(body))) => Ok((body, reader.chunks() as usize)),
+            Ok((raw, Err(e))) => Err(Failure::new(
+                "A chunked body follows RFC 9112 §7.1",
+                e.to_string(),
+            )
+            .bytes(Vec::new(), raw)),
+            Err(end) => Err(Failure::new(
+                rule,
+                format!("the chunked body never ended with a 0 chunk: {end}"),
+            )
+            .hint("end a chunked body with 0\\r\\n\\r\\n")),
+        },
         BodyLength::CloseDelimited if from_server => {
             let body = peer.read_to_close().map_err(|end| {
                 let sent = peer.unconsumed().len();
@@ -586,25 +610,32 @@ fn read_body(
     }
 }
 
-/// Decodes a whole chunked body at the start of `buf`: `Some((used, body, chunks))` when complete.
-fn decode_chunked(buf: &[u8]) -> Result<Option<(usize, Vec<u8>, usize)>, String> {
-    let mut decoder = ChunkedDecoder::new(ChunkedOptions::default());
+/// A body read to its end: the raw bytes used, and the decoded body or the error that broke it.
+type ReadBody = (Vec<u8>, Result<Vec<u8>, ReadError>);
+
+/// Feeds the peer's bytes to the reader until the body ends.
+fn read_framed(peer: &mut Peer, reader: &mut MessageReader) -> Result<ReadBody, ReadEnd> {
     let mut at = 0;
     let mut body = Vec::new();
-    let mut chunks = 0;
-    loop {
-        match decoder.decode(&buf[at..]).map_err(|e| e.to_string())? {
-            Status::Partial => return Ok(None),
-            Status::Complete((used, ChunkedEvent::Data(range))) => {
+    let mut error = None;
+    let raw = peer.read_until(|buf| loop {
+        match reader.read(&buf[at..], false) {
+            Ok((used, Some(Part::Data(range)))) => {
                 body.extend_from_slice(&buf[at..][range]);
-                chunks += 1;
                 at += used;
             }
-            Status::Complete((used, ChunkedEvent::End)) => {
-                return Ok(Some((at + used, body, chunks)))
+            Ok((used, Some(Part::End(_)))) => return Some(at + used),
+            Ok((used, _)) => {
+                at += used;
+                return None;
+            }
+            Err(e) => {
+                error = Some(e);
+                return Some(buf.len());
             }
         }
-    }
+    })?;
+    Ok((raw, error.map_or(Ok(body), Err)))
 }
 
 /// A failure for a head that strict parsing refused, with the caret on the offending byte and a
