@@ -165,9 +165,14 @@ proc_ticks() { # pids -> utime + stime in clock ticks
 }
 
 # CPU accounting around one measured run: cpu_start, the run, cpu_stop -> microseconds.
+# perf stat -p counts only the threads that exist when it attaches, so the `threads` model
+# (a thread per connection, started during the run) is measured from /proc, whose figures
+# for a process include the threads that have ended.
 cpu_start() {
   CPU_PIDS=$(server_pids)
-  if [ "$PERF" = 1 ]; then
+  CPU_PERF=$PERF
+  [ "${CPU_MODEL:-}" = threads ] && CPU_PERF=0
+  if [ "$CPU_PERF" = 1 ]; then
     perf stat -e task-clock -x, -o "$WORK/perf.txt" -p "$CPU_PIDS" 2>/dev/null &
     PERF_PID=$!
     sleep 0.1
@@ -176,7 +181,7 @@ cpu_start() {
   fi
 }
 cpu_stop() {
-  if [ "$PERF" = 1 ]; then
+  if [ "$CPU_PERF" = 1 ]; then
     kill -INT "$PERF_PID" 2>/dev/null || true
     wait "$PERF_PID" 2>/dev/null || true
     awk -F, '$3 ~ /task-clock/ {printf "%.0f\n", $1 * 1000}' "$WORK/perf.txt"
@@ -207,6 +212,8 @@ measure() { # who model point
   local who=$1 model=$2 point=$3 port
   port=$(free_port)
   if [ "$who" = nginx ]; then start_nginx "$port"; else start_ours "$port" "$model"; fi
+  CPU_MODEL=$model
+  [ "$who" = nginx ] && CPU_MODEL=nginx
   wait_port "$port"
   # Both servers must really serve the file: a 403 would be fast and mean nothing.
   local code
@@ -255,7 +262,7 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) p
 
 pinning="server on core 0, load on core 1"
 [ "$PIN" = 1 ] || pinning="unpinned"
-cpu_source="perf stat task-clock"
+cpu_source="perf stat task-clock (threads model: /proc/PID/stat)"
 [ "$PERF" = 1 ] || cpu_source="/proc/PID/stat"
 echo "workers: $WORKERS each, $pinning; $ROUNDS rounds of ${DURATION}s; CPU per request from $cpu_source"
 printf '%-8s %-6s %-44s %12s %12s %7s %11s %11s\n' model point what server nginx ratio "server us" "nginx us"
