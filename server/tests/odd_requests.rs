@@ -242,3 +242,69 @@ fn raw_utf8_in_a_path_names_the_file_or_gets_404_and_strict_refuses_it() {
     let answer = get(&strict, b"/caf%C3%A9.txt");
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
 }
+
+/// Reads until the server closes; a reset is a failure (it can destroy the answer unread).
+fn read_to_close(stream: &mut std::net::TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => panic!(
+                "expected the server to close the connection, got {e} after {:?}",
+                String::from_utf8_lossy(&out)
+            ),
+        }
+    }
+}
+
+#[test]
+fn a_431_is_read_whole_by_a_client_still_sending_header_lines() {
+    let server = Running::start(&[]);
+    let mut client = server.connect();
+    let mut writer = client.try_clone().unwrap();
+    // 1 MiB of header lines, far over the limit, written while the answer comes back.
+    let sending = std::thread::spawn(move || {
+        let _ = writer.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n");
+        let line = format!("X-Filler: {}\r\n", "y".repeat(90));
+        for _ in 0..(1 << 20) / line.len() {
+            if writer.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+        let _ = writer.write_all(b"\r\n");
+        let _ = writer.shutdown(std::net::Shutdown::Write);
+    });
+    let answer = String::from_utf8_lossy(&read_to_close(&mut client)).into_owned();
+    sending.join().unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("Connection: close\r\n"), "{answer}");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(body.len(), length, "the whole body arrived: {body}");
+}
+
+#[test]
+fn a_431_is_read_whole_when_the_head_is_sent_at_once() {
+    let server = Running::start(&[]);
+    let mut client = server.connect();
+    let mut request = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+    request.extend_from_slice(format!("Cookie: {}\r\n\r\n", "c".repeat(64 * 1024)).as_bytes());
+    client.write_all(&request).unwrap();
+    let answer = String::from_utf8_lossy(&read_to_close(&mut client)).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    assert!(
+        answer.to_lowercase().contains("header"),
+        "the body says why: {answer}"
+    );
+}
