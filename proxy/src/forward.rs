@@ -283,24 +283,34 @@ fn forward(client: &mut Client<'_>, head: RequestHead, key: &str) -> io::Result<
         Ok(Hop::AnswerHere) => return answer_as_final_recipient(client, &head),
         Err(e) => return client.respond_error(400, &e.to_string()),
     }
-    match &shared.store {
+    let store = shared.store.as_ref();
+    let mut fetch = Fetch {
+        client,
+        head: &head,
+        store,
+        key,
+    };
+    match store {
         Some(store) if matches!(head.method, Method::Get | Method::Head) => {
             if asks_nothing_of_the_cache(&head.headers) {
                 let now = shared.options.clock.http_date();
                 if let Some(hit) = store.fresh_hit(key, &head.method, &head.headers, now) {
-                    return client.send_fresh_hit(&hit);
+                    return fetch.client.send_fresh_hit(&hit);
                 }
             }
-            cached(client, &head, store, key, true)
+            fetch.cached(store, true)
         }
-        store => {
-            let label = CacheStatus::Bypass;
-            match exchange(client, &head, None) {
-                Ok(started) => relay(client, &head, started, store.as_ref(), key, None, label),
-                Err(failure) => answer_failure(client, failure),
-            }
-        }
+        _ => fetch.ask_origin(None, None, CacheStatus::Bypass),
     }
+}
+
+/// One forwarded request on its way through the cache (the diagram at the top): the client it
+/// came on, its head, its cache key, and the store when the cache is on. Each step is a method.
+struct Fetch<'f, 's> {
+    client: &'f mut Client<'s>,
+    head: &'f RequestHead,
+    store: Option<&'f Store>,
+    key: &'f str,
 }
 
 /// The methods the proxy forwards (CONNECT is for its authority form), for `Allow`.
@@ -335,63 +345,139 @@ fn answer_failure(client: &mut Client<'_>, failure: Failure) -> io::Result<Serve
     }
 }
 
-/// A GET or HEAD with the cache on.
-fn cached(
-    client: &mut Client<'_>,
-    head: &RequestHead,
-    store: &Store,
-    key: &str,
-    may_collapse: bool,
-) -> io::Result<Served> {
-    let shared = client.shared;
-    let now = shared.options.clock.http_date();
-    let selected = store.select(key, &head.headers, |stored, prepared| {
-        lookup_prepared(&head.method, &head.headers, Some((stored, prepared)), now)
-    });
-    let decision = match &selected {
-        Some(s) => s.decision.clone(),
-        None => lookup_prepared(&head.method, &head.headers, None, now),
-    };
-    match decision {
-        Decision::Fresh { .. } | Decision::StaleAllowed { .. } => {
-            let selected = selected.expect("a hit has a stored response");
-            let label = if matches!(decision, Decision::Fresh { .. }) {
-                CacheStatus::Hit
-            } else {
-                CacheStatus::Stale
-            };
-            match serve_stored(client, head, store, &selected.stored, selected.id, label)? {
-                Some(served) => Ok(served),
-                // The stored body was corrupt and is gone: fetch it again.
-                None => cached(client, head, store, key, may_collapse),
+impl<'s> Fetch<'_, 's> {
+    /// A GET or HEAD with the cache on.
+    fn cached(&mut self, store: &Store, may_collapse: bool) -> io::Result<Served> {
+        let (head, key) = (self.head, self.key);
+        let now = self.client.shared.options.clock.http_date();
+        let selected = store.select(key, &head.headers, |stored, prepared| {
+            lookup_prepared(&head.method, &head.headers, Some((stored, prepared)), now)
+        });
+        let decision = match &selected {
+            Some(s) => s.decision.clone(),
+            None => lookup_prepared(&head.method, &head.headers, None, now),
+        };
+        match decision {
+            Decision::Fresh { .. } | Decision::StaleAllowed { .. } => {
+                let selected = selected.expect("a hit has a stored response");
+                let label = if matches!(decision, Decision::Fresh { .. }) {
+                    CacheStatus::Hit
+                } else {
+                    CacheStatus::Stale
+                };
+                self.serve_or_refetch(store, &selected.stored, selected.id, label, may_collapse)
+            }
+            Decision::GatewayTimeout(instead) => self.client.respond_error(
+                504,
+                &format!("the request said only-if-cached, and this would have been a {instead}"),
+            ),
+            Decision::Revalidate { conditional, .. } => {
+                let Some(lead) = collapse(self.client, head, key, may_collapse) else {
+                    return self.cached(store, false);
+                };
+                let selected = selected.expect("a revalidation has a stored response");
+                self.revalidate(store, selected, conditional, lead)
+            }
+            Decision::Miss(_) => {
+                let Some(lead) = collapse(self.client, head, key, may_collapse) else {
+                    return self.cached(store, false);
+                };
+                self.ask_origin(None, lead, CacheStatus::Miss)
             }
         }
-        Decision::GatewayTimeout(instead) => client.respond_error(
-            504,
-            &format!("the request said only-if-cached, and this would have been a {instead}"),
-        ),
-        Decision::Revalidate { conditional, .. } => {
-            let Some(lead) = collapse(client, head, key, may_collapse) else {
-                return cached(client, head, store, key, false);
-            };
-            let selected = selected.expect("a revalidation has a stored response");
-            revalidate(client, head, store, key, selected, conditional, lead)
+    }
+
+    /// Serves a stored response; when its body turned out corrupt (and is gone), fetches it
+    /// again.
+    fn serve_or_refetch(
+        &mut self,
+        store: &Store,
+        stored: &StoredResponse,
+        id: u64,
+        label: CacheStatus,
+        may_collapse: bool,
+    ) -> io::Result<Served> {
+        match serve_stored(self.client, self.head, store, stored, id, label)? {
+            Some(served) => Ok(served),
+            None => self.cached(store, may_collapse),
         }
-        Decision::Miss(_) => {
-            let Some(lead) = collapse(client, head, key, may_collapse) else {
-                return cached(client, head, store, key, false);
-            };
-            match exchange(client, head, None) {
-                Ok(started) => relay(
-                    client,
-                    head,
-                    started,
-                    Some(store),
-                    key,
-                    lead,
-                    CacheStatus::Miss,
-                ),
-                Err(failure) => answer_failure(client, failure),
+    }
+
+    /// Asks the origin (with the cache's `conditional` fields, if validating) and relays its
+    /// answer, or answers the failure.
+    fn ask_origin(
+        &mut self,
+        conditional: Option<&ConditionalFields>,
+        lead: Option<Lead<'_>>,
+        label: CacheStatus,
+    ) -> io::Result<Served> {
+        match exchange(self.client, self.head, conditional) {
+            Ok(started) => self.relay(started, lead, label),
+            Err(failure) => answer_failure(self.client, failure),
+        }
+    }
+
+    /// A stored response that needs validation: ask the origin with `conditional` and act on
+    /// its answer (RFC 9111 §4.3).
+    fn revalidate(
+        &mut self,
+        store: &Store,
+        selected: Selected<Decision>,
+        conditional: ConditionalFields,
+        lead: Option<Lead<'_>>,
+    ) -> io::Result<Served> {
+        let started = match exchange(self.client, self.head, Some(&conditional)) {
+            Ok(started) => started,
+            Err(Failure::Answer(status, why)) => {
+                // The origin cannot be reached: a stored response that allows it is served
+                // stale (RFC 9111 §4.2.4), anything else gets the error.
+                if wire::cache::validation::may_serve_stale(&selected.stored.directives()) {
+                    let (stored, id) = (&selected.stored, selected.id);
+                    let label = CacheStatus::Stale;
+                    if let Some(served) =
+                        serve_stored(self.client, self.head, store, stored, id, label)?
+                    {
+                        return Ok(served);
+                    }
+                }
+                return self.client.respond_error(status, &why);
+            }
+            Err(Failure::Client(error)) => return Err(error),
+        };
+        let status = started.response.status.as_u16();
+        match after_validation(&selected.stored, status, &started.response.headers) {
+            AfterValidation::Freshen => {
+                let Started {
+                    up,
+                    response,
+                    request_time,
+                    response_time,
+                    ..
+                } = started;
+                finish_quietly(self.client, up);
+                let mut stored = selected.stored.clone();
+                freshen(&mut stored, &response.headers, request_time, response_time);
+                let _ = store.freshen(selected.id, stored.clone());
+                drop(lead);
+                let label = CacheStatus::Revalidated;
+                self.serve_or_refetch(store, &stored, selected.id, label, false)
+            }
+            AfterValidation::ServeStale => {
+                drop(started);
+                drop(lead);
+                let label = CacheStatus::Stale;
+                self.serve_or_refetch(store, &selected.stored, selected.id, label, false)
+            }
+            AfterValidation::UseNewResponse if status == 304 => {
+                // A 304 about some other response: ask again without conditions (RFC 9111
+                // §4.3.3).
+                finish_quietly(self.client, started.up);
+                store.remove(selected.id);
+                drop(lead);
+                self.ask_origin(None, None, CacheStatus::Miss)
+            }
+            AfterValidation::UseNewResponse | AfterValidation::ForwardError => {
+                self.relay(started, lead, CacheStatus::Miss)
             }
         }
     }
@@ -416,109 +502,6 @@ fn collapse<'s>(
             flight.wait(shared.options.upstream_timeout);
             None
         }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn revalidate(
-    client: &mut Client<'_>,
-    head: &RequestHead,
-    store: &Store,
-    key: &str,
-    selected: Selected<Decision>,
-    conditional: ConditionalFields,
-    lead: Option<Lead<'_>>,
-) -> io::Result<Served> {
-    let started = match exchange(client, head, Some(&conditional)) {
-        Ok(started) => started,
-        Err(Failure::Answer(status, why)) => {
-            // The origin cannot be reached: a stored response that allows it is served stale
-            // (RFC 9111 §4.2.4), anything else gets the error.
-            if wire::cache::validation::may_serve_stale(&selected.stored.directives()) {
-                if let Some(served) = serve_stored(
-                    client,
-                    head,
-                    store,
-                    &selected.stored,
-                    selected.id,
-                    CacheStatus::Stale,
-                )? {
-                    return Ok(served);
-                }
-            }
-            return client.respond_error(status, &why);
-        }
-        Err(Failure::Client(error)) => return Err(error),
-    };
-    let status = started.response.status.as_u16();
-    match after_validation(&selected.stored, status, &started.response.headers) {
-        AfterValidation::Freshen => {
-            let Started {
-                up,
-                response,
-                request_time,
-                response_time,
-                ..
-            } = started;
-            finish_quietly(client, up);
-            let mut stored = selected.stored.clone();
-            freshen(&mut stored, &response.headers, request_time, response_time);
-            let _ = store.freshen(selected.id, stored.clone());
-            drop(lead);
-            match serve_stored(
-                client,
-                head,
-                store,
-                &stored,
-                selected.id,
-                CacheStatus::Revalidated,
-            )? {
-                Some(served) => Ok(served),
-                None => cached(client, head, store, key, false),
-            }
-        }
-        AfterValidation::ServeStale => {
-            drop(started);
-            drop(lead);
-            match serve_stored(
-                client,
-                head,
-                store,
-                &selected.stored,
-                selected.id,
-                CacheStatus::Stale,
-            )? {
-                Some(served) => Ok(served),
-                None => cached(client, head, store, key, false),
-            }
-        }
-        AfterValidation::UseNewResponse if status == 304 => {
-            // A 304 about some other response: ask again without conditions (RFC 9111 §4.3.3).
-            finish_quietly(client, started.up);
-            store.remove(selected.id);
-            drop(lead);
-            match exchange(client, head, None) {
-                Ok(started) => relay(
-                    client,
-                    head,
-                    started,
-                    Some(store),
-                    key,
-                    None,
-                    CacheStatus::Miss,
-                ),
-                Err(failure) => answer_failure(client, failure),
-            }
-        }
-        AfterValidation::UseNewResponse | AfterValidation::ForwardError => relay(
-            client,
-            head,
-            started,
-            Some(store),
-            key,
-            lead,
-            CacheStatus::Miss,
-        ),
     }
 }
 
@@ -553,18 +536,7 @@ fn serve_stored(
     let age = stored.age(now).current_age;
     if evaluation.outcome == Outcome::NotModified {
         let mut response = stored.not_modified_head(age);
-        client.add_proxy_fields(&mut response.headers, label);
-        client
-            .conn
-            .send_response(&response)
-            .map_err(io::Error::other)?;
-        client.conn.send_end(None).map_err(io::Error::other)?;
-        client.flush()?;
-        return Ok(Some(Served {
-            status: 304,
-            bytes: 0,
-            cache: label,
-        }));
+        return send_bodiless(client, &mut response, label).map(Some);
     }
     let Some(body) = store.body(id) else {
         return Ok(None);
@@ -574,22 +546,13 @@ fn serve_stored(
     let boundary = format!("protolab-cache-{id:016x}");
     let policy = RangePolicy::default();
     let (method, request) = (&head.method, &head.headers);
-    match ranged_reply(
-        stored,
-        method,
-        request,
-        age,
-        body.len(),
-        &boundary,
-        &policy,
-        now,
-    ) {
+    let len = body.len();
+    match ranged_reply(stored, method, request, age, len, &boundary, &policy, now) {
         RangedReply::Whole(_) => {}
         RangedReply::NotSatisfiable(content_range) => {
             let why = format!(
-                "416 Range Not Satisfiable\n\nthe stored response has {} bytes, and no range the \
-                 request asked for starts within them (RFC 9110 §14.1.1)\n",
-                body.len()
+                "416 Range Not Satisfiable\n\nthe stored response has {len} bytes, and no range \
+                 the request asked for starts within them (RFC 9110 §14.1.1)\n"
             );
             let content_range = content_range.to_string();
             let extra = [("Content-Range", content_range.as_str())];
@@ -599,7 +562,7 @@ fn serve_stored(
                 .map(Some);
         }
         RangedReply::Partial {
-            head: mut response,
+            head: response,
             body: segments,
         } => {
             if let BodySource::File { .. } = body {
@@ -608,22 +571,7 @@ fn serve_stored(
                     return Ok(None);
                 }
             }
-            client.add_proxy_fields(&mut response.headers, label);
-            client
-                .conn
-                .send_response(&response)
-                .map_err(io::Error::other)?;
-            let mut sent = 0;
-            if client.conn.can_send_data() {
-                sent = send_segments(client, &body, &segments)?;
-            }
-            client.conn.send_end(None).map_err(io::Error::other)?;
-            client.flush()?;
-            return Ok(Some(Served {
-                status: 206,
-                bytes: sent,
-                cache: label,
-            }));
+            return send_partial(client, response, &body, &segments, label).map(Some);
         }
     }
     // The stored body is sent with a length and without the trailer it may have had.
@@ -661,6 +609,52 @@ fn serve_stored(
         bytes: sent,
         cache: label,
     }))
+}
+
+/// Sends a response without a body (a 304), with the proxy's fields.
+fn send_bodiless(
+    client: &mut Client<'_>,
+    response: &mut ResponseHead,
+    label: CacheStatus,
+) -> io::Result<Served> {
+    client.add_proxy_fields(&mut response.headers, label);
+    client
+        .conn
+        .send_response(response)
+        .map_err(io::Error::other)?;
+    client.conn.send_end(None).map_err(io::Error::other)?;
+    client.flush()?;
+    Ok(Served {
+        status: response.status.as_u16(),
+        bytes: 0,
+        cache: label,
+    })
+}
+
+/// Sends a 206 of a stored `body`: `response` and its `segments`.
+fn send_partial(
+    client: &mut Client<'_>,
+    mut response: ResponseHead,
+    body: &BodySource,
+    segments: &[BodySegment],
+    label: CacheStatus,
+) -> io::Result<Served> {
+    client.add_proxy_fields(&mut response.headers, label);
+    client
+        .conn
+        .send_response(&response)
+        .map_err(io::Error::other)?;
+    let mut sent = 0;
+    if client.conn.can_send_data() {
+        sent = send_segments(client, body, segments)?;
+    }
+    client.conn.send_end(None).map_err(io::Error::other)?;
+    client.flush()?;
+    Ok(Served {
+        status: 206,
+        bytes: sent,
+        cache: label,
+    })
 }
 
 /// Sends the body of a 206 made of `segments` (part headers and spans of the stored `body`);
@@ -781,7 +775,8 @@ fn outgoing_head(
 }
 
 /// Sends the request to the origin (its body streamed from the client) and reads up to the
-/// final response head, passing interim responses on.
+/// final response head, passing interim responses on. A reused pooled connection that closes
+/// before answering a request without a body is tried once more on a new one.
 fn exchange<'s>(
     client: &mut Client<'s>,
     head: &RequestHead,
@@ -789,16 +784,7 @@ fn exchange<'s>(
 ) -> Result<Started<'s>, Failure> {
     let shared = client.shared;
     let timeout = shared.options.upstream_timeout;
-    let framing = request_body_length(head.version, &head.headers)
-        .map(|f| f.body)
-        .map_err(|e| Failure::Answer(400, format!("the request's framing: {e}")))?;
-    let has_body = framing != BodyLength::Empty;
-    let out = outgoing_head(head, framing, &shared.via_name, conditional)
-        .ok_or_else(|| Failure::Answer(400, "the request cannot be forwarded".into()))?;
-    let authority = head
-        .target
-        .authority()
-        .ok_or_else(|| Failure::Answer(400, "no host to forward to".into()))?;
+    let (out, has_body, authority) = prepare(head, &shared.via_name, conditional)?;
     let port = authority.port_or(80);
     for attempt in 0..2 {
         let mut up = if attempt == 0 {
@@ -822,93 +808,126 @@ fn exchange<'s>(
                 format!("sending to {} failed: {e}", up.origin),
             ));
         }
-        if has_body {
-            match request_body::send(client, &mut up, timeout) {
-                Ok(Sent::Whole) => {}
-                Ok(Sent::Answered(response)) => {
-                    // An early answer (413, 401, 403, ...): relayed as it is; the rest of the
-                    // client's body is drained or the client connection closed by its core.
-                    let response_time = shared.options.clock.http_date();
-                    return Ok(Started {
-                        up,
-                        _registered: registered,
-                        response,
-                        request_time,
-                        response_time,
-                    });
-                }
-                Err(BodyError::Upstream(status, why)) => return Err(Failure::Answer(status, why)),
-                Err(BodyError::Client(Some(status), e)) => {
-                    return Err(Failure::Answer(status, e.to_string()))
-                }
-                Err(BodyError::Client(None, e)) => return Err(Failure::Client(e)),
-            }
-        }
-        let mut got_bytes = false;
-        loop {
-            let event = up.conn.poll_event();
-            match event {
-                Ok(Event::InformationalResponse(mut interim)) => {
-                    got_bytes = true;
-                    if interim.status.as_u16() == 100 {
-                        continue;
-                    }
-                    interim.headers.remove_hop_by_hop();
-                    interim.version = Version::Http11;
-                    if client.conn.send_response(&interim).is_ok() {
-                        client.flush().map_err(Failure::Client)?;
-                    }
-                }
-                Ok(Event::Response(response)) => {
-                    let response_time = shared.options.clock.http_date();
-                    return Ok(Started {
-                        up,
-                        _registered: registered,
-                        response,
-                        request_time,
-                        response_time,
-                    });
-                }
-                Ok(Event::NeedData) => match read_upstream(&mut up) {
-                    Ok(n) => got_bytes |= n > 0,
-                    Err(e) if is_timeout(&e) => {
-                        return Err(Failure::Answer(
-                            504,
-                            format!(
-                                "{} sent no response within the upstream timeout ({} s)",
-                                up.origin,
-                                timeout.as_secs_f64()
-                            ),
-                        ))
-                    }
-                    Err(_) if retryable && !got_bytes => break,
-                    Err(e) => {
-                        return Err(Failure::Answer(
-                            502,
-                            format!("reading the response from {} failed: {e}", up.origin),
-                        ))
-                    }
-                },
-                Ok(_) => {
-                    return Err(Failure::Answer(
-                        502,
-                        format!("{} closed the connection without a response", up.origin),
-                    ))
-                }
-                Err(_) if retryable && !got_bytes => break,
-                Err(e) => {
-                    return Err(Failure::Answer(
-                        502,
-                        format!("{} sent a response the proxy cannot read: {e}", up.origin),
-                    ))
-                }
-            }
-        }
+        let answered = if has_body {
+            send_body(client, &mut up, timeout)?
+        } else {
+            None
+        };
+        let response = match answered {
+            Some(early) => early,
+            None => match final_head(client, &mut up, retryable)? {
+                Some(response) => response,
+                None => continue,
+            },
+        };
+        let response_time = shared.options.clock.http_date();
+        return Ok(Started {
+            up,
+            _registered: registered,
+            response,
+            request_time,
+            response_time,
+        });
     }
     Err(Failure::Answer(
         502,
         "the origin closed the connection twice without a response".into(),
     ))
+}
+
+/// The request as it goes out, whether it has a body, and where it goes.
+fn prepare<'h>(
+    head: &'h RequestHead,
+    via_name: &str,
+    conditional: Option<&ConditionalFields>,
+) -> Result<(RequestHead, bool, &'h wire::http1::Authority), Failure> {
+    let framing = request_body_length(head.version, &head.headers)
+        .map(|f| f.body)
+        .map_err(|e| Failure::Answer(400, format!("the request's framing: {e}")))?;
+    let out = outgoing_head(head, framing, via_name, conditional)
+        .ok_or_else(|| Failure::Answer(400, "the request cannot be forwarded".into()))?;
+    let authority = head
+        .target
+        .authority()
+        .ok_or_else(|| Failure::Answer(400, "no host to forward to".into()))?;
+    Ok((out, framing != BodyLength::Empty, authority))
+}
+
+/// Streams the client's body to the origin. `Some(head)` when the origin answered early (413,
+/// 401, 403, ...): that answer is relayed as it is, and the rest of the client's body is
+/// drained or the client connection closed by its core.
+fn send_body(
+    client: &mut Client<'_>,
+    up: &mut Upstream,
+    timeout: std::time::Duration,
+) -> Result<Option<ResponseHead>, Failure> {
+    match request_body::send(client, up, timeout) {
+        Ok(Sent::Whole) => Ok(None),
+        Ok(Sent::Answered(response)) => Ok(Some(response)),
+        Err(BodyError::Upstream(status, why)) => Err(Failure::Answer(status, why)),
+        Err(BodyError::Client(Some(status), e)) => Err(Failure::Answer(status, e.to_string())),
+        Err(BodyError::Client(None, e)) => Err(Failure::Client(e)),
+    }
+}
+
+/// Reads the origin's answer up to its final head, passing interim responses (but `100
+/// Continue`) on to the client. `None`: a `retryable` exchange got nothing at all; try again.
+fn final_head(
+    client: &mut Client<'_>,
+    up: &mut Upstream,
+    retryable: bool,
+) -> Result<Option<ResponseHead>, Failure> {
+    let timeout = client.shared.options.upstream_timeout;
+    let mut got_bytes = false;
+    loop {
+        match up.conn.poll_event() {
+            Ok(Event::InformationalResponse(mut interim)) => {
+                got_bytes = true;
+                if interim.status.as_u16() == 100 {
+                    continue;
+                }
+                interim.headers.remove_hop_by_hop();
+                interim.version = Version::Http11;
+                if client.conn.send_response(&interim).is_ok() {
+                    client.flush().map_err(Failure::Client)?;
+                }
+            }
+            Ok(Event::Response(response)) => return Ok(Some(response)),
+            Ok(Event::NeedData) => match read_upstream(up) {
+                Ok(n) => got_bytes |= n > 0,
+                Err(e) if is_timeout(&e) => {
+                    return Err(Failure::Answer(
+                        504,
+                        format!(
+                            "{} sent no response within the upstream timeout ({} s)",
+                            up.origin,
+                            timeout.as_secs_f64()
+                        ),
+                    ))
+                }
+                Err(_) if retryable && !got_bytes => return Ok(None),
+                Err(e) => {
+                    return Err(Failure::Answer(
+                        502,
+                        format!("reading the response from {} failed: {e}", up.origin),
+                    ))
+                }
+            },
+            Ok(_) => {
+                return Err(Failure::Answer(
+                    502,
+                    format!("{} closed the connection without a response", up.origin),
+                ))
+            }
+            Err(_) if retryable && !got_bytes => return Ok(None),
+            Err(e) => {
+                return Err(Failure::Answer(
+                    502,
+                    format!("{} sent a response the proxy cannot read: {e}", up.origin),
+                ))
+            }
+        }
+    }
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -944,97 +963,170 @@ fn read_upstream(up: &mut Upstream) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Relays the origin's response to the client, storing it on the way when the cache may, and
-/// invalidating what an unsafe method changed.
-fn relay(
-    client: &mut Client<'_>,
-    head: &RequestHead,
-    mut started: Started<'_>,
-    store: Option<&Store>,
-    key: &str,
-    lead: Option<Lead<'_>>,
-    label: CacheStatus,
-) -> io::Result<Served> {
-    let shared = client.shared;
-    let status = started.response.status.as_u16();
-    // Before anything reads the origin's fields: a `Content-Length` beside `Transfer-Encoding`
-    // was wrong (the core read the body chunked, RFC 9112 §6.3 step 3) and is dropped, so it is
-    // neither relayed nor stored; repeated equal lengths become one (RFC 9110 §8.6). Lengths
-    // that differ never get here (the core refused the response: 502).
-    if let Err(e) = collapse_for_forwarding(&mut started.response.headers) {
-        return client.respond_error(
-            502,
-            &format!("the origin's response cannot be relayed: {e}"),
-        );
-    }
-    if let Some(store) = store {
-        if !head.method.is_safe() {
-            let uri = absolute_uri(head);
-            for target in
-                invalidation_targets(&head.method, status, &uri, &started.response.headers)
-            {
-                store.remove_key(&target);
-            }
+impl Fetch<'_, '_> {
+    /// Relays the origin's response to the client, storing it on the way when the cache may,
+    /// and invalidating what an unsafe method changed.
+    fn relay(
+        &mut self,
+        mut started: Started<'_>,
+        lead: Option<Lead<'_>>,
+        label: CacheStatus,
+    ) -> io::Result<Served> {
+        let shared = self.client.shared;
+        let status = started.response.status.as_u16();
+        // Before anything reads the origin's fields: a `Content-Length` beside
+        // `Transfer-Encoding` was wrong (the core read the body chunked, RFC 9112 §6.3 step 3)
+        // and is dropped, so it is neither relayed nor stored; repeated equal lengths become one
+        // (RFC 9110 §8.6). Lengths that differ never get here (the core refused the response:
+        // 502).
+        if let Err(e) = collapse_for_forwarding(&mut started.response.headers) {
+            return self.client.respond_error(
+                502,
+                &format!("the origin's response cannot be relayed: {e}"),
+            );
         }
-    }
-    let mut pending: Option<PendingEntry> = None;
-    if let Some(store) = store {
-        if head.method == Method::Get
-            && storability(
-                &head.method,
-                &head.headers,
+        self.invalidate(status, &started.response.headers);
+        let mut pending = self.begin_storing(status, &started.response.headers);
+        // Followers wait for a stored response only.
+        let mut lead = if pending.is_some() { lead } else { None };
+
+        let had_length = match self.send_response_head(&started.response, label) {
+            Ok(had_length) => had_length,
+            Err(RelayHead::Unsendable(e)) => {
+                drop(pending);
+                return self.client.respond_error(
+                    502,
+                    &format!("the origin's response cannot be relayed: {e}"),
+                );
+            }
+            Err(RelayHead::Client(e)) => return Err(e),
+        };
+        let sending = self.client.conn.can_send_data();
+        let (sent, trailers) = relay_body(
+            self.client,
+            &mut started.up,
+            sending,
+            &mut pending,
+            &mut lead,
+        )?;
+        shared
+            .stats
+            .bytes_from_origins
+            .fetch_add(sent, Ordering::Relaxed);
+        let trailers = (!trailers.is_empty() && !had_length && sending).then_some(&trailers);
+        self.client
+            .conn
+            .send_end(trailers)
+            .map_err(io::Error::other)?;
+        self.client.flush()?;
+        if let (Some(store), Some(entry)) = (self.store, pending) {
+            let stored = StoredResponse::new(
                 status,
                 &started.response.headers,
-            ) == Storability::Store
-        {
-            pending = store.begin(key).ok();
+                &self.head.headers,
+                started.request_time,
+                started.response_time,
+            );
+            let _ = store.commit(entry, stored, &self.head.headers);
+        }
+        drop(lead);
+        let Started { up, .. } = started;
+        shared.pool.checkin(up);
+        Ok(Served {
+            status,
+            bytes: if sending { sent } else { 0 },
+            cache: label,
+        })
+    }
+
+    /// What an unsafe method changed is forgotten (RFC 9111 §4.4).
+    fn invalidate(&self, status: u16, response: &wire::http1::Headers) {
+        let (Some(store), head) = (self.store, self.head) else {
+            return;
+        };
+        if head.method.is_safe() {
+            return;
+        }
+        let uri = absolute_uri(head);
+        for target in invalidation_targets(&head.method, status, &uri, response) {
+            store.remove_key(&target);
         }
     }
-    let mut lead = lead;
-    if pending.is_none() {
-        lead = None;
+
+    /// A new cache entry for the response, when a GET's response may be stored.
+    fn begin_storing(&self, status: u16, response: &wire::http1::Headers) -> Option<PendingEntry> {
+        let (store, head) = (self.store?, self.head);
+        let storable = head.method == Method::Get
+            && storability(&head.method, &head.headers, status, response) == Storability::Store;
+        if storable {
+            store.begin(self.key).ok()
+        } else {
+            None
+        }
     }
 
-    let mut response = started.response.clone();
-    response.version = Version::Http11;
-    response.headers.remove_hop_by_hop();
-    response.headers.remove("trailer");
-    let had_length = response.headers.contains("content-length");
-    client.add_proxy_fields(&mut response.headers, label);
-    if let Err(e) = client.conn.send_response(&response) {
-        // The origin's head cannot be sent on as it is (its framing): tell the client.
-        drop(pending);
-        return client.respond_error(
-            502,
-            &format!("the origin's response cannot be relayed: {e}"),
-        );
+    /// Sends the origin's head on, hop-by-hop fields removed and the proxy's added; `Ok(true)`
+    /// when it has a `Content-Length` (trailers cannot follow it).
+    fn send_response_head(
+        &mut self,
+        origin: &ResponseHead,
+        label: CacheStatus,
+    ) -> Result<bool, RelayHead> {
+        let mut response = origin.clone();
+        response.version = Version::Http11;
+        response.headers.remove_hop_by_hop();
+        response.headers.remove("trailer");
+        let had_length = response.headers.contains("content-length");
+        self.client.add_proxy_fields(&mut response.headers, label);
+        // The origin's head cannot be sent on as it is (its framing): the client is told.
+        self.client
+            .conn
+            .send_response(&response)
+            .map_err(|e| RelayHead::Unsendable(e.to_string()))?;
+        self.client.flush().map_err(RelayHead::Client)?;
+        Ok(had_length)
     }
-    client.flush()?;
+}
 
+/// Why the origin's response head was not sent on.
+enum RelayHead {
+    /// Its framing cannot be sent as it is: the client gets a 502 saying this.
+    Unsendable(String),
+    /// The client's side failed.
+    Client(io::Error),
+}
+
+/// Streams the origin's body to the client (when `sending`) and into `pending`; returns the body
+/// bytes and the trailers. A failure mid-body cuts the client's response short, never completes
+/// it wrongly; a store write that fails drops the entry and the lead.
+fn relay_body(
+    client: &mut Client<'_>,
+    up: &mut Upstream,
+    sending: bool,
+    pending: &mut Option<PendingEntry>,
+    lead: &mut Option<Lead<'_>>,
+) -> io::Result<(u64, wire::http1::Headers)> {
     let mut sent = 0u64;
-    let sending = client.conn.can_send_data();
-    let up = &mut started.up;
-    let trailers = loop {
+    loop {
         match up.conn.poll_event() {
             Ok(Event::Data(bytes)) => {
                 sent += bytes.len() as u64;
                 if sending {
                     client.conn.send_data(bytes).map_err(io::Error::other)?;
                 }
-                if let Some(entry) = &mut pending {
+                if let Some(entry) = pending {
                     if !matches!(entry.write(bytes), Ok(true)) {
-                        pending = None;
-                        lead = None;
+                        *pending = None;
+                        *lead = None;
                     }
                 }
                 if client.conn.pending_transmit() >= FLUSH_AT {
                     client.flush()?;
                 }
             }
-            Ok(Event::EndOfMessage(trailers)) => break trailers,
+            Ok(Event::EndOfMessage(trailers)) => return Ok((sent, trailers)),
             Ok(Event::NeedData) => {
                 client.flush()?;
-                // A failure mid-body cuts the client's response short (never completes it wrongly).
                 read_upstream(up)?;
             }
             Ok(_) | Err(_) => {
@@ -1044,30 +1136,5 @@ fn relay(
                 ));
             }
         }
-    };
-    shared
-        .stats
-        .bytes_from_origins
-        .fetch_add(sent, Ordering::Relaxed);
-    let trailers = (!trailers.is_empty() && !had_length && sending).then_some(&trailers);
-    client.conn.send_end(trailers).map_err(io::Error::other)?;
-    client.flush()?;
-    if let (Some(store), Some(entry)) = (store, pending) {
-        let stored = StoredResponse::new(
-            status,
-            &started.response.headers,
-            &head.headers,
-            started.request_time,
-            started.response_time,
-        );
-        let _ = store.commit(entry, stored, &head.headers);
     }
-    drop(lead);
-    let Started { up, .. } = started;
-    shared.pool.checkin(up);
-    Ok(Served {
-        status,
-        bytes: if sending { sent } else { 0 },
-        cache: label,
-    })
 }
