@@ -5,7 +5,8 @@
 //!
 //! - JUnit: one `<testsuite>` per track inside `<testsuites>`, one `<testcase>` per step
 //!   (`name` = step id). A failed step has a `<failure>` whose `message` is the problem and
-//!   whose text is the whole report; a step not run (an earlier one failed without
+//!   whose text is the whole report; a passed step carries its report in `<system-out>`; a
+//!   step not run (an earlier one failed without
 //!   `--keep-going`) is `<skipped>`.
 //! - Gradescope: `{"score": S, "output": ..., "tests": [{"name", "score", "max_score",
 //!   "status", "output"}]}`. Each required step is worth 1 point and each optional step 0,
@@ -163,7 +164,13 @@ pub fn junit(rows: &[Graded<'_>], run_name: &str) -> String {
                 row.time.as_secs_f64()
             );
             match row.result {
-                Some(r) if r.passed() => out.push_str("/>\n"),
+                Some(r) if r.passed() => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <system-out>{}</system-out>\n    </testcase>",
+                        xml_text(&row.output())
+                    );
+                }
                 Some(r) => {
                     let rule = r.outcome.as_ref().err().map_or("", |f| f.rule.as_str());
                     let _ = writeln!(
@@ -223,7 +230,8 @@ Grading with labs: Gradescope, and CI systems that read JUnit
 
 labs check writes results that course tooling reads, in the same run as its text report:
   --junit FILE        JUnit XML: one <testcase> per step, the problem as the failure message
-                      and the whole report as its text (Jenkins, GitLab, GitHub test reports)
+                      and the whole report as its text (a passed step's in <system-out>), as
+                      Jenkins, GitLab and GitHub test reports read it
   --gradescope FILE   a Gradescope results.json: one test per step with score, max_score,
                       status (passed/failed) and output (the report), and the total score
   --weights FILE      points per step for --gradescope, one `STEP POINTS` a line:
@@ -373,6 +381,12 @@ mod tests {
         assert!(
             xml.contains(
                 "<failure message=\"Content-Length said 5 bytes\" type=\"a rule\">FAIL http/echo"
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "classname=\"labs.http\" time=\"0.005\">\n      <system-out>PASS http/connect"
             ),
             "{xml}"
         );

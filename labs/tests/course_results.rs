@@ -190,3 +190,106 @@ fn a_bad_weights_file_is_a_usage_error_and_show_explains_the_autograder() {
         "{guide}"
     );
 }
+
+#[test]
+fn the_text_report_junit_gradescope_and_html_come_from_one_run_with_optional_steps_at_zero() {
+    let data = tempfile::tempdir().unwrap();
+    let (junit, gradescope, page) = (
+        data.path().join("junit.xml"),
+        data.path().join("results.json"),
+        data.path().join("report.html"),
+    );
+    let run = format!(
+        "python3 {}/tests/fakes/http_broken.py wrong-length {{port}} {{dir}}/files",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_labs"))
+        .args([
+            "check",
+            "http",
+            "--optional",
+            "--run",
+            &run,
+            "--timeout",
+            "500ms",
+        ])
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--gradescope")
+        .arg(&gradescope)
+        .arg("--html")
+        .arg(&page)
+        .env("PROTOLAB_DATA_DIR", data.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The text report, as without the files.
+    assert!(stdout.contains("PASS http/connect"), "{stdout}");
+    assert!(stdout.contains("FAIL http/respond"), "{stdout}");
+    assert!(stdout.contains("1 failed"), "{stdout}");
+    let track = labs::catalog::find_track("http").unwrap();
+    let optional: Vec<String> = track
+        .steps
+        .iter()
+        .filter(|s| s.optional)
+        .map(|s| track.step_id(s))
+        .collect();
+    assert!(!optional.is_empty(), "the http track has optional steps");
+    // JUnit: every step of the track, optional ones too; a passed step keeps its report.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(
+        xml.matches("<testcase ").count(),
+        track.steps.len(),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<system-out>PASS http/connect"),
+        "a passed step carries its report: {xml}"
+    );
+    if installed("xmllint") {
+        let check = Command::new("xmllint")
+            .args(["--noout", "--schema"])
+            .arg(format!(
+                "{}/tests/schemas/junit.xsd",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .arg(&junit)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+    // Gradescope: optional steps are entries worth nothing without --weights.
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&gradescope).unwrap()).unwrap();
+    let tests = results["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), track.steps.len());
+    for (t, step) in tests.iter().zip(track.steps.iter()) {
+        let id = track.step_id(step);
+        assert!(t["name"].as_str().unwrap().starts_with(&id), "{t}");
+        let max = if step.optional { 0.0 } else { 1.0 };
+        assert_eq!(t["max_score"].as_f64(), Some(max), "{id}: {t}");
+    }
+    // The page: one section per step that ran.
+    let html = std::fs::read_to_string(&page).unwrap();
+    let ran = stdout.matches("PASS ").count() + stdout.matches("FAIL ").count();
+    assert_eq!(html.matches("<section id=\"step").count(), ran, "{stdout}");
+}
+
+fn installed(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
