@@ -379,17 +379,19 @@ impl EventLoop {
         }
         // TCP_NODELAY came from the listener (see `server::listen`).
         let inline = matches!(self.mode, Mode::Inline);
-        let mut entry = Box::new(Entry {
+        // On the stack until it has to wait: one answered at once is never boxed.
+        let mut entry = Entry {
             stream,
             conn: Connection::new(peer, &self.shared, Instant::now()),
             readable: inline,
             writable: true,
             peer_closed: false,
-        });
+        };
         if inline && !drive(&mut entry, &self.shared) {
             close_entry(entry, &self.shared);
             return;
         }
+        let mut entry = Box::new(entry);
         let slot = self.free.pop().unwrap_or_else(|| {
             self.slots.push(Slot::Free);
             self.slots.len() - 1
@@ -405,7 +407,7 @@ impl EventLoop {
             .is_err()
         {
             self.free.push(slot);
-            close_entry(entry, &self.shared);
+            close_entry(*entry, &self.shared);
             return;
         }
         self.slots[slot] = Slot::Here(entry);
@@ -637,7 +639,7 @@ impl EventLoop {
 
     fn remove(&mut self, slot: usize) {
         match std::mem::replace(&mut self.slots[slot], Slot::Free) {
-            Slot::Here(entry) => close_entry(entry, &self.shared),
+            Slot::Here(entry) => close_entry(*entry, &self.shared),
             Slot::Idle(idle) => {
                 idle.parked.finish(&self.shared);
                 self.shared.open.fetch_sub(1, SeqCst);
@@ -654,7 +656,7 @@ impl EventLoop {
 
 /// Closes a connection and balances the counts. Closing the descriptor takes it out of the
 /// epoll set, if it is in one: no deregister call is needed.
-fn close_entry(mut entry: Box<Entry>, shared: &Shared) {
+fn close_entry(mut entry: Entry, shared: &Shared) {
     if entry.conn.has_unread_input() {
         close_gently(&mut entry.stream);
     }
