@@ -248,10 +248,17 @@ impl EventLoop {
                     .name(format!("pool-{i}"))
                     .spawn(move || loop {
                         let job = match jobs_rx.lock() {
-                            Ok(rx) => rx.recv(),
+                            Ok(rx) => rx.recv_timeout(SWEEP),
                             Err(_) => return,
                         };
-                        let Ok(mut job) = job else { return };
+                        let mut job = match job {
+                            Ok(job) => job,
+                            Err(mpsc::RecvTimeoutError::Timeout) => {
+                                crate::file_cache::drop_expired(Instant::now());
+                                continue;
+                            }
+                            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                        };
                         job.keep = drive(&mut job.entry, &shared);
                         if done_tx.send(job).is_err() {
                             return;
@@ -587,6 +594,7 @@ impl EventLoop {
     }
 
     fn sweep(&mut self, now: Instant) {
+        crate::file_cache::drop_expired(now);
         for slot in 0..self.slots.len() {
             let entry = match &mut self.slots[slot] {
                 Slot::Here(entry) => entry,

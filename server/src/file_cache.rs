@@ -186,6 +186,24 @@ pub fn get_or_find(
     Ok(value)
 }
 
+/// Closes the files this thread's cache holds for entries that have expired. The event loops
+/// call it from their sweep and idle pool workers between jobs, so a file served once is not
+/// held open for long after [`VALIDITY`].
+pub fn drop_expired(now: Instant) {
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.open == 0 {
+            return;
+        }
+        c.entries.retain(|_, e| now.duration_since(e.at) < VALIDITY);
+        c.open = c
+            .entries
+            .values()
+            .filter(|e| e.value.holds_descriptor())
+            .count();
+    });
+}
+
 /// Records a write through this server: every cached entry is stale now.
 pub fn note_write() {
     WRITES.fetch_add(1, Ordering::AcqRel);
@@ -272,6 +290,20 @@ mod tests {
         let hit = get_or_find("/b70", 0, now, || panic!("a hit"), |_| "t".into());
         assert!(matches!(hit.ok().unwrap().file.contents, Contents::Path(_)));
         assert_eq!(open_entries(), OPEN_FILES);
+
+        // Expired entries close their files when the loop's sweep asks.
+        drop_expired(now + VALIDITY / 2);
+        assert_eq!(open_entries(), OPEN_FILES, "not expired yet");
+        drop_expired(now + VALIDITY);
+        assert_eq!(open_entries(), 0);
+        let _ = get_or_find(
+            "/b0",
+            0,
+            now,
+            || found(dir.path(), "b0", big),
+            |_| "t".into(),
+        );
+        assert_eq!(open_entries(), 1);
 
         // A second later every entry has expired: the next miss drops their descriptors.
         let later = now + VALIDITY;
