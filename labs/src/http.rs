@@ -61,11 +61,15 @@ pub fn get(target: &str) -> Vec<u8> {
 
 /// A send that failed: the learner's program closed or reset the connection.
 pub fn send_failed(e: std::io::Error) -> Failure {
-    Failure::new(
-        "A server reads the request it is sent",
-        format!("sending the request failed: {e} (your program closed the connection before reading it)"),
-    )
-    .hint("read the request before answering and closing")
+    use std::io::ErrorKind::{BrokenPipe, ConnectionReset};
+    // Which of the two a write into a closed connection meets is a race (whether the peer's
+    // reset has arrived yet): both say the same thing, so the report says it once.
+    let problem = match e.kind() {
+        BrokenPipe | ConnectionReset => "sending the request failed: your program had closed the connection before it read the whole request".to_string(),
+        _ => format!("sending the request failed: {e} (your program closed the connection before reading it)"),
+    };
+    Failure::new("A server reads the request it is sent", problem)
+        .hint("read the request before answering and closing")
 }
 
 /// A read that ended without a complete response.

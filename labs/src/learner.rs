@@ -57,6 +57,8 @@ pub struct LearnerProcess {
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<Vec<u8>>>,
     readers: Vec<JoinHandle<()>>,
+    /// Set once [`LearnerProcess::stop`] has run: its group is never signalled twice.
+    stopped: bool,
 }
 
 /// Replaces `{host}`, `{port}` and `{dir}` in a command template.
@@ -105,6 +107,7 @@ impl LearnerProcess {
             stdout,
             stderr,
             readers,
+            stopped: false,
         })
     }
 
@@ -181,6 +184,9 @@ impl LearnerProcess {
 
     /// Stops the whole process group: SIGTERM, a short grace, then SIGKILL.
     pub fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
         // From here on this stops the group itself (and it is not reaped before that).
         track_group(self.child.id(), false);
         if self.is_running() {

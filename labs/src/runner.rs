@@ -78,8 +78,15 @@ pub fn run_step(ctx: &mut Ctx, track: &Track, index: usize, step: &Step) -> Step
         }
     }
     let exchanges = ctx.take_exchanges();
+    // Stopped first, so that everything it printed up to the end of the step is there (its
+    // readers are done), not whatever had been read when the check gave up.
     let learner_output = match (&outcome, ctx.learner()) {
-        (Err(_), Some(p)) => Some((p.stdout(), p.stderr())),
+        (Err(_), Some(p)) => {
+            if started_by_labs {
+                p.stop();
+            }
+            Some((p.stdout(), p.stderr()))
+        }
         _ => None,
     };
     if started_by_labs {

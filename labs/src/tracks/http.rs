@@ -321,7 +321,22 @@ fn files(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 fn traversal(ctx: &mut Ctx) -> Result<(), Failure> {
-    ctx.files_dir()?;
+    // A server that serves no file cannot leak one: first it must serve a file in its folder,
+    // or every 404 below would pass for a refusal.
+    let dir = ctx.files_dir()?;
+    let inside = b"labs: a file inside your folder";
+    ctx.put_file(&dir, "inside.txt", inside)?;
+    let mut peer = ctx.connect()?;
+    peer.send(&get("/files/inside.txt"))
+        .map_err(crate::http::send_failed)?;
+    let response = read_response(&mut peer, "GET")?;
+    expect_status(&response, 200, "HTTP/1.1 200 OK\r\n")
+        .and_then(|()| crate::http::expect_body(&response, inside))
+        .map_err(|f| Failure {
+            rule: "This step checks that a file server stays in its folder: first it must serve a file from it (http/files)".into(),
+            hint: Some("pass http/files first: GET /files/NAME answers the bytes of NAME in your files folder".into()),
+            ..f
+        })?;
     let secret = b"labs-secret-0d1e5c2b: if you can read this, the server escaped its folder";
     // With --run, labs owns the folder around {dir}, so a secret can sit outside everything the
     // server was given; otherwise only a system file is probed.
@@ -511,6 +526,10 @@ fn pipelining(ctx: &mut Ctx) -> Result<(), Failure> {
                 "keep the bytes after the first request in your buffer: they are the next requests"
                     .into(),
             ),
+            ..f
+        })?;
+        expect_status(&response, 200, "HTTP/1.1 200 OK\r\n").map_err(|f| Failure {
+            problem: format!("response {n} of 3: {}", f.problem),
             ..f
         })?;
         crate::http::expect_body(&response, n.to_string().as_bytes())?;

@@ -54,7 +54,7 @@ pub static TRACK: Track = Track {
 /// when labs cannot see the folder (`--target` without `--files-dir`).
 fn hello_page(ctx: &mut Ctx) -> Result<Option<Vec<u8>>, Failure> {
     let Some(dir) = ctx.server_folder() else {
-        ctx.notes.push("the body was not compared with HelloWorld.html on disk: labs cannot see your server's folder (pass --files-dir DIR to compare it)".into());
+        ctx.notes.push("labs checks that /HelloWorld.html comes back 200 with an HTML body; its bytes were not compared with the file on disk, as labs cannot see your server's folder (--files-dir DIR, the folder your server runs in, compares them)".into());
         return Ok(None);
     };
     let path = dir.join("HelloWorld.html");
