@@ -476,3 +476,60 @@ fn the_lab1_skeleton_checked_with_target_gets_an_html_check_and_says_the_bytes_w
     }
     insta::assert_snapshot!("lab1_hello_target", report(&results[0]));
 }
+
+#[test]
+fn a_program_that_dies_before_it_listens_or_connects_shows_why() {
+    // A file name with a typo, run from the learner's folder: Python says so on stderr.
+    let typo = check("webserver/hello", "python3 Webserver.py {port}");
+    let text = report(&typo);
+    assert!(
+        failure(&typo)
+            .problem
+            .starts_with("your program exited (exit code 2) before it listened on 127.0.0.1:"),
+        "{text}"
+    );
+    assert!(text.contains("can't open file"), "{text}");
+    assert!(!text.contains("Start it, or use --run"), "{text}");
+
+    // A server that raises while it sets up: the whole traceback.
+    let raises = check(
+        "http/respond",
+        "python3 -c 'import socket, sys\nport = int(sys.argv[2])' {port}",
+    );
+    let text = report(&raises);
+    assert!(
+        text.contains("your program exited (exit code 1) before it listened"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| Traceback (most recent call last):"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| IndexError: list index out of range"),
+        "{text}"
+    );
+
+    // A UDP server, and a client, the same way.
+    let udp = check(
+        "pinger/server",
+        "python3 -c 'import sys\nport = int(sys.argv[2])' {port}",
+    );
+    let text = report(&udp);
+    assert!(text.contains("before it answered a ping"), "{text}");
+    assert!(
+        text.contains("| IndexError: list index out of range"),
+        "{text}"
+    );
+    let client = check(
+        "mail/greeting",
+        "python3 -c 'import sys\nserver = (sys.argv[1], int(sys.argv[3]))' {host} {port}",
+    );
+    let text = report(&client);
+    assert!(text.contains("without connecting"), "{text}");
+    assert!(
+        text.contains("| IndexError: list index out of range"),
+        "{text}"
+    );
+    assert!(!text.contains("Start it, or use --run"), "{text}");
+}
