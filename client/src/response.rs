@@ -1,24 +1,25 @@
-//! Reading responses off a connection: a thin adapter over `wire::http1` that turns received
-//! bytes into heads, body data and ends, and explains what a broken response did wrong.
+//! Reading responses off a connection: a thin adapter over `wire::http1`'s one message reader
+//! ([`MessageReader`]) that turns received bytes into heads, body data and ends, and explains
+//! what a broken response did wrong.
 //!
-//! The head is parsed by [`ResponseHead::parse`] with every named leniency on (a client shows
-//! what it got rather than refusing it); when a leniency was needed, the head is parsed again
-//! strictly to name the first offending byte and the RFC rule. How long the body is comes from
-//! [`response_body_length`] (RFC 9112 §6.3), and a chunked body is decoded by
-//! [`ChunkedDecoder`]. Whether the connection can carry another request is
-//! [`persistence`] (RFC 9112 §9.3), the rule `wire::http1::conn` applies too, plus what the
-//! framing says (a close-delimited body, suspect framing). This module only strings those
-//! together; it parses nothing itself and decides nothing `wire` already decides.
+//! The reader parses the head with every named leniency on (a client shows what it got rather
+//! than refusing it), judging each line as its bytes arrive; when a leniency was needed, the head
+//! is parsed again strictly to name the first offending byte and the RFC rule. The reader decides
+//! how long the body is (RFC 9112 §6.3), decodes a chunked one, and says whether the head lets
+//! the connection carry another request (RFC 9112 §9.3, the rule `wire::http1::conn` applies
+//! too); this module adds what the framing means for the connection (a close-delimited body,
+//! suspect framing) and the words a person reads. It parses nothing itself and decides nothing
+//! `wire` already decides.
 
 use std::fmt;
 use std::ops::Range;
 
-use wire::http1::chunked::{ChunkedDecoder, ChunkedError, ChunkedOptions};
-use wire::http1::conn::{persistence, CloseReason, Persistence};
-use wire::http1::framing::{response_body_length, BodyLength, FramingError};
-use wire::http1::{Headers, Method, ParseError, ParseOptions, RawResponse, ResponseHead, Version};
+use wire::http1::chunked::ChunkedError;
+use wire::http1::conn::{CloseReason, Persistence};
+use wire::http1::framing::{BodyLength, FramingError};
+use wire::http1::reader::{MessageReader, Part, ReadError, ReaderOptions};
+use wire::http1::{Headers, Method, ParseError, ParseOptions, ResponseHead, Version};
 use wire::trace::escape_inline;
-use wire::Status;
 
 use crate::ExitCode;
 
@@ -158,20 +159,15 @@ fn describe_parse_error(error: &ParseError, buf: &[u8], lead: &str) -> String {
     text
 }
 
-#[derive(Debug)]
-enum Body {
-    Length { remaining: u64, total: u64 },
-    Chunked(Box<ChunkedDecoder>),
-    UntilClose { got: u64 },
-}
-
-#[derive(Debug)]
-enum Phase {
-    /// Waiting for a (final or interim) head.
-    Head,
-    /// Reading the body.
-    Body(Body),
-    /// The body is complete; `End` is owed.
+/// What happens after the reader's part of a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// The reader is reading the response.
+    Reader,
+    /// A tunnel was accepted (2xx to CONNECT): what follows is shown as body until the server
+    /// closes.
+    UntilClose,
+    /// `101 Switching Protocols`: the response is complete; `End` is owed.
     Ending,
     /// The response is complete.
     Done,
@@ -182,12 +178,10 @@ enum Phase {
 /// server closes.
 #[derive(Debug)]
 pub struct ResponseReader {
-    method: Method,
-    phase: Phase,
+    reader: MessageReader,
+    after: After,
     /// Why the connection ends after this response (the first reason found), if it does.
     close: Option<CloseReason>,
-    /// Bytes of this response seen so far (for messages).
-    seen: u64,
     end_notes: Vec<String>,
     /// Keep only what the load generator needs (status, framing), copy nothing else.
     lean: bool,
@@ -196,41 +190,55 @@ pub struct ResponseReader {
 impl ResponseReader {
     /// A reader for the response to a request with this method.
     pub fn new(method: &str) -> ResponseReader {
-        ResponseReader {
-            method: Method::parse(method).unwrap_or(Method::Get),
-            phase: Phase::Head,
-            close: None,
-            seen: 0,
-            end_notes: Vec::new(),
-            lean: false,
-        }
+        ResponseReader::with(method, false)
     }
 
     /// A reader that keeps only the status and the framing (for the load generator): no copy of
     /// the head, no diagnoses.
     pub fn lean(method: &str) -> ResponseReader {
+        ResponseReader::with(method, true)
+    }
+
+    fn with(method: &str, lean: bool) -> ResponseReader {
+        let options = ReaderOptions {
+            // A broken line is shown as soon as its bytes arrive.
+            partial_lines: true,
+            framing_fields_only: lean,
+            ..ReaderOptions::new(ParseOptions::LENIENT)
+        };
         ResponseReader {
-            lean: true,
-            ..ResponseReader::new(method)
+            reader: MessageReader::responses(Method::parse(method).unwrap_or(Method::Get), options),
+            after: After::Reader,
+            close: None,
+            end_notes: Vec::new(),
+            lean,
         }
     }
 
     /// Gets ready for the next response on the same connection.
     pub fn reset(&mut self) {
-        self.phase = Phase::Head;
+        self.reader.next_message();
+        self.after = After::Reader;
         self.close = None;
-        self.seen = 0;
         self.end_notes.clear();
     }
 
     /// True once the response is complete.
     pub fn is_done(&self) -> bool {
-        matches!(self.phase, Phase::Done)
+        self.after == After::Done
     }
 
     /// Notes that the connection ends after this response; the first reason is the one kept.
     fn close_because(&mut self, reason: CloseReason) {
         self.close.get_or_insert(reason);
+    }
+
+    fn end(&mut self) -> ReadEvent {
+        self.after = After::Done;
+        ReadEvent::End {
+            close: self.close,
+            diagnoses: std::mem::take(&mut self.end_notes),
+        }
     }
 
     /// Reads from `input` (the bytes not yet used). Answers how many bytes were used and what
@@ -239,229 +247,153 @@ impl ResponseReader {
         &mut self,
         input: &[u8],
     ) -> Result<(usize, Option<ReadEvent>), ResponseError> {
-        match &mut self.phase {
-            Phase::Done => Ok((0, None)),
-            Phase::Ending => {
-                self.phase = Phase::Done;
-                let diagnoses = std::mem::take(&mut self.end_notes);
-                Ok((
-                    0,
-                    Some(ReadEvent::End {
-                        close: self.close,
-                        diagnoses,
-                    }),
-                ))
-            }
-            Phase::Head => self.read_head(input),
-            Phase::Body(Body::Length { remaining, .. }) => {
-                if *remaining == 0 {
-                    self.phase = Phase::Ending;
-                    return self.handle_bytes(input);
-                }
-                let take = (*remaining).min(input.len() as u64) as usize;
-                if take == 0 {
-                    return Ok((0, None));
-                }
-                *remaining -= take as u64;
-                if *remaining == 0 {
-                    self.phase = Phase::Ending;
-                }
-                Ok((take, Some(ReadEvent::Data(0..take))))
-            }
-            Phase::Body(Body::UntilClose { got }) => {
-                if input.is_empty() {
-                    return Ok((0, None));
-                }
-                *got += input.len() as u64;
-                Ok((input.len(), Some(ReadEvent::Data(0..input.len()))))
-            }
-            Phase::Body(Body::Chunked(decoder)) => {
-                if input.is_empty() {
-                    return Ok((0, None));
-                }
-                match decoder.decode(input).map_err(ResponseError::Chunked)? {
-                    Status::Partial => Ok((input.len(), None)),
-                    Status::Complete((used, wire::http1::chunked::ChunkedEvent::Data(range))) => {
-                        Ok((used, Some(ReadEvent::Data(range))))
-                    }
-                    Status::Complete((used, wire::http1::chunked::ChunkedEvent::End)) => {
-                        let trailers = decoder.take_trailers();
-                        if !trailers.is_empty() {
-                            let names: Vec<&str> =
-                                trailers.iter().map(|t| t.name.as_str()).collect();
-                            self.end_notes.push(format!(
-                                "trailer fields after the last chunk: {}",
-                                names.join(", ")
-                            ));
-                        }
-                        self.phase = Phase::Ending;
-                        let (more, event) = self.handle_bytes(&input[used..])?;
-                        Ok((used + more, event))
-                    }
-                }
-            }
+        match self.after {
+            After::Done => return Ok((0, None)),
+            After::Ending => return Ok((0, Some(self.end()))),
+            After::UntilClose if input.is_empty() => return Ok((0, None)),
+            After::UntilClose => return Ok((input.len(), Some(ReadEvent::Data(0..input.len())))),
+            After::Reader => {}
         }
+        let (used, part) = self.reader.read(input, false).map_err(response_error)?;
+        let event = match part {
+            None => None,
+            Some(Part::Interim(head)) => Some(ReadEvent::Interim(self.head(head, &input[..used]))),
+            Some(Part::Response(head)) => Some(self.final_head(head, &input[..used])),
+            Some(Part::Data(range)) => Some(ReadEvent::Data(range)),
+            Some(Part::End(trailers)) => {
+                if !trailers.is_empty() {
+                    let names: Vec<&str> = trailers.iter().map(|t| t.name()).collect();
+                    self.end_notes.push(format!(
+                        "trailer fields after the last chunk: {}",
+                        names.join(", ")
+                    ));
+                }
+                Some(self.end())
+            }
+            Some(Part::Request(_)) => unreachable!("a response reader reads responses"),
+        };
+        Ok((used, event))
     }
 
-    fn read_head(&mut self, input: &[u8]) -> Result<(usize, Option<ReadEvent>), ResponseError> {
-        let head_error = |error| ResponseError::Head {
-            error,
-            offset_base: 0,
-        };
-        let (used, status, reason, version, headers, leniencies) = if self.lean {
-            // The load generator needs only the status and the framing fields: read the borrowed
-            // view and keep just those, without copying the rest of the head.
-            let parsed = RawResponse::parse(input, &ParseOptions::LENIENT).map_err(head_error)?;
-            let Status::Complete((used, raw)) = parsed else {
-                return Ok((0, None));
-            };
-            let mut headers = Headers::new();
-            for f in &raw.fields {
-                if f.is("content-length") || f.is("transfer-encoding") || f.is("connection") {
-                    let _ = headers.append(f.name, &f.value);
-                }
-            }
-            (
-                used,
-                raw.status,
-                String::new(),
-                raw.version,
-                headers,
-                raw.leniencies_used,
-            )
-        } else {
-            let parsed = ResponseHead::parse(input, &ParseOptions::LENIENT).map_err(head_error)?;
-            let Status::Complete((used, head)) = parsed else {
-                return Ok((0, None));
-            };
-            let reason = head.reason().to_string();
-            (
-                used,
-                head.status.as_u16(),
-                reason,
-                head.version,
-                head.headers,
-                head.leniencies_used,
-            )
-        };
-        self.seen += used as u64;
-        let raw = if self.lean {
-            Vec::new()
-        } else {
-            input[..used].to_vec()
-        };
+    /// A head as the client shows it: `raw` is its bytes.
+    fn head(&self, head: ResponseHead, raw: &[u8]) -> Head {
+        let raw = if self.lean { Vec::new() } else { raw.to_vec() };
         let mut diagnoses = Vec::new();
-        if !leniencies.is_empty() && !self.lean {
-            let names: Vec<String> = leniencies.iter().map(|l| l.to_string()).collect();
+        if !head.leniencies_used.is_empty() && !self.lean {
+            let names: Vec<String> = head.leniencies_used.iter().map(|l| l.to_string()).collect();
             let first = match ResponseHead::parse(&raw, &ParseOptions::STRICT) {
                 Err(e) => describe_parse_error(&e, &raw, "the server broke a rule"),
                 Ok(_) => "the server broke a rule".to_string(),
             };
             diagnoses.push(format!("{first}; read leniently ({})", names.join(", ")));
         }
-        if (100..200).contains(&status) && status != 101 {
-            let interim = Head {
-                status,
-                reason,
-                version,
-                headers,
-                raw,
-                body: BodyLength::Empty,
-                diagnoses,
-            };
-            return Ok((used, Some(ReadEvent::Interim(interim))));
+        Head {
+            status: head.status.as_u16(),
+            reason: if self.lean {
+                String::new()
+            } else {
+                head.reason().to_string()
+            },
+            version: head.version,
+            headers: head.headers,
+            raw,
+            body: BodyLength::Empty,
+            diagnoses,
         }
-        let framing = response_body_length(&self.method, status, version, &headers)
-            .map_err(ResponseError::Framing)?;
-        if let Some(suspect) = framing.close_after {
-            diagnoses.push(format!(
+    }
+
+    /// The final head, with what its framing means for the connection.
+    fn final_head(&mut self, head: ResponseHead, raw: &[u8]) -> ReadEvent {
+        let mut head = self.head(head, raw);
+        let (body, close_after, codings) = match self.reader.framing() {
+            Some(f) => (f.body, f.close_after, f.codings.join(", ")),
+            None => (BodyLength::Empty, None, String::new()),
+        };
+        if let Some(suspect) = close_after {
+            head.diagnoses.push(format!(
                 "suspect framing: {suspect}; the connection cannot be reused"
             ));
             self.close_because(CloseReason::SuspectFraming(suspect));
         }
-        if !framing.codings.is_empty() {
-            diagnoses.push(format!(
-                "the body is still in the transfer coding {} (shown as sent)",
-                framing.codings.join(", ")
+        if !codings.is_empty() {
+            head.diagnoses.push(format!(
+                "the body is still in the transfer coding {codings} (shown as sent)"
             ));
         }
-        match persistence(version, &headers) {
+        match self.reader.persistence() {
             Persistence::Persists => {}
             Persistence::Close => self.close_because(CloseReason::PeerAskedToClose),
             Persistence::Http10WithoutKeepAlive => self.close_because(CloseReason::Http10),
         }
-        let body = framing.body;
-        self.phase = match body {
-            BodyLength::Empty => Phase::Ending,
-            BodyLength::ContentLength(n) => Phase::Body(Body::Length {
-                remaining: n,
-                total: n,
-            }),
-            BodyLength::Chunked => {
-                let options = ChunkedOptions {
-                    bare_lf: true,
-                    ..ChunkedOptions::default()
-                };
-                Phase::Body(Body::Chunked(Box::new(ChunkedDecoder::new(options))))
-            }
-            BodyLength::CloseDelimited | BodyLength::Tunnel => {
+        match body {
+            BodyLength::CloseDelimited => {
                 self.close_because(CloseReason::CloseDelimitedBody);
-                if body == BodyLength::CloseDelimited {
-                    diagnoses.push(
-                        "no Content-Length and no chunked coding: the body ends when the server closes the connection (RFC 9112 §6.3, rule 8), so it cannot be reused".to_string(),
-                    );
-                }
-                Phase::Body(Body::UntilClose { got: 0 })
+                head.diagnoses.push(
+                    "no Content-Length and no chunked coding: the body ends when the server closes the connection (RFC 9112 §6.3, rule 8), so it cannot be reused".to_string(),
+                );
             }
-        };
-        let final_head = Head {
-            status,
-            reason,
-            version,
-            headers,
-            raw,
-            body,
-            diagnoses,
-        };
-        Ok((used, Some(ReadEvent::Head(final_head))))
+            BodyLength::Tunnel => {
+                self.close_because(CloseReason::CloseDelimitedBody);
+                self.after = After::UntilClose;
+            }
+            _ if head.status == 101 => self.after = After::Ending,
+            _ => {}
+        }
+        head.body = body;
+        ReadEvent::Head(head)
     }
 
     /// The server closed its side. `buffered` is how many bytes were fed but not used (an
     /// unfinished head). Answers the end of a close-delimited body, or why the response is
     /// incomplete.
     pub fn handle_eof(&mut self, buffered: usize) -> Result<Option<ReadEvent>, ResponseError> {
-        match &self.phase {
-            Phase::Done => Ok(None),
-            Phase::Ending => {
-                self.phase = Phase::Done;
+        match self.after {
+            After::Done => return Ok(None),
+            After::Ending | After::UntilClose => {
                 self.close_because(CloseReason::PeerClosed);
-                let diagnoses = std::mem::take(&mut self.end_notes);
-                Ok(Some(ReadEvent::End {
-                    close: self.close,
-                    diagnoses,
-                }))
+                return Ok(Some(self.end()));
             }
-            Phase::Head if self.seen == 0 && buffered == 0 => Err(ResponseError::Empty),
-            Phase::Head => Err(ResponseError::TruncatedHead {
-                received: self.seen as usize + buffered,
-            }),
-            Phase::Body(Body::UntilClose { .. }) => {
-                self.phase = Phase::Done;
-                self.close_because(CloseReason::PeerClosed);
-                Ok(Some(ReadEvent::End {
-                    close: self.close,
-                    diagnoses: std::mem::take(&mut self.end_notes),
-                }))
-            }
-            Phase::Body(Body::Length { remaining, total }) => Err(ResponseError::TruncatedBody {
-                missing: Some(*remaining),
-                got: total - remaining,
-            }),
-            Phase::Body(Body::Chunked(d)) => Err(ResponseError::TruncatedBody {
-                missing: None,
-                got: d.consumed(),
-            }),
+            After::Reader => {}
         }
+        if self.reader.is_reading_head() {
+            let seen = self.reader.head_bytes() as usize;
+            return Err(if seen == 0 && buffered == 0 {
+                ResponseError::Empty
+            } else {
+                ResponseError::TruncatedHead {
+                    received: seen + buffered,
+                }
+            });
+        }
+        match self.reader.read(&[], true) {
+            Ok((_, Some(Part::End(_)))) => {
+                self.close_because(CloseReason::PeerClosed);
+                Ok(Some(self.end()))
+            }
+            Err(ReadError::IncompleteBody { missing }) => Err(ResponseError::TruncatedBody {
+                missing,
+                got: match missing {
+                    Some(_) => self.reader.body_received(),
+                    None => self.reader.body_used(),
+                },
+            }),
+            Err(e) => Err(response_error(e)),
+            Ok(_) => Ok(None),
+        }
+    }
+}
+
+/// The client's words for what the reader found wrong.
+fn response_error(e: ReadError) -> ResponseError {
+    match e {
+        ReadError::Head(error) => ResponseError::Head {
+            error,
+            offset_base: 0,
+        },
+        ReadError::Framing(e) => ResponseError::Framing(e),
+        ReadError::Chunked(e) => ResponseError::Chunked(e),
+        ReadError::IncompleteHead { received } => ResponseError::TruncatedHead { received },
+        ReadError::IncompleteBody { missing } => ResponseError::TruncatedBody { missing, got: 0 },
     }
 }
 
