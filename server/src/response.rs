@@ -1,9 +1,11 @@
 //! What a handler answers: a status, header fields, and a body that may be bytes, a slice of a
 //! file (sent with `sendfile`), several of those (multipart ranges), or a stream of chunks.
 //!
-//! Handlers never write framing: `Date`, `Server`, `Content-Length` or `Transfer-Encoding`, and
-//! `Connection: close` are added by [`crate::exchange`] when the response is sent, because only it
-//! knows the request method, the protocol version and whether the connection stays open.
+//! Handlers never write framing: `Date`, `Server`, `Content-Length` and `Connection: close` are
+//! added by [`crate::connection`] (`Connection::send`) when the response is sent, and
+//! `Transfer-Encoding` by the `wire` core it hands the head to, because only they know the request
+//! method, the protocol version and whether the connection stays open. ([`crate::exchange`] holds
+//! the per-thread `Date` value that `send` copies.)
 use std::fs::File;
 use std::sync::Arc;
 use std::time::Instant;
