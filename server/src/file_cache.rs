@@ -8,7 +8,7 @@
 //! up to [`OPEN_FILES`] larger ones keep their open descriptor, so serving them again costs no
 //! `openat` and no `close` (with `sendfile`, a 100 KiB response is then `recvfrom`, `sendto`
 //! and `sendfile`). A descriptor is dropped when its entry is replaced, when the cache is
-//! emptied, or at the first miss a second after it expired; a file replaced on disk (renamed
+//! emptied, or once the entry has expired ([`drop_expired`], from the loop's sweep); a file replaced on disk (renamed
 //! over) is served from the old descriptor for at most [`VALIDITY`], as its size and entity tag
 //! are.
 use std::cell::RefCell;
