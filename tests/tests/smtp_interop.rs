@@ -40,10 +40,21 @@ fn missing(tool: &str) -> String {
     format!("{tool} is needed for this interop test: run `bash scripts/install-test-deps.sh`")
 }
 
+/// The python3 that has aiosmtpd: the virtual environment scripts/install-test-deps.sh makes
+/// in .deps/venv when the python3 on PATH cannot import Debian's python3-aiosmtpd, else that one.
+fn python_with_aiosmtpd() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.deps/venv/bin/python3");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
 /// Starts aiosmtpd through the controller script and returns it with its port (read from its
 /// `ready PORT` line: no sleeping, no fixed port).
 fn start_aiosmtpd(store: &Path, cert: &Path, key: &Path) -> (Peer, u16) {
-    let mut child = Command::new("python3")
+    let mut child = Command::new(python_with_aiosmtpd())
         .arg(interop_dir().join("aiosmtpd_sink.py"))
         .args(["--store"])
         .arg(store)
