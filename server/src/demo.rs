@@ -74,15 +74,51 @@ pub fn file(path: &str) -> Option<&'static [u8]> {
     FILES.iter().find(|f| f.path == path).map(|f| f.bytes)
 }
 
+/// The port the demo pages are written with (`curl http://localhost:8080/`, `client GET
+/// localhost 8080 /`).
+pub const WRITTEN_PORT: u16 = 8080;
+
+/// The file at a site path, its examples naming `port` instead of [`WRITTEN_PORT`]: a server
+/// started with `--port 9000` (or 0) shows commands that reach it. Each page is rewritten once
+/// per port and kept for the life of the process.
+pub fn file_for_port(path: &str, port: u16) -> Option<&'static [u8]> {
+    let bytes = file(path)?;
+    let from = [
+        format!("localhost:{WRITTEN_PORT}"),
+        format!("localhost {WRITTEN_PORT}"),
+    ];
+    // Port 0 is "not known yet" (a config before its bind): the pages as written.
+    if port == WRITTEN_PORT || port == 0 || !from.iter().any(|f| contains(bytes, f.as_bytes())) {
+        return Some(bytes);
+    }
+    type Pages = HashMap<(String, u16), &'static [u8]>;
+    static REWRITTEN: OnceLock<Mutex<Pages>> = OnceLock::new();
+    let mut table = REWRITTEN.get_or_init(Default::default).lock().ok()?;
+    let page = table.entry((path.to_string(), port)).or_insert_with(|| {
+        let text = String::from_utf8_lossy(bytes)
+            .replace(&from[0], &format!("localhost:{port}"))
+            .replace(&from[1], &format!("localhost {port}"));
+        Box::leak(text.into_bytes().into_boxed_slice())
+    });
+    Some(*page)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 /// The gzip form of an embedded file, compressed once and kept.
 pub fn gzipped(path: &str, bytes: &'static [u8]) -> Option<Arc<[u8]>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<[u8]>>>> = OnceLock::new();
+    // Keyed by the bytes too: a page rewritten for another port is another page.
+    type Key = (String, usize);
+    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<[u8]>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(hit) = cache.lock().ok()?.get(path) {
+    let key = (path.to_string(), bytes.as_ptr() as usize);
+    if let Some(hit) = cache.lock().ok()?.get(&key) {
         return Some(Arc::clone(hit));
     }
     let gz: Arc<[u8]> = crate::handler::gzip(bytes).ok()?.into();
-    cache.lock().ok()?.insert(path.to_string(), Arc::clone(&gz));
+    cache.lock().ok()?.insert(key, Arc::clone(&gz));
     Some(gz)
 }
 

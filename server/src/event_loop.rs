@@ -302,7 +302,7 @@ impl EventLoop {
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         let mut next_sweep = Instant::now() + SWEEP;
-        let mut stop_deadline: Option<Instant> = None;
+        let mut stop_deadline: Option<(Instant, Instant)> = None;
         loop {
             let now = Instant::now();
             let timeout = next_sweep.saturating_duration_since(now);
@@ -334,12 +334,17 @@ impl EventLoop {
                 self.sweep(now);
             }
             if self.shared.is_stopping() {
-                let deadline = *stop_deadline.get_or_insert_with(|| {
+                let (began, deadline) = *stop_deadline.get_or_insert_with(|| {
                     self.listener = None;
-                    now + self.shared.settings().config.grace
+                    (now, now + self.shared.settings().config.grace)
                 });
                 self.close_idle();
-                if self.live == 0 || now >= deadline {
+                if self.live == 0 {
+                    return;
+                }
+                if now >= deadline {
+                    let message = crate::server::cut_at_stop(self.live, now - began);
+                    self.shared.log(Level::Warn, &message);
                     return;
                 }
             }

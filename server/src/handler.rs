@@ -168,6 +168,19 @@ fn serve(
     match found {
         Found::NotFound => not_found(url_path),
         Found::Forbidden => forbidden(url_path),
+        Found::Unreadable(why) => {
+            shared.log(
+                crate::config::Level::Warn,
+                &format!(
+                    "403 for {}: {why}",
+                    wire::trace::escape::escape(
+                        url_path.as_bytes(),
+                        wire::trace::escape::Also::Nothing
+                    )
+                ),
+            );
+            forbidden(url_path)
+        }
         Found::AddSlash => {
             let location = match req.query {
                 Some(q) => format!("{}?{q}", safe_with_slash(safe)),

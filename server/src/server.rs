@@ -148,6 +148,16 @@ impl Server {
                 );
             }
         }
+        let settings = shared.settings();
+        let recording = settings.config.clock != crate::config::Clock::System;
+        if settings.source.is_demo() && settings.config.port != addr.port() && !recording {
+            // The demo pages name the port in their examples: the one really listened on
+            // (not under a fixed clock, whose recordings and replays want the same bytes
+            // whatever port they got).
+            let mut config = settings.config.clone();
+            config.port = addr.port();
+            shared.replace(Settings::open(config)?);
+        }
         shared.log(
             Level::Info,
             &format!("listening on http://{addr}/ ({model} model)"),
@@ -181,7 +191,11 @@ impl Server {
 
     /// Applies new settings to connections from their next request on. The address, port, model
     /// and worker count need a restart; a change to them is reported, not applied.
-    pub fn reload(&self, config: Config) -> io::Result<()> {
+    pub fn reload(&self, mut config: Config) -> io::Result<()> {
+        if config.port == 0 {
+            // Asked for any free port: the one found is kept (and named by the demo pages).
+            config.port = self.addr.port();
+        }
         config
             .validate()
             .map_err(|m| io::Error::new(ErrorKind::InvalidInput, m))?;
@@ -216,10 +230,16 @@ impl Server {
         }
         // Connection threads of the `threads` model are detached: wait for them to finish,
         // within the grace period.
+        let began = Instant::now();
         let grace = self.shared.settings().config.grace + Duration::from_secs(1);
-        let until = Instant::now() + grace;
+        let until = began + grace;
         while self.shared.open.load(SeqCst) > 0 && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(10));
+        }
+        let open = self.shared.open.load(SeqCst);
+        if open > 0 {
+            self.shared
+                .log(Level::Warn, &cut_at_stop(open, began.elapsed()));
         }
     }
 
@@ -228,6 +248,21 @@ impl Server {
         self.stop();
         self.join();
     }
+}
+
+/// What the error log says when a graceful stop ends with connections still busy (a download
+/// or an upload in progress): how many, and how long the stop waited for them.
+pub fn cut_at_stop(open: usize, waited: Duration) -> String {
+    let (n, them) = if open == 1 {
+        ("1 connection was".to_string(), "it")
+    } else {
+        (format!("{open} connections were"), "them")
+    };
+    format!(
+        "graceful stop: waited {:.1}s (the grace period, [timeouts] grace) and {n} still \
+         busy (a download or upload in progress): cutting {them} short",
+        waited.as_secs_f64()
+    )
 }
 
 /// The `threads` model's acceptor: one thread per admitted connection.

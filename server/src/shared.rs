@@ -20,7 +20,7 @@ pub struct Settings {
 impl Settings {
     /// Opens the root and the logs a config names.
     pub fn open(config: Config) -> io::Result<Settings> {
-        let source = Source::new(config.root.as_deref()).map_err(|e| {
+        let source = Source::new(config.root.as_deref(), config.port).map_err(|e| {
             let root = config
                 .root
                 .as_deref()
@@ -32,6 +32,19 @@ impl Settings {
             )
         })?;
         let logs = Logs::open(&config)?;
+        if let Source::Folder(root) = &source {
+            if let Err(e) = std::fs::read_dir(root) {
+                logs.log(
+                    Level::Warn,
+                    &format!(
+                        "cannot read the document root {}: {e}; every request will be answered \
+                         403 until the server may read it (chmod a+rX the folder, or run the \
+                         server as a user who can)",
+                        root.display()
+                    ),
+                );
+            }
+        }
         Ok(Settings {
             config,
             source,

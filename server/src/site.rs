@@ -20,8 +20,8 @@ use crate::listing::ListEntry;
 /// Where files come from.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// The site compiled into the binary.
-    Demo,
+    /// The site compiled into the binary; its pages name this port in their examples.
+    Demo(u16),
     /// A folder on disk, canonicalised once at start.
     Folder(PathBuf),
 }
@@ -59,6 +59,9 @@ pub enum Found {
     AddSlash,
     NotFound,
     Forbidden,
+    /// There, but the server may not read it (permissions): answered 403, and the reason
+    /// (the path and the system's error) goes to the error log.
+    Unreadable(String),
 }
 
 /// Why a path cannot be used as a file-system path at all.
@@ -102,16 +105,17 @@ fn etag_for_bytes(bytes: &[u8]) -> EntityTag {
 }
 
 impl Source {
-    /// Opens the source for a config's root: the canonical folder, or the demo site.
-    pub fn new(root: Option<&Path>) -> io::Result<Source> {
+    /// Opens the source for a config's root: the canonical folder, or the demo site whose
+    /// pages name `port` (the one the server listens on) in their `curl` and `client` examples.
+    pub fn new(root: Option<&Path>, port: u16) -> io::Result<Source> {
         match root {
-            None => Ok(Source::Demo),
+            None => Ok(Source::Demo(port)),
             Some(r) => Ok(Source::Folder(fs::canonicalize(r)?)),
         }
     }
 
     pub fn is_demo(&self) -> bool {
-        matches!(self, Source::Demo)
+        matches!(self, Source::Demo(_))
     }
 
     /// Looks up a normalised path (starting with `/`).
@@ -122,7 +126,7 @@ impl Source {
             Err(Refusal::Forbidden) => return Found::Forbidden,
         };
         match self {
-            Source::Demo => find_demo(path, &segs),
+            Source::Demo(port) => find_demo(path, &segs, *port),
             Source::Folder(root) => find_on_disk(root, path, &segs),
         }
     }
@@ -157,10 +161,10 @@ impl Source {
     }
 }
 
-fn find_demo(path: &str, segs: &[&str]) -> Found {
+fn find_demo(path: &str, segs: &[&str], port: u16) -> Found {
     let modified = demo::modified();
     if path.ends_with('/') {
-        if let Some(index) = demo::file(&format!("{path}index.html")) {
+        if let Some(index) = demo::file_for_port(&format!("{path}index.html"), port) {
             return demo_file(format!("{path}index.html"), index);
         }
         return match demo::folder(path) {
@@ -178,7 +182,7 @@ fn find_demo(path: &str, segs: &[&str]) -> Found {
             None => Found::NotFound,
         };
     }
-    if let Some(bytes) = demo::file(path) {
+    if let Some(bytes) = demo::file_for_port(path, port) {
         return demo_file(path.to_string(), bytes);
     }
     if !segs.is_empty() && demo::folder(&format!("{path}/")).is_some() {
@@ -201,7 +205,9 @@ fn find_on_disk(root: &Path, path: &str, segs: &[&str]) -> Found {
     let joined: PathBuf = segs.iter().fold(root.to_path_buf(), |p, s| p.join(s));
     let real = match fs::canonicalize(&joined) {
         Ok(r) => r,
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Found::Forbidden,
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            return Found::Unreadable(format!("cannot reach {}: {e}", joined.display()))
+        }
         Err(_) => return Found::NotFound,
     };
     if !real.starts_with(root) {
@@ -246,13 +252,14 @@ fn open_file(name: String, real: &Path, meta: &fs::Metadata) -> Found {
             })
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Found::NotFound,
-        Err(_) => Found::Forbidden,
+        Err(e) => Found::Unreadable(format!("cannot open {}: {e}", real.display())),
     }
 }
 
 fn list_folder(root: &Path, real: &Path) -> Found {
-    let Ok(read) = fs::read_dir(real) else {
-        return Found::Forbidden;
+    let read = match fs::read_dir(real) {
+        Ok(read) => read,
+        Err(e) => return Found::Unreadable(format!("cannot list {}: {e}", real.display())),
     };
     let mut entries = Vec::new();
     for entry in read.flatten() {
@@ -296,7 +303,7 @@ mod tests {
 
     #[test]
     fn demo_paths() {
-        let s = Source::Demo;
+        let s = Source::Demo(8080);
         assert!(matches!(s.find("/"), Found::File(f) if f.name == "/index.html"));
         assert!(matches!(s.find("/files"), Found::AddSlash));
         assert!(matches!(s.find("/files/"), Found::Folder(e) if e.len() >= 5));
@@ -318,7 +325,7 @@ mod tests {
             .unwrap();
         std::os::unix::fs::symlink(outside.path(), root.join("leakdir")).unwrap();
         std::os::unix::fs::symlink(root.join("sub/a.txt"), root.join("inside.txt")).unwrap();
-        let s = Source::new(Some(root)).unwrap();
+        let s = Source::new(Some(root), 0).unwrap();
         assert!(matches!(s.find("/sub/a.txt"), Found::File(f) if f.len == 1));
         assert!(
             matches!(s.find("/inside.txt"), Found::File(_)),

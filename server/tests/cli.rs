@@ -2,6 +2,7 @@
 //! graceful stop on SIGTERM and SIGINT with exit code 0.
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -67,7 +68,12 @@ fn a_bad_config_file_names_line_and_column_and_exits_2() {
 
 /// Starts the binary on port 0 and reads its banner; returns the child and the port.
 fn start(args: &[&str]) -> (Child, u16, Vec<String>) {
-    let mut child = server()
+    start_command(server(), args)
+}
+
+/// [`start`] for a prepared command (another user, say).
+fn start_command(mut command: Command, args: &[&str]) -> (Child, u16, Vec<String>) {
+    let mut child = command
         .args(["--port", "0"])
         .args(args)
         .stdin(Stdio::null())
@@ -261,4 +267,115 @@ fn version_colour_and_durations_speak_the_shared_vocabulary() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("1.5s, 500ms"));
+}
+
+#[test]
+fn the_demo_pages_name_the_port_the_server_listens_on() {
+    let (mut child, port, _) = start(&[]);
+    for page in ["/", "/keep-alive.html", "/ranges.html", "/chunked.html"] {
+        let body = fetch(port, page);
+        assert!(body.starts_with("HTTP/1.1 200"), "{page}: {body}");
+        assert!(!body.contains("8080"), "{page} still says 8080");
+        assert!(
+            body.contains(&format!("localhost:{port}/"))
+                || body.contains(&format!("localhost {port}")),
+            "{page} names port {port}"
+        );
+    }
+    let index = fetch(port, "/");
+    assert!(index.contains(&format!("<code>client GET localhost {port} /</code>")));
+    assert!(index.contains(&format!("<code>curl -v http://localhost:{port}/</code>")));
+    signal(&child, "-TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+/// True when this test runs as root (who may read every file whatever its mode).
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        == Some("0")
+}
+
+#[test]
+fn an_unreadable_root_or_file_is_logged_with_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("site");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("ok.txt"), "fine\n").unwrap();
+    std::fs::write(root.join("secret.txt"), "hidden\n").unwrap();
+    let mode = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    mode(dir.path(), 0o755).unwrap();
+    mode(&root.join("secret.txt"), 0o000).unwrap();
+    // Search but no read: files inside can be opened, the folder cannot be listed.
+    mode(&root, 0o711).unwrap();
+    // Root reads everything: run the server as nobody then, as a learner's account would.
+    let command = if running_as_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_server"));
+        c
+    } else {
+        server()
+    };
+    let (child, port, _) = start_command(command, &["--root", root.to_str().unwrap()]);
+    assert!(fetch(port, "/ok.txt").starts_with("HTTP/1.1 200"));
+    assert!(fetch(port, "/secret.txt").starts_with("HTTP/1.1 403"));
+    assert!(fetch(port, "/").starts_with("HTTP/1.1 403"));
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    mode(&root, 0o755).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let log = String::from_utf8_lossy(&out.stderr);
+    let root_shown = root.display();
+    for line in [
+        format!("cannot read the document root {root_shown}: Permission denied"),
+        format!("403 for /secret.txt: cannot open {root_shown}/secret.txt: Permission denied"),
+        format!("403 for /: cannot list {root_shown}: Permission denied"),
+    ] {
+        assert!(log.contains(&line), "the error log lacks {line:?}:\n{log}");
+    }
+}
+
+#[test]
+fn a_graceful_stop_that_cuts_a_download_says_so_and_how_long_it_waited() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sparse: 256 MiB that take no disk, far more than the socket buffers hold.
+    let big = std::fs::File::create(dir.path().join("big.bin")).unwrap();
+    big.set_len(256 << 20).unwrap();
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, "[timeouts]\ngrace = \"300ms\"\n").unwrap();
+    let (child, port, _) = start(&[
+        "--root",
+        dir.path().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let mut download = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(download, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    // The response has begun: the head and some of the body are here; then the client stalls.
+    let mut first = [0u8; 4096];
+    let n = download.read(&mut first).unwrap();
+    assert!(first[..n].starts_with(b"HTTP/1.1 200"));
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    drop(download);
+    assert_eq!(out.status.code(), Some(0));
+    let log = String::from_utf8_lossy(&out.stderr);
+    let line = log
+        .lines()
+        .find(|l| l.contains("graceful stop: waited"))
+        .unwrap_or_else(|| panic!("no word of the cut download:\n{log}"));
+    assert!(line.contains("1 connection was still busy"), "{line}");
+    assert!(line.contains("cutting it short"), "{line}");
+    let waited: f64 = line
+        .split("waited ")
+        .nth(1)
+        .and_then(|r| r.split('s').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap();
+    assert!((0.3..5.0).contains(&waited), "{line}");
 }
