@@ -4,7 +4,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, ServerConnection, StreamOwned};
@@ -20,6 +20,21 @@ impl std::fmt::Display for TlsInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}, {}", self.version, self.cipher_suite)
     }
+}
+
+/// What waiting for the peer gave: the read step that the client's and the sink's session
+/// loops share (each then hands it to its own session: `handle_input`, `handle_eof`,
+/// `handle_timeout`).
+#[derive(Debug)]
+pub enum Received<'a> {
+    /// Bytes arrived.
+    Bytes(&'a [u8]),
+    /// The peer closed its side.
+    Closed,
+    /// The session's deadline passed (or had already): time for `handle_timeout`.
+    TimedOut,
+    /// The read failed (a reset, say).
+    Failed(io::Error),
 }
 
 /// The bytes of one connection, plain or encrypted.
@@ -43,6 +58,36 @@ impl Stream {
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
         self.tcp().set_read_timeout(timeout)
+    }
+
+    /// Waits for the peer's next bytes until `deadline` (`None`: as long as it takes), reading
+    /// into `buf`. A deadline already past is [`Received::TimedOut`] without a read.
+    pub fn receive<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+        deadline: Option<Instant>,
+        now: Instant,
+    ) -> Received<'b> {
+        if deadline.is_some_and(|d| d <= now) {
+            return Received::TimedOut;
+        }
+        let _ = self.set_read_timeout(deadline.map(|d| d - now));
+        loop {
+            match self.read(buf) {
+                Ok(0) => return Received::Closed,
+                Ok(n) => return Received::Bytes(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Received::TimedOut
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Received::Failed(e),
+            }
+        }
     }
 
     /// True when TLS is on.
@@ -188,5 +233,39 @@ impl Write for Stream {
             Stream::Client(tls) => tls.flush(),
             Stream::Server(tls) => tls.flush(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn receive_gives_bytes_the_close_and_the_deadline() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let mut stream = Stream::Plain(listener.accept().unwrap().0);
+        let mut buf = [0u8; 16];
+        let now = Instant::now();
+        assert!(matches!(
+            stream.receive(&mut buf, Some(now), now),
+            Received::TimedOut
+        ));
+        let soon = Instant::now() + Duration::from_millis(20);
+        assert!(matches!(
+            stream.receive(&mut buf, Some(soon), Instant::now()),
+            Received::TimedOut
+        ));
+        peer.write_all(b"EHLO x\r\n").unwrap();
+        match stream.receive(&mut buf, None, Instant::now()) {
+            Received::Bytes(b) => assert_eq!(b, b"EHLO x\r\n"),
+            other => panic!("{other:?}"),
+        }
+        drop(peer);
+        assert!(matches!(
+            stream.receive(&mut buf, None, Instant::now()),
+            Received::Closed
+        ));
     }
 }

@@ -7,7 +7,7 @@
 //! | [`serve`] | `smtp serve`: the sink, one thread per connection around a server session |
 //! | [`maildir`] | storing messages: `tmp/` then `new/`, envelopes beside them |
 //! | [`show`] | `smtp show`: a stored message's parts, decoded attachments |
-//! | [`connection`] | a TCP connection that becomes TLS (STARTTLS) or starts as TLS |
+//! | [`connection`] | a TCP connection that becomes TLS (STARTTLS) or starts as TLS, and the read step (`Stream::receive`) both session loops share |
 //! | [`tls`] | rustls settings: trust roots, `--ca`, `--insecure`, the sink's certificate |
 //!
 //! The protocol lives in `wire`; here are sockets, files, TLS and the terminal. Tests start a

@@ -2,7 +2,7 @@
 //! ([`wire::smtp::ClientSession`]), then moves bytes between the session and a socket, running
 //! TLS when the session asks for it. With `-v` it prints the conversation in trace syntax.
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use wire::smtp::{
 };
 
 use crate::cli::{AuthArg, QuitAfterArg, SendArgs, TlsArg};
-use crate::connection::Stream;
+use crate::connection::{Received, Stream};
 use crate::style;
 use crate::tls;
 
@@ -214,8 +214,37 @@ fn mailboxes(list: &[String], flag: &str) -> Result<Vec<Mailbox>, SendFailure> {
         .collect()
 }
 
-/// Resolves the command line: reads files, builds the message, picks defaults.
+/// Resolves the command line: reads files, builds the message, picks defaults. Each step is
+/// its own function below, in the order a reader meets the flags in `--help`.
 pub fn options_from_args(args: &SendArgs) -> Result<SendOptions, SendFailure> {
+    let (host, port, tls) = server_from_args(args)?;
+    let addresses = addresses_from_args(args)?;
+    let envelope = addresses.envelope();
+    let message = message_from_args(args, addresses.clone())?;
+    let auth = match auth_user(args, &addresses.from) {
+        Some(user) => Some((
+            auth_choice(args),
+            Credentials {
+                user,
+                password: read_password(args)?,
+            },
+        )),
+        None => None,
+    };
+    Ok(SendOptions {
+        host,
+        port,
+        config: client_config(args, tls, auth),
+        envelope,
+        message,
+        ca: args.ca.clone(),
+        insecure: args.insecure,
+        verbose: args.verbose,
+    })
+}
+
+/// `--server` (or the preset's, or the local sink's) and the TLS mode it implies.
+fn server_from_args(args: &SendArgs) -> Result<(String, u16, TlsMode), SendFailure> {
     let server = match (&args.server, args.gmail) {
         (Some(server), _) => server.clone(),
         (None, true) => "smtp.gmail.com:587".to_owned(),
@@ -228,6 +257,37 @@ pub fn options_from_args(args: &SendArgs) -> Result<SendOptions, SendFailure> {
         (Some(TlsArg::None), _) => TlsMode::None,
         (None, false) => default_tls(port),
     };
+    Ok((host, port, tls))
+}
+
+/// Who the message is from and to, parsed.
+#[derive(Debug, Clone)]
+struct Addresses {
+    from: Mailbox,
+    to: Vec<Mailbox>,
+    cc: Vec<Mailbox>,
+    bcc: Vec<Mailbox>,
+}
+
+impl Addresses {
+    /// MAIL FROM and every RCPT TO: the To, Cc and Bcc recipients alike.
+    fn envelope(&self) -> Envelope {
+        Envelope {
+            from: self.from.address.clone(),
+            recipients: self
+                .to
+                .iter()
+                .chain(&self.cc)
+                .chain(&self.bcc)
+                .map(|m| m.address.clone())
+                .collect(),
+        }
+    }
+}
+
+/// `--from`, `--to`, `--cc`, `--bcc`, with the defaults of `--kr` (the lab's Alice and Bob)
+/// and of swaks (USER@this-host as the sender).
+fn addresses_from_args(args: &SendArgs) -> Result<Addresses, SendFailure> {
     let (default_from, default_to) = if args.kr {
         (
             Some("alice@crepes.fr".to_owned()),
@@ -241,7 +301,6 @@ pub fn options_from_args(args: &SendArgs) -> Result<SendOptions, SendFailure> {
             "--gmail needs --from you@gmail.com (it is also the AUTH user unless --user says otherwise)",
         ));
     }
-    // Like swaks: without --from, the sender is USER@this-host.
     let from_text = args
         .from
         .clone()
@@ -254,63 +313,66 @@ pub fn options_from_args(args: &SendArgs) -> Result<SendOptions, SendFailure> {
     } else {
         args.to.clone()
     };
-    let to = mailboxes(&to_texts, "--to")?;
-    let cc = mailboxes(&args.cc, "--cc")?;
-    let bcc = mailboxes(&args.bcc, "--bcc")?;
-    if to.is_empty() && cc.is_empty() && bcc.is_empty() {
+    let addresses = Addresses {
+        from,
+        to: mailboxes(&to_texts, "--to")?,
+        cc: mailboxes(&args.cc, "--cc")?,
+        bcc: mailboxes(&args.bcc, "--bcc")?,
+    };
+    if addresses.to.is_empty() && addresses.cc.is_empty() && addresses.bcc.is_empty() {
         return Err(SendFailure::usage(
             "at least one recipient is needed: --to ADDRESS (or --cc / --bcc)",
         ));
     }
-    let envelope = Envelope {
-        from: from.address.clone(),
-        recipients: to
-            .iter()
-            .chain(&cc)
-            .chain(&bcc)
-            .map(|m| m.address.clone())
-            .collect(),
-    };
+    Ok(addresses)
+}
 
-    let message = if args.kr {
-        LAB_MESSAGE.to_vec()
-    } else if let Some(path) = &args.raw {
-        let raw = read_file(path, "raw message")?;
-        if has_bare_line_break(&raw) {
-            eprintln!(
-                "{} {} has line breaks that are not CRLF; they are sent as they are (RFC 5321 §2.3.8 wants CRLF)",
-                style::warning("warning:"),
-                path.display()
-            );
-        }
-        raw
-    } else {
-        build_message(args, from.clone(), to, cc)?
+/// The bytes after DATA: the lab's one line (`--kr`), a file as it is (`--raw`), or a message
+/// built from the flags.
+fn message_from_args(args: &SendArgs, addresses: Addresses) -> Result<Vec<u8>, SendFailure> {
+    if args.kr {
+        return Ok(LAB_MESSAGE.to_vec());
+    }
+    let Some(path) = &args.raw else {
+        return build_message(args, addresses.from, addresses.to, addresses.cc);
     };
+    let raw = read_file(path, "raw message")?;
+    if has_bare_line_break(&raw) {
+        eprintln!(
+            "{} {} has line breaks that are not CRLF; they are sent as they are (RFC 5321 §2.3.8 wants CRLF)",
+            style::warning("warning:"),
+            path.display()
+        );
+    }
+    Ok(raw)
+}
 
-    let auth = match (&args.user, args.gmail) {
+/// The AUTH user: `--user`, or with `--gmail` the sender's address; `None` means no AUTH.
+fn auth_user(args: &SendArgs, from: &Mailbox) -> Option<String> {
+    match (&args.user, args.gmail) {
         (Some(user), _) => Some(user.clone()),
         (None, true) => Some(from.address.as_str().to_owned()),
         (None, false) => None,
-    };
-    let auth = match auth {
-        Some(user) => {
-            let choice = match (args.auth, args.gmail) {
-                (AuthArg::Plain, _) => AuthChoice::Plain,
-                (AuthArg::Login, _) | (AuthArg::Auto, true) => AuthChoice::Login,
-                (AuthArg::Auto, false) => AuthChoice::Auto,
-            };
-            Some((
-                choice,
-                Credentials {
-                    user,
-                    password: read_password(args)?,
-                },
-            ))
-        }
-        None => None,
-    };
-    let config = ClientConfig {
+    }
+}
+
+/// `--auth`, where `auto` means LOGIN for Gmail (what it expects) and the server's pick elsewhere.
+fn auth_choice(args: &SendArgs) -> AuthChoice {
+    match (args.auth, args.gmail) {
+        (AuthArg::Plain, _) => AuthChoice::Plain,
+        (AuthArg::Login, _) | (AuthArg::Auto, true) => AuthChoice::Login,
+        (AuthArg::Auto, false) => AuthChoice::Auto,
+    }
+}
+
+/// The session's settings: the greeting verb and name (`--kr`: HELO Alice), TLS, AUTH,
+/// `--quit-after` and the timeout.
+fn client_config(
+    args: &SendArgs,
+    tls: TlsMode,
+    auth: Option<(AuthChoice, Credentials)>,
+) -> ClientConfig {
+    ClientConfig {
         hello_name: if args.kr {
             "Alice".to_owned()
         } else {
@@ -333,17 +395,7 @@ pub fn options_from_args(args: &SendArgs) -> Result<SendOptions, SendFailure> {
             QuitAfterArg::Rcpt => QuitAfter::Rcpt,
         }),
         timeout: args.timeout,
-    };
-    Ok(SendOptions {
-        host,
-        port,
-        config,
-        envelope,
-        message,
-        ca: args.ca.clone(),
-        insecure: args.insecure,
-        verbose: args.verbose,
-    })
+    }
 }
 
 fn has_bare_line_break(bytes: &[u8]) -> bool {
@@ -686,34 +738,17 @@ fn run_session(
             }
             None => {
                 let now = Instant::now();
-                match session.poll_timeout() {
-                    Some(deadline) if deadline <= now => {
-                        session.handle_timeout(now);
-                        continue;
+                match stream.receive(&mut buf, session.poll_timeout(), now) {
+                    Received::Bytes(bytes) => {
+                        trace.server(bytes);
+                        session.handle_input(bytes, Instant::now());
                     }
-                    deadline => {
-                        let _ = stream.set_read_timeout(deadline.map(|d| d - now));
-                    }
-                }
-                match stream.read(&mut buf) {
-                    Ok(0) => {
+                    Received::Closed => {
                         trace.close("S");
                         session.handle_eof(Instant::now());
                     }
-                    Ok(n) => {
-                        trace.server(&buf[..n]);
-                        session.handle_input(&buf[..n], Instant::now());
-                    }
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) =>
-                    {
-                        session.handle_timeout(Instant::now());
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
+                    Received::TimedOut => session.handle_timeout(Instant::now()),
+                    Received::Failed(e) => {
                         trace.comment(&format!("read error: {e}"));
                         session.handle_eof(Instant::now());
                     }
@@ -818,6 +853,105 @@ mod tests {
         assert_eq!(default_tls(587), TlsMode::StartTls);
         assert_eq!(default_tls(465), TlsMode::Implicit);
         assert_eq!(default_tls(2525), TlsMode::None);
+    }
+
+    fn send_args(words: &[&str]) -> SendArgs {
+        let cli = crate::cli::Cli::parse_args(["smtp", "send"].iter().chain(words))
+            .unwrap_or_else(|e| panic!("{words:?}: {e}"));
+        match cli.command {
+            crate::cli::CommandKind::Send(args) => *args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_server_and_the_tls_it_implies() {
+        let server = |words: &[&str]| server_from_args(&send_args(words)).unwrap();
+        assert_eq!(server(&[]), ("localhost".into(), 2525, TlsMode::None));
+        assert_eq!(
+            server(&["--gmail"]),
+            ("smtp.gmail.com".into(), 587, TlsMode::StartTls)
+        );
+        assert_eq!(
+            server(&["-s", "mail.test:465"]),
+            ("mail.test".into(), 465, TlsMode::Implicit)
+        );
+        assert_eq!(
+            server(&["-s", "mail.test:587", "--tls", "none"]),
+            ("mail.test".into(), 587, TlsMode::None)
+        );
+        assert!(server_from_args(&send_args(&["-s", "mail.test:smtp"])).is_err());
+    }
+
+    #[test]
+    fn addresses_defaults_and_the_envelope() {
+        let kr = addresses_from_args(&send_args(&["--kr"])).unwrap();
+        assert_eq!(kr.from.address.as_str(), "alice@crepes.fr");
+        assert_eq!(kr.envelope().recipients.len(), 1);
+        let all = addresses_from_args(&send_args(&[
+            "-f",
+            "Ann <a@x.test>",
+            "-t",
+            "b@x.test",
+            "--cc",
+            "c@x.test",
+            "--bcc",
+            "d@x.test",
+        ]))
+        .unwrap();
+        let envelope = all.envelope();
+        assert_eq!(envelope.from.as_str(), "a@x.test");
+        let rcpts: Vec<&str> = envelope.recipients.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            rcpts,
+            ["b@x.test", "c@x.test", "d@x.test"],
+            "Bcc gets it too"
+        );
+        let e = addresses_from_args(&send_args(&["-f", "a@x.test"])).unwrap_err();
+        assert!(e.message.contains("at least one recipient"), "{e}");
+        let e = addresses_from_args(&send_args(&["--gmail", "-t", "b@x.test"])).unwrap_err();
+        assert!(e.message.contains("--gmail needs --from"), "{e}");
+    }
+
+    #[test]
+    fn who_authenticates_and_how() {
+        let from = Mailbox::parse("me@gmail.com").unwrap();
+        let args = send_args(&["--gmail"]);
+        assert_eq!(auth_user(&args, &from).as_deref(), Some("me@gmail.com"));
+        assert_eq!(auth_choice(&args), AuthChoice::Login);
+        let args = send_args(&["-u", "alice"]);
+        assert_eq!(auth_user(&args, &from).as_deref(), Some("alice"));
+        assert_eq!(auth_choice(&args), AuthChoice::Auto);
+        assert_eq!(auth_user(&send_args(&[]), &from), None);
+        assert_eq!(
+            auth_choice(&send_args(&["--auth", "plain", "--gmail"])),
+            AuthChoice::Plain
+        );
+    }
+
+    #[test]
+    fn the_session_settings() {
+        let kr = client_config(
+            &send_args(&["--kr", "--timeout", "1.5s"]),
+            TlsMode::None,
+            None,
+        );
+        assert_eq!(
+            (kr.hello, kr.hello_name.as_str()),
+            (HelloVerb::Helo, "Alice")
+        );
+        assert_eq!(kr.timeout, Duration::from_millis(1500));
+        let ehlo = client_config(
+            &send_args(&["--helo", "me.test", "--quit-after", "rcpt"]),
+            TlsMode::StartTls,
+            None,
+        );
+        assert_eq!(
+            (ehlo.hello, ehlo.hello_name.as_str()),
+            (HelloVerb::Ehlo, "me.test")
+        );
+        assert_eq!(ehlo.quit_after, Some(QuitAfter::Rcpt));
+        assert_eq!(ehlo.tls, TlsMode::StartTls);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! session asks (STARTTLS) or from the start (the `--smtps-port`), stores messages in a
 //! Maildir and prints one summary line per message.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -16,7 +16,7 @@ use wire::smtp::{
 };
 
 use crate::cli::ServeArgs;
-use crate::connection::Stream;
+use crate::connection::{Received, Stream};
 use crate::maildir::Maildir;
 use crate::style;
 use crate::tls::{self, ServerIdentity};
@@ -273,6 +273,25 @@ impl ConnectionTrace<'_> {
     }
 }
 
+/// One client's connection to the sink, once TLS (if implicit) is up: the session, its trace,
+/// and the steps that move bytes and events between the session and the stream. The stream
+/// itself is passed to the steps, because STARTTLS replaces it.
+struct SinkConnection<'a> {
+    shared: &'a Shared,
+    peer: SocketAddr,
+    session: ServerSession,
+    trace: ConnectionTrace<'a>,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+}
+
+/// Whether the connection goes on after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
+}
+
 fn serve_connection(
     tcp: TcpStream,
     peer: SocketAddr,
@@ -290,115 +309,158 @@ fn serve_connection(
     trace.comment(&format!("connection from {peer}"));
     let mut stream = Stream::Plain(tcp);
     if implicit_tls {
-        let Some(config) = shared.tls.clone() else {
+        let Some(tls) = handshake(stream, shared, &mut trace, |info| {
+            format!("TLS from the first byte ({info})")
+        }) else {
             return;
         };
-        match stream.into_server_tls(config, Duration::from_secs(30)) {
-            Ok((tls, info)) => {
-                stream = tls;
-                trace.comment(&format!("TLS from the first byte ({info})"));
+        stream = tls;
+    }
+    let mut conn = SinkConnection {
+        shared,
+        peer,
+        session: ServerSession::new(shared.session.clone(), implicit_tls, Instant::now()),
+        trace,
+        buf: vec![0u8; 64 * 1024],
+        out: Vec::new(),
+    };
+    loop {
+        if conn.send_replies(&mut stream) == Flow::Stop {
+            return;
+        }
+        match conn.session.poll_event() {
+            Some(ServerEvent::StartTls) => match conn.start_tls(stream) {
+                Some(tls) => stream = tls,
+                None => return,
+            },
+            Some(event) => {
+                if conn.on_event(event, &mut stream) == Flow::Stop {
+                    return;
+                }
             }
-            Err(e) => {
-                trace.comment(&format!("TLS handshake failed: {e}"));
-                return;
+            None => conn.wait_for_client(&mut stream),
+        }
+    }
+}
+
+/// Runs the server side of a TLS handshake; the trace says how it went (`announce` words
+/// success). `None` when it failed or TLS is not set up.
+fn handshake(
+    stream: Stream,
+    shared: &Shared,
+    trace: &mut ConnectionTrace<'_>,
+    announce: impl FnOnce(&crate::connection::TlsInfo) -> String,
+) -> Option<Stream> {
+    let config = shared.tls.clone()?;
+    match stream.into_server_tls(config, Duration::from_secs(30)) {
+        Ok((tls, info)) => {
+            trace.comment(&announce(&info));
+            Some(tls)
+        }
+        Err(e) => {
+            trace.comment(&format!("TLS handshake failed: {e}"));
+            None
+        }
+    }
+}
+
+impl SinkConnection<'_> {
+    /// Writes every reply the session has queued, in one write.
+    fn send_replies(&mut self, stream: &mut Stream) -> Flow {
+        self.out.clear();
+        while let Some(bytes) = self.session.poll_transmit() {
+            self.out.extend_from_slice(&bytes);
+        }
+        if self.out.is_empty() {
+            return Flow::Continue;
+        }
+        self.trace.server(&self.out);
+        if stream
+            .write_all(&self.out)
+            .and_then(|_| stream.flush())
+            .is_err()
+        {
+            self.trace.comment("the client went away while we wrote");
+            return Flow::Stop;
+        }
+        Flow::Continue
+    }
+
+    /// STARTTLS: the handshake on the replies' heels, then the session starts over encrypted.
+    fn start_tls(&mut self, stream: Stream) -> Option<Stream> {
+        let tls = handshake(stream, self.shared, &mut self.trace, |info| {
+            format!("TLS established ({info}): everything below is encrypted")
+        })?;
+        self.session.handle_tls_established(Instant::now());
+        Some(tls)
+    }
+
+    /// Every event but STARTTLS: store a message, note what the trace should show, or close.
+    fn on_event(&mut self, event: ServerEvent, stream: &mut Stream) -> Flow {
+        match event {
+            ServerEvent::Message(message) => {
+                let result = store(self.shared, &message, self.peer);
+                self.session.handle_stored(result, Instant::now());
+            }
+            ServerEvent::Close(reason) => {
+                self.trace
+                    .comment(&format!("closing: {}", close_reason(&reason)));
+                stream.close();
+                return Flow::Stop;
+            }
+            other => {
+                if let Some(note) = event_note(&other) {
+                    self.trace.comment(&note);
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Nothing to send or act on: wait for the client until the session's deadline.
+    fn wait_for_client(&mut self, stream: &mut Stream) {
+        let now = Instant::now();
+        match stream.receive(&mut self.buf, self.session.poll_timeout(), now) {
+            Received::Bytes(bytes) => {
+                self.trace.client(bytes);
+                self.session.handle_input(bytes, Instant::now());
+            }
+            Received::Closed => {
+                self.trace.flush();
+                self.session.handle_eof(Instant::now());
+            }
+            Received::TimedOut => self.session.handle_timeout(Instant::now()),
+            Received::Failed(e) => {
+                self.trace.comment(&format!("read error: {e}"));
+                self.session.handle_eof(Instant::now());
             }
         }
     }
-    let mut session = ServerSession::new(shared.session.clone(), implicit_tls, Instant::now());
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut out = Vec::new();
-    loop {
-        out.clear();
-        while let Some(bytes) = session.poll_transmit() {
-            out.extend_from_slice(&bytes);
+}
+
+/// Why the sink closes, for the trace's `closing:` line.
+fn close_reason(reason: &CloseReason) -> String {
+    match reason {
+        CloseReason::Quit => "QUIT".to_owned(),
+        CloseReason::IdleTimeout => "idle timeout".to_owned(),
+        CloseReason::TooManyErrors => "too many errors".to_owned(),
+        CloseReason::ClientClosed(state) => {
+            format!("the client closed the connection in state {state}")
         }
-        if !out.is_empty() {
-            trace.server(&out);
-            if stream.write_all(&out).and_then(|_| stream.flush()).is_err() {
-                trace.comment("the client went away while we wrote");
-                return;
-            }
+    }
+}
+
+/// The trace comment for an event that only needs telling (leniencies, discarded bytes, AUTH).
+fn event_note(event: &ServerEvent) -> Option<String> {
+    match event {
+        ServerEvent::Leniency(leniency) => {
+            Some(format!("accepted, though not RFC 5321: {leniency}"))
         }
-        match session.poll_event() {
-            Some(ServerEvent::StartTls) => {
-                let Some(config) = shared.tls.clone() else {
-                    return;
-                };
-                match stream.into_server_tls(config, Duration::from_secs(30)) {
-                    Ok((tls, info)) => {
-                        stream = tls;
-                        trace.comment(&format!(
-                            "TLS established ({info}): everything below is encrypted"
-                        ));
-                        session.handle_tls_established(Instant::now());
-                    }
-                    Err(e) => {
-                        trace.comment(&format!("TLS handshake failed: {e}"));
-                        return;
-                    }
-                }
-            }
-            Some(ServerEvent::Message(message)) => {
-                let result = store(shared, &message, peer);
-                session.handle_stored(result, Instant::now());
-            }
-            Some(ServerEvent::Leniency(leniency)) => {
-                trace.comment(&format!("accepted, though not RFC 5321: {leniency}"))
-            }
-            Some(ServerEvent::DiscardedAfterStartTls(n)) => trace.comment(&format!(
-                "{n} bytes sent after STARTTLS before TLS were thrown away (RFC 3207 §6)"
-            )),
-            Some(ServerEvent::Authenticated(user)) => {
-                trace.comment(&format!("authenticated as {user}"))
-            }
-            Some(ServerEvent::Close(reason)) => {
-                let why = match reason {
-                    CloseReason::Quit => "QUIT".to_owned(),
-                    CloseReason::IdleTimeout => "idle timeout".to_owned(),
-                    CloseReason::TooManyErrors => "too many errors".to_owned(),
-                    CloseReason::ClientClosed(state) => {
-                        format!("the client closed the connection in state {state}")
-                    }
-                };
-                trace.comment(&format!("closing: {why}"));
-                stream.close();
-                return;
-            }
-            None => {
-                let now = Instant::now();
-                let deadline = session.poll_timeout();
-                if let Some(deadline) = deadline {
-                    if deadline <= now {
-                        session.handle_timeout(now);
-                        continue;
-                    }
-                }
-                let _ = stream.set_read_timeout(deadline.map(|d| d - now));
-                match stream.read(&mut buf) {
-                    Ok(0) => {
-                        trace.flush();
-                        session.handle_eof(Instant::now());
-                    }
-                    Ok(n) => {
-                        trace.client(&buf[..n]);
-                        session.handle_input(&buf[..n], Instant::now());
-                    }
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                        ) =>
-                    {
-                        session.handle_timeout(Instant::now());
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        trace.comment(&format!("read error: {e}"));
-                        session.handle_eof(Instant::now());
-                    }
-                }
-            }
-        }
+        ServerEvent::DiscardedAfterStartTls(n) => Some(format!(
+            "{n} bytes sent after STARTTLS before TLS were thrown away (RFC 3207 §6)"
+        )),
+        ServerEvent::Authenticated(user) => Some(format!("authenticated as {user}")),
+        ServerEvent::StartTls | ServerEvent::Message(_) | ServerEvent::Close(_) => None,
     }
 }
 
@@ -599,4 +661,53 @@ pub fn run(args: &ServeArgs) -> i32 {
     let _ = io::stdout().flush();
     sink.wait();
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wire::smtp::ServerState;
+
+    #[test]
+    fn why_the_sink_closes() {
+        assert_eq!(close_reason(&CloseReason::Quit), "QUIT");
+        assert_eq!(close_reason(&CloseReason::IdleTimeout), "idle timeout");
+        assert_eq!(close_reason(&CloseReason::TooManyErrors), "too many errors");
+        let closed = close_reason(&CloseReason::ClientClosed(ServerState::Data));
+        assert!(
+            closed.starts_with("the client closed the connection in state "),
+            "{closed}"
+        );
+    }
+
+    #[test]
+    fn events_that_only_need_telling() {
+        assert_eq!(
+            event_note(&ServerEvent::Authenticated("alice".into())).as_deref(),
+            Some("authenticated as alice")
+        );
+        assert!(event_note(&ServerEvent::DiscardedAfterStartTls(7))
+            .unwrap()
+            .starts_with("7 bytes sent after STARTTLS"));
+        assert_eq!(event_note(&ServerEvent::StartTls), None);
+        assert_eq!(event_note(&ServerEvent::Close(CloseReason::Quit)), None);
+    }
+
+    #[test]
+    fn the_list_line_names_from_to_subject_size_and_file() {
+        let message = ReceivedMessage {
+            hello: "client.test".into(),
+            from: wire::smtp::Path::new("a@x.test").unwrap(),
+            parameters: Vec::new(),
+            recipients: vec![wire::smtp::Path::new("b@x.test").unwrap()],
+            data: b"Subject: hi\r\n\r\nbody\r\n".to_vec(),
+            encrypted: true,
+            authenticated: None,
+        };
+        let line = summary_line(&message, "127.0.0.1:5555".parse().unwrap(), "md/new/N");
+        assert!(
+            line.ends_with("  From: <a@x.test>  To: <b@x.test>  Subject: \"hi\"  21 bytes  md/new/N  (127.0.0.1:5555, TLS)"),
+            "{line}"
+        );
+    }
 }
