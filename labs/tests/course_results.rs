@@ -4,6 +4,9 @@
 
 use std::process::Command;
 
+mod tools;
+use tools::have;
+
 fn require(tool: &str) {
     let found = Command::new("sh")
         .arg("-c")
@@ -253,7 +256,7 @@ fn the_text_report_junit_gradescope_and_html_come_from_one_run_with_optional_ste
         xml.contains("<system-out>PASS http/connect"),
         "a passed step carries its report: {xml}"
     );
-    if installed("xmllint") {
+    if have("xmllint") {
         let check = Command::new("xmllint")
             .args(["--noout", "--schema"])
             .arg(format!(
@@ -284,12 +287,4 @@ fn the_text_report_junit_gradescope_and_html_come_from_one_run_with_optional_ste
     let html = std::fs::read_to_string(&page).unwrap();
     let ran = stdout.matches("PASS ").count() + stdout.matches("FAIL ").count();
     assert_eq!(html.matches("<section id=\"step").count(), ran, "{stdout}");
-}
-
-fn installed(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
