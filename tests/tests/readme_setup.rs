@@ -1,6 +1,6 @@
 //! The top README's set-up, as a new user follows it: exactly two commands, the first builds
-//! every program and puts them on PATH (and says how protolab's `ping` and the system's coexist),
-//! the second is what CI runs.
+//! every program, puts them on PATH and starts the server on its demo site (and the prose says
+//! how protolab's `ping` and the system's coexist); the second is what CI runs.
 use std::path::Path;
 
 fn repo(path: &str) -> String {
@@ -57,7 +57,7 @@ fn programs() -> Vec<String> {
 }
 
 #[test]
-fn two_commands_the_first_builds_every_program_and_puts_them_on_path() {
+fn two_commands_the_first_builds_every_program_puts_them_on_path_and_starts_the_server() {
     let (blocks, prose) = set_up();
     assert_eq!(blocks.len(), 2, "exactly two set-up commands: {blocks:#?}");
     let build = &blocks[0];
@@ -68,6 +68,14 @@ fn two_commands_the_first_builds_every_program_and_puts_them_on_path() {
     assert!(
         build.contains(r#"export PATH="$PWD/target/release:$PATH""#),
         "{build}"
+    );
+    assert!(
+        build.ends_with("&& server"),
+        "the first command runs the main job, the server on its demo site: {build}"
+    );
+    assert!(
+        prose.contains("http://127.0.0.1:8080/"),
+        "the set-up says where the demo site is: {prose}"
     );
     let programs = programs();
     assert_eq!(programs.len(), 6, "{programs:?}");
