@@ -8,6 +8,7 @@
 //! | [`segmentation`] | the cuttings of a stream into reads (whole, byte by byte, seeded random) |
 //! | [`replay`] | the [`replay::CoreUnderTest`] adapter trait, [`replay::replay`] and the transcript |
 //! | [`http1`] | `Conn` as a server behind a test responder, and as a client, with options from metadata |
+//! | [`tools`] | outside programs (curl, xmllint, Chromium): installed or not, run one |
 //!
 //! A test file per behaviour lives in `tests/tests/`; each globs its folder of traces with insta
 //! and snapshots the transcripts. To add a case, drop a `.trace` file in the folder and run
@@ -18,3 +19,4 @@ pub mod corpus;
 pub mod http1;
 pub mod replay;
 pub mod segmentation;
+pub mod tools;

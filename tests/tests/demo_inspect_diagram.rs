@@ -4,37 +4,11 @@
 //! draws Chromium's own request) and, with a measuring script added, at phone width.
 mod server_common;
 
-use std::io::Write as _;
 use std::process::Command;
 
+use protolab_tests::tools::have;
 use server::config::Model;
 use server_common::{config, exchange, start};
-
-fn installed(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// True when `tool` is there. Without it the test is skipped, saying so on the terminal (past
-/// the test harness's capture), except under CI, where install-test-deps.sh installs it and
-/// its absence fails the test.
-fn have(tool: &str) -> bool {
-    if installed(tool) {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{tool} is not installed, and CI must run this test: run `bash scripts/install-test-deps.sh`"
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED (part of a test): {tool} is not installed; `bash scripts/install-test-deps.sh` installs it"
-    );
-    false
-}
 
 const REQUEST: &[u8] = b"\
     GET /inspect?diagram HTTP/1.1\r\n\

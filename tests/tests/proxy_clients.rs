@@ -5,34 +5,11 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::Arc;
 
+use protolab_tests::tools::{run, tool};
 use server::config::Config;
 use server::Server;
-
-fn tool(name: &str) -> Command {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .map(|o| o.status.success());
-    assert!(
-        found.unwrap_or(false),
-        "{name} is not installed: run `bash scripts/install-test-deps.sh`"
-    );
-    Command::new(name)
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn curl(args: &[&str]) -> (String, String) {
     let out = run(tool("curl")

@@ -5,33 +5,11 @@
 mod server_common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use protolab_tests::tools::{run, tool};
 use server::config::{LogTarget, Model};
 use server_common::{config, fixture, start, MODELS};
-
-fn tool(name: &str) -> Command {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .map(|o| o.status.success());
-    assert!(
-        found.unwrap_or(false),
-        "{name} is not installed: run `bash scripts/install-test-deps.sh`"
-    );
-    Command::new(name)
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
