@@ -16,10 +16,13 @@
 //! ```
 //!
 //! A write that fails (the origin closed) is not the end either: the response it sent before
-//! closing is still read from the socket.
+//! closing is still read from the socket. And while the proxy waits on a slow client for more
+//! of the body, it waits on the origin too: an answer that comes then is relayed at once, not
+//! when the client next sends something. Interim answers other than `100 Continue` (`103 Early
+//! Hints`) are passed on to the client as they come, as RFC 9110 §15.2 asks of a proxy.
 
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
 use mio::unix::SourceFd;
@@ -84,7 +87,7 @@ fn send_nonblocking(
                     .send_data(bytes)
                     .map_err(|e| upstream_failed(up, &e))?;
                 if up.conn.pending_transmit() >= FLUSH_AT {
-                    if let Some(head) = push(up, timeout, waiter)? {
+                    if let Some(head) = push(client, up, timeout, waiter)? {
                         return Ok(Sent::Answered(head));
                     }
                 }
@@ -94,13 +97,16 @@ fn send_nonblocking(
                 up.conn
                     .send_end(trailers)
                     .map_err(|e| upstream_failed(up, &e))?;
-                return Ok(match push(up, timeout, waiter)? {
+                return Ok(match push(client, up, timeout, waiter)? {
                     Some(head) => Sent::Answered(head),
                     None => Sent::Whole,
                 });
             }
             Ok(Event::NeedData) => {
-                if let Some(head) = push(up, timeout, waiter)? {
+                if let Some(head) = push(client, up, timeout, waiter)? {
+                    return Ok(Sent::Answered(head));
+                }
+                if let Some(head) = wait_for_either(client, up)? {
                     return Ok(Sent::Answered(head));
                 }
                 client.read_more().map_err(|e| stalled_or_gone(client, e))?;
@@ -129,11 +135,12 @@ fn send_nonblocking(
 /// is read once on the way in and after every wait, not after every write: one `read` per
 /// [`FLUSH_AT`] bytes of body when the origin says nothing.
 fn push(
+    client: &mut Client<'_>,
     up: &mut Upstream,
     timeout: Duration,
     waiter: &mut Option<Poll>,
 ) -> Result<Option<ResponseHead>, BodyError> {
-    if let Some(head) = answered(up)? {
+    if let Some(head) = answered(client, up)? {
         return Ok(Some(head));
     }
     loop {
@@ -160,13 +167,13 @@ fn push(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 wait(up, timeout, waiter)?;
-                if let Some(head) = answered(up)? {
+                if let Some(head) = answered(client, up)? {
                     return Ok(Some(head));
                 }
             }
             Err(e) => {
                 // The origin closed, perhaps right after answering: read that answer.
-                return match answered(up)? {
+                return match answered(client, up)? {
                     Some(head) => Ok(Some(head)),
                     None => Err(upstream_failed(up, &e)),
                 };
@@ -175,8 +182,63 @@ fn push(
     }
 }
 
-/// Reads whatever the origin has sent (without blocking) and looks for a final response head.
-fn answered(up: &mut Upstream) -> Result<Option<ResponseHead>, BodyError> {
+/// Waits until the client has more of the body or the origin has said something, the client's
+/// `--body-timeout` at most. `Some(head)`: the origin's final answer came first. `None`: the
+/// client's side is readable. A client that sends nothing for that long is a stalled body.
+///
+/// `poll(2)` and not the `mio` waiter: it is level-triggered, so bytes the client sent earlier
+/// and the last read left in its socket still wake it.
+fn wait_for_either(
+    client: &mut Client<'_>,
+    up: &mut Upstream,
+) -> Result<Option<ResponseHead>, BodyError> {
+    // Whatever the client is waiting for goes first (a `100 Continue`, relayed interim answers).
+    client.flush().map_err(|e| BodyError::Client(None, e))?;
+    let limit = client.shared.options.body_timeout;
+    let limit_ms = i32::try_from(limit.as_millis()).unwrap_or(i32::MAX);
+    loop {
+        let (origin_spoke, client_sent) =
+            match readable(up.stream.as_raw_fd(), client.stream.as_raw_fd(), limit_ms) {
+                Ok(Some(ready)) => ready,
+                Ok(None) => return Err(stalled_or_gone(client, io::ErrorKind::TimedOut.into())),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(upstream_failed(up, &e)),
+            };
+        if origin_spoke {
+            if let Some(head) = answered(client, up)? {
+                return Ok(Some(head));
+            }
+        }
+        if client_sent {
+            return Ok(None);
+        }
+        // An interim answer or part of a head came, and nothing from the client: wait again.
+    }
+}
+
+/// Which of two sockets can be read (or has hung up), waiting `limit_ms` at most: `None` when
+/// the time ran out first.
+fn readable(first: RawFd, second: RawFd, limit_ms: i32) -> io::Result<Option<(bool, bool)>> {
+    let watch = |fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let mut fds = [watch(first), watch(second)];
+    // SAFETY: `fds` is a live local array of two `pollfd` for the whole call and `nfds` is its
+    // length; poll writes only their `revents`.
+    #[allow(unsafe_code)]
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, limit_ms) };
+    match ready {
+        n if n < 0 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        _ => Ok(Some((fds[0].revents != 0, fds[1].revents != 0))),
+    }
+}
+
+/// Reads whatever the origin has sent (without blocking) and looks for a final response head;
+/// interim answers but `100 Continue` are passed on to the client.
+fn answered(client: &mut Client<'_>, up: &mut Upstream) -> Result<Option<ResponseHead>, BodyError> {
     loop {
         match up.stream.read(up.conn.receive_buffer()) {
             Ok(0) => {
@@ -196,9 +258,19 @@ fn answered(up: &mut Upstream) -> Result<Option<ResponseHead>, BodyError> {
     loop {
         match up.conn.poll_event() {
             Ok(Event::NeedData) => return Ok(None),
-            // `100 Continue` (this proxy does not ask for it) and other interim answers: the
-            // body goes on.
-            Ok(Event::InformationalResponse(_)) => {}
+            // `100 Continue`: this proxy does not ask for it (it answers a client's
+            // `Expect` itself), so it is not passed on. Other interim answers (`103 Early
+            // Hints`) are, as they come; the body goes on either way.
+            Ok(Event::InformationalResponse(mut interim)) => {
+                if interim.status.as_u16() != 100 {
+                    interim.headers.remove_hop_by_hop();
+                    interim.version = wire::http1::Version::Http11;
+                    // A client that may not get one (HTTP/1.0) is refused by the core: skip it.
+                    if client.conn.send_response(&interim).is_ok() {
+                        client.flush().map_err(|e| BodyError::Client(None, e))?;
+                    }
+                }
+            }
             Ok(Event::Response(head)) => return Ok(Some(head)),
             Ok(_) => {
                 return Err(BodyError::Upstream(

@@ -158,3 +158,100 @@ fn an_upload_the_origin_reads_whole_is_still_forwarded_whole() {
     assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"), "{answer}");
     assert_eq!(reading.join().unwrap(), len);
 }
+
+/// Writes a POST head for `len` bytes of body and the first `first` of them, then keeps the
+/// connection open without sending more.
+fn start_slow_upload(
+    proxy: &ProxyProcess,
+    origin: SocketAddr,
+    version: &str,
+    len: usize,
+    first: &[u8],
+) -> std::net::TcpStream {
+    let mut client = proxy.connect();
+    let head = format!(
+        "POST http://{origin}/upload {version}\r\nHost: {origin}\r\nContent-Length: {len}\r\n\r\n"
+    );
+    client.write_all(head.as_bytes()).unwrap();
+    client.write_all(first).unwrap();
+    client
+}
+
+#[test]
+fn an_early_answer_reaches_a_client_that_has_stopped_sending_at_once() {
+    // The body timeout is longer than the client's read timeout (20 s): a proxy that waited
+    // on the client alone would make the read below fail.
+    let proxy = ProxyProcess::start(&["--body-timeout", "60s"]);
+    let origin = refusing_origin(TOO_LARGE, Then::Stall);
+    let mut client = start_slow_upload(&proxy, origin, "HTTP/1.1", 1000, b"0123456789");
+    let (head, body) = common::read_response(&mut client);
+    assert!(
+        head.starts_with("HTTP/1.1 413 Content Too Large\r\n"),
+        "{head}"
+    );
+    assert_eq!(body, b"too large");
+}
+
+/// An origin that reads a request head, sends `103 Early Hints`, reads the `len`-byte body,
+/// then answers `201 Created`.
+fn hinting_origin(len: usize) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let head_end = loop {
+            if let Some(p) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                break p + 4;
+            }
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        };
+        let _ = stream
+            .write_all(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
+        while got.len() < head_end + len {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = stream
+            .write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+    });
+    addr
+}
+
+#[test]
+fn a_103_during_an_upload_is_passed_on_as_it_comes() {
+    let proxy = ProxyProcess::start(&[]);
+    let origin = hinting_origin(5);
+    // The client sends the rest of its body only once it has the hint: a proxy that held the
+    // hint back until the body was complete would never give it.
+    let mut client = start_slow_upload(&proxy, origin, "HTTP/1.1", 5, b"");
+    let (hint, _) = common::read_response(&mut client);
+    assert!(hint.starts_with("HTTP/1.1 103 Early Hints\r\n"), "{hint}");
+    assert!(
+        hint.contains("Link: </style.css>; rel=preload\r\n"),
+        "{hint}"
+    );
+    client.write_all(b"hello").unwrap();
+    let (head, body) = common::read_response(&mut client);
+    assert!(head.starts_with("HTTP/1.1 201 Created\r\n"), "{head}");
+    assert_eq!(body, b"ok");
+}
+
+#[test]
+fn an_http10_client_is_not_sent_the_103() {
+    let proxy = ProxyProcess::start(&[]);
+    let origin = hinting_origin(5);
+    let mut client = start_slow_upload(&proxy, origin, "HTTP/1.0", 5, b"hello");
+    let answer = String::from_utf8_lossy(&read_to_close(&mut client)).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"), "{answer}");
+    assert!(!answer.contains("103"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nok"), "{answer}");
+}

@@ -413,6 +413,9 @@ pub enum SendError {
     InvalidFraming(&'static str),
     /// [`Conn::advance_transmit`] was told more bytes were written than were offered.
     AdvancedPastTransmit,
+    /// A 1xx interim response to an HTTP/1.0 client, which does not know them (RFC 9110 §15.2:
+    /// a server must not send one).
+    InterimToHttp10,
 }
 
 impl fmt::Display for SendError {
@@ -438,6 +441,9 @@ impl fmt::Display for SendError {
             SendError::AdvancedPastTransmit => {
                 f.write_str("advanced past the bytes poll_transmit offered")
             }
+            SendError::InterimToHttp10 => f.write_str(
+                "an HTTP/1.0 client cannot be sent a 1xx interim response (RFC 9110 §15.2)",
+            ),
         }
     }
 }
@@ -992,6 +998,9 @@ impl Conn {
         }
         let status = head.status.as_u16();
         if (100..200).contains(&status) && status != 101 {
+            if self.peer_version == Some(Version::Http10) {
+                return Err(SendError::InterimToHttp10);
+            }
             self.states
                 .apply(Role::Server, Step::InformationalResponse)
                 .map_err(SendError::WrongState)?;

@@ -1697,3 +1697,36 @@ fn buffers_holding_bytes_are_not_taken() {
     conn.handle_received(rest.len());
     assert!(matches!(conn.poll_event(), Ok(Event::Request(_))));
 }
+
+#[test]
+fn no_interim_response_goes_to_an_http10_client() {
+    let mut conn = server();
+    conn.handle_bytes(b"POST /up HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi");
+    assert!(matches!(conn.poll_event(), Ok(Event::Request(_))));
+    assert_eq!(
+        conn.send_response(&response(103, &[("Link", "</s.css>; rel=preload")])),
+        Err(SendError::InterimToHttp10)
+    );
+    assert_eq!(conn.poll_transmit(), None, "nothing was queued");
+    // The final response still goes.
+    while !matches!(conn.poll_event(), Ok(Event::Paused)) {}
+    conn.send_response(&response(201, &[("Content-Length", "0")]))
+        .unwrap();
+    let Some(Transmit::Bytes(bytes)) = conn.poll_transmit() else {
+        panic!("the final response is queued")
+    };
+    assert!(bytes.starts_with(b"HTTP/1.1 201 "), "{}", escaped(bytes));
+}
+
+#[test]
+fn an_http11_client_gets_interim_responses() {
+    let mut conn = server();
+    conn.handle_bytes(b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n");
+    assert!(matches!(conn.poll_event(), Ok(Event::Request(_))));
+    conn.send_response(&response(103, &[("Link", "</s.css>; rel=preload")]))
+        .unwrap();
+    let Some(Transmit::Bytes(bytes)) = conn.poll_transmit() else {
+        panic!("the interim response is queued")
+    };
+    assert!(bytes.starts_with(b"HTTP/1.1 103 "), "{}", escaped(bytes));
+}
