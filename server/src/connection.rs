@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wire::http1::conn::{Conn, ConnOptions, Event, State, Transmit};
+use wire::http1::fields::Headers;
 use wire::http1::framing::{request_body_length, BodyLength};
 use wire::http1::reader::{MessageReader, Part, ReaderOptions};
 use wire::http1::{Method, ParseOptions, RequestHead, ResponseHead, StatusCode};
@@ -690,20 +691,20 @@ impl Connection {
 
     /// Hands a response to the core: the head with `Date`, `Server` and the length, then the
     /// body (small parts copied, files as `sendfile` promises, streams chunk by chunk).
-    fn send(&mut self, shared: &Shared, head: Option<&Head>, resp: Response, now: Instant) {
+    fn send(&mut self, shared: &Shared, head: Option<&Head>, mut resp: Response, now: Instant) {
         let settings = Arc::clone(&self.settings);
         let body_len = resp.body.known_len();
         let mut out = ResponseHead::new(
             StatusCode::new(resp.status).unwrap_or(StatusCode::new(500).expect("500 is valid")),
         );
+        let fields = resp.take_headers();
         let h = &mut out.headers;
+        *h = Headers::with_capacity(fields.len() + 4);
         let _ = h.append("Server", "protolab");
         exchange::with_date(settings.config.clock.now(), |d| {
             let _ = h.append("Date", d);
         });
-        for (name, value) in resp.field_pairs() {
-            let _ = h.append(name, value);
-        }
+        h.extend(fields);
         let no_body = matches!(resp.status, 100..=199 | 204 | 304);
         if let (Some(n), false) = (body_len, no_body) {
             let _ = h.append("Content-Length", n.to_string());

@@ -8,17 +8,11 @@
 use diagram::page::{figure, message_list, page_end, page_start};
 use diagram::{Diagram, Lane, Options};
 use std::fmt::Write as _;
+use wire::http1::{ResponseHead, StatusCode};
 use wire::trace::{Tag, Trace, Transport};
 
 use crate::handler::Request;
 use crate::response::Response;
-
-/// The head the diagram shows for this page's own answer.
-const ANSWER_HEAD: &[u8] = b"\
-    HTTP/1.1 200 OK\r\n\
-    Content-Type: text/html; charset=utf-8\r\n\
-    Cache-Control: no-store\r\n\
-    \r\n";
 
 /// True when the query asks for the picture (`?diagram`, alone or among other parameters).
 pub fn wanted(query: Option<&str>) -> bool {
@@ -30,9 +24,12 @@ pub fn wanted(query: Option<&str>) -> bool {
 
 /// The page: the exchange that loaded it as a diagram, then every message in full.
 pub fn page(req: &Request<'_>) -> Response {
+    let answer = Response::new(200)
+        .header("Content-Type", "text/html; charset=utf-8")
+        .header("Cache-Control", "no-store");
     let mut trace = Trace::new(Transport::Tcp);
     trace.push_bytes(Tag::Client, req.raw);
-    trace.push_bytes(Tag::Server, ANSWER_HEAD);
+    trace.push_bytes(Tag::Server, &answer_head(&answer));
     let mut d = Diagram::from_trace(&trace);
     d.lane_notes = vec![
         (Lane::Client, "you".into()),
@@ -62,7 +59,15 @@ pub fn page(req: &Request<'_>) -> Response {
          <code>labs trace view FILE.trace -o OUT.html</code>.</p>\n</section>\n",
     );
     page_end(&mut out);
-    Response::html(200, out).header("Cache-Control", "no-store")
+    answer.bytes(out.into_bytes())
+}
+
+/// The head the diagram shows for this page's own answer: its status line and the fields the
+/// route set, as the answer itself carries them.
+fn answer_head(answer: &Response) -> Vec<u8> {
+    let mut head = ResponseHead::new(StatusCode::new(answer.status).expect("200 is a status"));
+    head.headers = answer.headers().clone();
+    head.to_bytes()
 }
 
 #[cfg(test)]
@@ -75,5 +80,20 @@ mod tests {
         assert!(wanted(Some("a=1&diagram=1")));
         assert!(!wanted(Some("diagrams")));
         assert!(!wanted(None));
+    }
+
+    #[test]
+    fn the_drawn_head_is_the_answers_own() {
+        let answer = Response::new(200)
+            .header("Content-Type", "text/html; charset=utf-8")
+            .header("Cache-Control", "no-store");
+        assert_eq!(
+            answer_head(&answer),
+            b"\
+            HTTP/1.1 200 OK\r\n\
+            Content-Type: text/html; charset=utf-8\r\n\
+            Cache-Control: no-store\r\n\
+            \r\n"
+        );
     }
 }

@@ -70,9 +70,9 @@ pub fn apply(
                 Err(_) => return resp.body(Body::Fixed(whole.to_vec())),
             };
             // A multipart body is not this file's type: the multipart type replaces it.
-            let mut out = Response::new(206);
-            copy_fields_except(&resp, &mut out, "content-type");
-            out.push_header("Content-Type", plan.content_type().as_bytes());
+            resp.status = 206;
+            resp.remove_header("content-type");
+            resp.push_header("Content-Type", plan.content_type().as_bytes());
             let body = plan
                 .segments()
                 .into_iter()
@@ -81,24 +81,7 @@ pub fn apply(
                     BodySegment::Representation(r) => slice(&whole[0], r.first, r.len()),
                 })
                 .collect();
-            out.body(Body::Fixed(body))
-        }
-    }
-}
-
-fn copy_fields_except(from: &Response, to: &mut Response, skip: &str) {
-    for line in from
-        .fields()
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-    {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let name = std::str::from_utf8(&line[..colon]).unwrap_or("");
-        if !name.eq_ignore_ascii_case(skip) {
-            to.push_header(name, &line[colon + 2..]);
+            resp.body(Body::Fixed(body))
         }
     }
 }

@@ -10,6 +10,8 @@ use std::fs::File;
 use std::sync::Arc;
 use std::time::Instant;
 
+use wire::http1::fields::Headers;
+
 /// A piece of a body.
 #[derive(Debug, Clone)]
 pub enum Segment {
@@ -85,12 +87,12 @@ impl std::fmt::Debug for Body {
     }
 }
 
-/// A response before framing.
+/// A response before framing: the handler's field lines are kept as `wire`'s [`Headers`], which
+/// [`crate::connection`] moves into the head it sends, after `Server` and `Date`.
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
-    /// Field lines, each `Name: value\r\n`.
-    fields: Vec<u8>,
+    headers: Headers,
     pub body: Body,
     /// The handler wants the connection closed after this response.
     pub close: bool,
@@ -100,54 +102,51 @@ impl Response {
     pub fn new(status: u16) -> Response {
         Response {
             status,
-            fields: Vec::with_capacity(256),
+            headers: Headers::new(),
             body: Body::empty(),
             close: false,
         }
     }
 
-    /// Adds a field. Values are written as given, so they must not hold CR or LF; any that do are
-    /// replaced by spaces rather than let a value split the head.
+    /// Adds a field. A value must not hold CR or LF; any that do are replaced by spaces rather
+    /// than let a value split the head. A line `wire` still refuses (a name that is not a token,
+    /// a value with another control byte or white space at an edge) is left out.
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Response {
         self.push_header(name, value.as_ref());
         self
     }
 
     pub fn push_header(&mut self, name: &str, value: &[u8]) {
-        self.fields.extend_from_slice(name.as_bytes());
-        self.fields.extend_from_slice(b": ");
-        self.fields.extend(
-            value
+        // A line still refused is left out, as it always was when the head was sent.
+        let _ = if value.iter().any(|&b| b == b'\r' || b == b'\n') {
+            let value: Vec<u8> = value
                 .iter()
-                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-        );
-        self.fields.extend_from_slice(b"\r\n");
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+                .collect();
+            self.headers.append(name, value)
+        } else {
+            self.headers.append(name, value)
+        };
     }
 
-    /// The field lines so far.
-    pub fn fields(&self) -> &[u8] {
-        &self.fields
+    /// The field lines so far, in order.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
     }
 
-    /// The fields as (name, value) pairs, in order.
-    pub fn field_pairs(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.fields.split(|&b| b == b'\n').filter_map(|line| {
-            let line = line.strip_suffix(b"\r")?;
-            let colon = line.iter().position(|&b| b == b':')?;
-            let name = std::str::from_utf8(&line[..colon]).ok()?;
-            Some((name, line.get(colon + 2..).unwrap_or_default()))
-        })
+    /// The field lines, for the connection to send.
+    pub fn take_headers(&mut self) -> Headers {
+        std::mem::take(&mut self.headers)
+    }
+
+    /// Removes every line named `name` (any case).
+    pub fn remove_header(&mut self, name: &str) {
+        self.headers.remove(name);
     }
 
     /// The value of a field this response carries (case-insensitive name), for logs and tests.
     pub fn field(&self, name: &str) -> Option<&[u8]> {
-        self.fields.split(|&b| b == b'\n').find_map(|line| {
-            let line = line.strip_suffix(b"\r")?;
-            let colon = line.iter().position(|&b| b == b':')?;
-            line[..colon]
-                .eq_ignore_ascii_case(name.as_bytes())
-                .then(|| &line[colon + 2..])
-        })
+        self.headers.get(name)
     }
 
     pub fn body(mut self, body: Body) -> Response {
@@ -192,7 +191,9 @@ mod tests {
         let r = Response::new(200)
             .header("ETag", "\"x\"")
             .header("X-Evil", "a\r\nSet-Cookie: b");
-        assert_eq!(r.fields(), b"ETag: \"x\"\r\nX-Evil: a  Set-Cookie: b\r\n");
+        let mut lines = Vec::new();
+        r.headers().write_to(&mut lines);
+        assert_eq!(lines, b"ETag: \"x\"\r\nX-Evil: a  Set-Cookie: b\r\n");
         assert_eq!(r.field("etag"), Some(&b"\"x\""[..]));
         assert_eq!(r.field("set-cookie"), None);
     }

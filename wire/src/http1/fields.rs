@@ -486,6 +486,22 @@ impl<'h> IntoIterator for &'h Headers {
     }
 }
 
+impl IntoIterator for Headers {
+    type Item = Field;
+    type IntoIter = std::vec::IntoIter<Field>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.fields.into_iter()
+    }
+}
+
+/// Moves field lines in at the end, in order (a shell that builds its own lines moves them into
+/// the head it sends without writing them again).
+impl Extend<Field> for Headers {
+    fn extend<I: IntoIterator<Item = Field>>(&mut self, iter: I) {
+        self.fields.extend(iter);
+    }
+}
+
 impl FromIterator<Field> for Headers {
     fn from_iter<I: IntoIterator<Item = Field>>(iter: I) -> Headers {
         Headers {
