@@ -5,15 +5,19 @@
 //!   seconds, as it always was in these programs and in iputils ping's `-i` and `-W`);
 //! - [`ColorArg`] and [`Paint`]: `--color auto|always|never`, `NO_COLOR` honoured, on
 //!   anstream/anstyle (what clap itself draws its help with);
-//! - [`version!`]: `--version` prints `PROGRAM (protolab) VERSION`.
+//! - [`version!`]: `--version` prints `PROGRAM (protolab) VERSION`;
+//! - [`data_dir`]: the folder protolab keeps its files in (`labs`' progress, `smtp serve`'s
+//!   maildir).
 //!
 //! Scope: the shells' plumbing only. No protocol lives here (that is `wire`), and nothing here
 //! opens a socket.
 
 mod color;
+mod data_dir;
 mod duration;
 
 pub use color::{ColorArg, ColorWhen, Paint, BOLD, DIM, ERROR, NOTE, OK, WARN};
+pub use data_dir::{data_dir, data_dir_from};
 pub use duration::{format_duration, parse_duration, parse_positive_duration};
 
 /// The text clap prints after the program's name for `--version`: `(protolab) 0.2.0`, so that

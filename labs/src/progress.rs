@@ -15,15 +15,9 @@ pub struct Progress {
     path: Option<PathBuf>,
 }
 
-/// The data folder protolab keeps its files in.
+/// The data folder protolab keeps its files in (one rule for every program: [`cmdline::data_dir`]).
 pub fn data_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("PROTOLAB_DATA_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir).join("protolab"));
-    }
-    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share/protolab"))
+    cmdline::data_dir()
 }
 
 impl Progress {

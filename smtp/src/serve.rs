@@ -532,15 +532,7 @@ pub fn summary_line(message: &ReceivedMessage, peer: SocketAddr, place: &str) ->
 /// folder (`$PROTOLAB_DATA_DIR`, else `$XDG_DATA_HOME/protolab`, else `~/.local/share/protolab`,
 /// the folder `labs` keeps its progress in).
 pub fn default_maildir() -> Option<PathBuf> {
-    let data = if let Some(dir) = std::env::var_os("PROTOLAB_DATA_DIR").filter(|d| !d.is_empty()) {
-        PathBuf::from(dir)
-    } else if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        PathBuf::from(dir).join("protolab")
-    } else {
-        PathBuf::from(std::env::var_os("HOME").filter(|d| !d.is_empty())?)
-            .join(".local/share/protolab")
-    };
-    Some(data.join("maildir"))
+    Some(cmdline::data_dir()?.join("maildir"))
 }
 
 /// Turns `--auth USER:PASS` into credentials.
