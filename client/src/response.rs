@@ -17,9 +17,11 @@ use std::ops::Range;
 use wire::http1::chunked::ChunkedError;
 use wire::http1::conn::{CloseReason, Persistence};
 use wire::http1::framing::{BodyLength, FramingError};
+use wire::http1::plain_response::{NotPlain, PlainResponse};
 use wire::http1::reader::{MessageReader, Part, ReadError, ReaderOptions};
 use wire::http1::{Headers, Method, ParseError, ParseOptions, ResponseHead, Version};
 use wire::trace::escape_inline;
+use wire::Status;
 
 use crate::ExitCode;
 
@@ -415,13 +417,34 @@ pub fn close_reason_text(reason: CloseReason) -> String {
 }
 
 /// The load generator's view: is the response complete, and how did it end.
+///
+/// A plain head (what servers send for a file: `HTTP/1.1`, one `Content-Length`, no chunked
+/// coding, see [`wire::http1::plain_response`]) is scanned in one pass and its body counted
+/// here, with nothing copied or allocated; any other head, and every malformed one, goes to the
+/// full reader ([`ResponseReader`]), which decides and names what is wrong.
 #[derive(Debug)]
 pub struct ResponseTracker {
     reader: ResponseReader,
+    track: Track,
     status: u16,
     head_request: bool,
     /// An unfinished head, kept until the rest arrives.
     pending: Vec<u8>,
+}
+
+/// How the current response is being followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Track {
+    /// Waiting for the head, hoping it is plain.
+    Scan,
+    /// A plain head was read: counting its body.
+    Body {
+        remaining: u64,
+        got: u64,
+        close: bool,
+    },
+    /// The full reader reads this response.
+    Full,
 }
 
 /// A finished response, as the load generator counts it.
@@ -449,15 +472,26 @@ impl ResponseTracker {
     pub fn new(head_request: bool) -> ResponseTracker {
         ResponseTracker {
             reader: ResponseReader::lean(if head_request { "HEAD" } else { "GET" }),
+            track: ResponseTracker::first_track(head_request),
             status: 0,
             head_request,
             pending: Vec::new(),
         }
     }
 
+    /// A response to HEAD has no body whatever its head says: the full reader knows that.
+    fn first_track(head_request: bool) -> Track {
+        if head_request {
+            Track::Full
+        } else {
+            Track::Scan
+        }
+    }
+
     /// Gets ready for the next response.
     pub fn reset(&mut self) {
         self.reader.reset();
+        self.track = ResponseTracker::first_track(self.head_request);
         self.status = 0;
         self.pending.clear();
     }
@@ -465,13 +499,13 @@ impl ResponseTracker {
     /// Feeds bytes. An unfinished head is kept inside until it completes.
     pub fn handle_bytes(&mut self, input: &[u8]) -> Result<Progress, ResponseError> {
         if self.pending.is_empty() {
-            return self.feed(input, input.len());
+            return self.track(input);
         }
-        // The head arrived in pieces: parse the kept piece and the new bytes together.
+        // The head arrived in pieces: read the kept piece and the new bytes together.
         let kept = self.pending.len();
         let mut joined = std::mem::take(&mut self.pending);
         joined.extend_from_slice(input);
-        let progress = self.feed(&joined, joined.len());
+        let progress = self.track(&joined);
         match progress {
             Ok(Progress::Done(mut done)) => {
                 done.used = done.used.saturating_sub(kept);
@@ -479,6 +513,61 @@ impl ResponseTracker {
             }
             other => other,
         }
+    }
+
+    fn track(&mut self, input: &[u8]) -> Result<Progress, ResponseError> {
+        match self.track {
+            Track::Scan => self.scan(input),
+            Track::Body { .. } => Ok(self.count_body(input, 0)),
+            Track::Full => self.feed(input, input.len()),
+        }
+    }
+
+    /// Reads the head if it is plain, else hands every byte to the full reader.
+    fn scan(&mut self, input: &[u8]) -> Result<Progress, ResponseError> {
+        let limits = &self.reader.reader.options().parse.limits;
+        match PlainResponse::scan(input, limits) {
+            Ok(Status::Complete((used, plain))) => {
+                self.status = plain.status;
+                self.track = Track::Body {
+                    remaining: plain.content_length,
+                    got: 0,
+                    close: plain.close,
+                };
+                Ok(self.count_body(&input[used..], used))
+            }
+            Ok(Status::Partial) => {
+                self.pending.extend_from_slice(input);
+                Ok(Progress::NeedMore)
+            }
+            Err(NotPlain) => {
+                self.track = Track::Full;
+                self.feed(input, input.len())
+            }
+        }
+    }
+
+    /// Counts body bytes of a plain response; `before` bytes of the input came before `body`.
+    fn count_body(&mut self, body: &[u8], before: usize) -> Progress {
+        let Track::Body {
+            remaining,
+            got,
+            close,
+        } = &mut self.track
+        else {
+            unreachable!("counting a body follows a plain head")
+        };
+        let take = (*remaining).min(body.len() as u64);
+        *remaining -= take;
+        *got += take;
+        if *remaining > 0 {
+            return Progress::NeedMore;
+        }
+        Progress::Done(Done {
+            status: self.status,
+            keep_alive: !*close,
+            used: before + take as usize,
+        })
     }
 
     fn feed(&mut self, input: &[u8], len: usize) -> Result<Progress, ResponseError> {
@@ -508,6 +597,12 @@ impl ResponseTracker {
 
     /// The server closed.
     pub fn handle_eof(&mut self) -> Result<Option<Done>, ResponseError> {
+        if let Track::Body { remaining, got, .. } = self.track {
+            return Err(ResponseError::TruncatedBody {
+                missing: Some(remaining),
+                got,
+            });
+        }
         match self.reader.handle_eof(self.pending.len())? {
             Some(ReadEvent::End { .. }) => Ok(Some(Done {
                 status: self.status,
@@ -604,5 +699,96 @@ mod tests {
                 assert_eq!(got, (b"hi".to_vec(), expected), "step {step}");
             }
         }
+    }
+
+    /// Feeds a tracker `input` in pieces of `step` bytes, then the end of the stream.
+    fn track(input: &[u8], step: usize) -> Result<Option<Done>, ResponseError> {
+        let mut tracker = ResponseTracker::new(false);
+        for piece in input.chunks(step) {
+            if let Progress::Done(done) = tracker.handle_bytes(piece)? {
+                return Ok(Some(done));
+            }
+        }
+        tracker.handle_eof()
+    }
+
+    const PLAIN: &[u8] = b"\
+HTTP/1.1 200 OK\r\n\
+Server: protolab\r\n\
+Content-Length: 5\r\n\
+\r\n\
+hello";
+
+    #[test]
+    fn the_tracker_ends_a_response_where_its_framing_says_however_it_arrives() {
+        let cases: [(&[u8], u16, bool); 4] = [
+            (PLAIN, 200, true),
+            (
+                b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno",
+                404,
+                false,
+            ),
+            // Not plain (chunked; a bare LF): the full reader reads them.
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+                200,
+                true,
+            ),
+            (b"HTTP/1.1 201 Created\nContent-Length: 2\n\nhi", 201, true),
+        ];
+        for (input, status, keep_alive) in cases {
+            for step in [input.len(), 1, 3, 7] {
+                let last_piece = match input.len() % step {
+                    0 => step,
+                    n => n,
+                };
+                let expected = Done {
+                    status,
+                    keep_alive,
+                    used: last_piece,
+                };
+                assert_eq!(track(input, step), Ok(Some(expected)), "step {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_tracker_refuses_a_broken_response_with_what_is_wrong() {
+        let broken = b"HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello";
+        for step in [broken.len(), 1] {
+            let Err(e) = track(broken, step) else {
+                panic!("differing lengths are refused");
+            };
+            assert!(matches!(e, ResponseError::Framing(_)), "{e:?}");
+            assert!(
+                e.diagnosis(broken).contains("framing"),
+                "{}",
+                e.diagnosis(broken)
+            );
+        }
+        let not_http = b"SSH-2.0-OpenSSH_9.2\r\n";
+        assert!(matches!(
+            track(not_http, 4),
+            Err(ResponseError::Head { .. })
+        ));
+    }
+
+    #[test]
+    fn the_tracker_says_how_much_of_a_body_a_close_cut_off() {
+        let cut = &PLAIN[..PLAIN.len() - 2];
+        for step in [cut.len(), 1] {
+            assert_eq!(
+                track(cut, step),
+                Err(ResponseError::TruncatedBody {
+                    missing: Some(2),
+                    got: 3
+                })
+            );
+        }
+        assert_eq!(
+            track(&PLAIN[..20], 20),
+            Err(ResponseError::TruncatedHead { received: 20 })
+        );
+        assert_eq!(track(b"", 1), Err(ResponseError::Empty));
     }
 }

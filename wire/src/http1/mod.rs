@@ -15,6 +15,7 @@
 //! | [`framing`] | how long a message body is (RFC 9112 §6.3), smuggling shapes refused |
 //! | [`chunked`] | the chunked transfer coding (RFC 9112 §7.1): decoder and encoder |
 //! | [`reader`] | one message as it arrives, either role: head, framing decision, body, trailers |
+//! | [`plain_response`] | a plain response head's framing in one pass, for a client that only counts responses |
 //! | [`conn`] | the connection state machine for both roles (keep-alive, pipelining, 100-continue) |
 //! | [`date`] | HTTP dates (RFC 9110 §5.6.7) |
 //! | [`conditional`] | conditional requests (RFC 9110 §13) |
@@ -50,6 +51,7 @@ pub mod head;
 pub mod max_forwards;
 pub mod method;
 pub mod options;
+pub mod plain_response;
 pub mod range;
 pub mod reader;
 pub mod request;
