@@ -509,6 +509,14 @@ impl Ctx {
         self.held.push(peer);
     }
 
+    /// Puts what the held connections have seen so far into the step's exchanges (they stay
+    /// open): a step that fails on a held connection shows its bytes.
+    pub fn log_held(&mut self) {
+        for peer in &mut self.held {
+            peer.hand_over_exchange();
+        }
+    }
+
     /// Closes the connections the step held, after its program was stopped.
     pub fn release_held(&mut self) {
         self.held.clear();

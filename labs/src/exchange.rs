@@ -442,6 +442,22 @@ impl Peer {
     }
 }
 
+impl Peer {
+    /// Hands what this connection has seen so far to its log now (when it has seen anything),
+    /// and records nothing after: for a connection held open past the end of its step, whose
+    /// exchange the report needs.
+    pub fn hand_over_exchange(&mut self) {
+        if self.exchange.events.is_empty() {
+            return;
+        }
+        if let Some(log) = self.log.take() {
+            if let Ok(mut log) = log.lock() {
+                log.push(std::mem::take(&mut self.exchange));
+            }
+        }
+    }
+}
+
 impl Drop for Peer {
     fn drop(&mut self) {
         if let Some(log) = &self.log {

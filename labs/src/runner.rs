@@ -77,6 +77,9 @@ pub fn run_step(ctx: &mut Ctx, track: &Track, index: usize, step: &Step) -> Step
             ));
         }
     }
+    // Connections held open for the program (a silent client, half a request) are still open;
+    // what they saw belongs in the report, which is often where the step failed.
+    ctx.log_held();
     let exchanges = ctx.take_exchanges();
     // Stopped first, so that everything it printed up to the end of the step is there (its
     // readers are done), not whatever had been read when the check gave up.

@@ -211,6 +211,22 @@ fn an_early_stage_server_that_dies_on_an_empty_read_is_never_sent_one() {
     insta::assert_snapshot!("early_stage_http_track", whole(&results));
 }
 
+/// A server with a thread per connection that still reads each request with one `recv()`:
+/// it answers the first client's half request line, and the report shows those bytes, from a
+/// connection labs keeps open until the program is stopped.
+#[test]
+fn a_threaded_read_once_server_is_shown_answering_half_a_request_line() {
+    let result = check("http/concurrent", "python3 threaded_read_once.py {port}");
+    assert!(!result.passed(), "{}", report(&result));
+    let text = report(&result);
+    assert!(
+        text.contains("after half a request line")
+            && text.contains("C: GET /echo/fir\n    S: HTTP/1.1 200 OK"),
+        "{text}"
+    );
+    insta::assert_snapshot!("threaded_read_once_concurrent", text);
+}
+
 #[test]
 fn a_read_once_serial_server_fails_read_request_and_concurrent() {
     let command = "python3 read_once.py {port}";
