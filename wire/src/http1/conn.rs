@@ -450,17 +450,16 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
-/// What the next event is, before it borrows the receive buffer.
-enum Next {
-    Request(RequestHead),
-    InformationalResponse(ResponseHead),
-    Response(ResponseHead),
+/// One step of the peer's body, before it becomes an [`Event`]: small, so the body path never
+/// moves a head-sized value.
+enum BodyStep {
+    /// [`Event::Data`]: this range of the receive buffer's bytes.
     Data(Range<usize>),
-    EndOfMessage(Headers),
     NeedData,
-    Paused,
-    SwitchedProtocol,
+    EndOfMessage(Headers),
     ConnectionClosed(CloseReason),
+    /// Drained without an event: look again.
+    Drained,
 }
 
 /// An HTTP/1.1 connection, client or server, without I/O. See the module documentation.
@@ -686,21 +685,8 @@ impl Conn {
     /// After an `Err`, the connection is over: a server sends the error response
     /// ([`ConnError::status_hint`]) if [`our_state`](Self::our_state) allows one, then closes.
     pub fn poll_event(&mut self) -> Result<Event<'_>, ConnError> {
-        let next = self.next_event()?;
-        Ok(match next {
-            Next::Request(head) => Event::Request(head),
-            Next::InformationalResponse(head) => Event::InformationalResponse(head),
-            Next::Response(head) => Event::Response(head),
-            Next::Data(range) => Event::Data(&self.received.bytes()[range]),
-            Next::EndOfMessage(trailers) => Event::EndOfMessage(trailers),
-            Next::NeedData => Event::NeedData,
-            Next::Paused => Event::Paused,
-            Next::SwitchedProtocol => Event::SwitchedProtocol,
-            Next::ConnectionClosed(reason) => Event::ConnectionClosed(reason),
-        })
-    }
-
-    fn next_event(&mut self) -> Result<Next, ConnError> {
+        // Each event is built where it is decided, in this function's own return slot (a head
+        // is 160 bytes: every move into another type would be a copy).
         if let Some(error) = self.pending_error.take() {
             return Err(self.fail(error));
         }
@@ -717,7 +703,7 @@ impl Conn {
                         self.peer_closed();
                         continue;
                     }
-                    return Ok(Next::NeedData);
+                    return Ok(Event::NeedData);
                 }
                 State::Idle => return self.read_request_head(),
                 // Only a server is ever in SendResponse: this is the client waiting for it.
@@ -728,24 +714,27 @@ impl Conn {
                     {
                         // The response is complete and the connection closes: the rest of the
                         // request body is not read.
-                        return Ok(Next::ConnectionClosed(self.reason()));
+                        return Ok(Event::ConnectionClosed(self.reason()));
                     }
-                    match self.read_body()? {
-                        Some(next) => return Ok(next),
-                        None => continue,
-                    }
+                    return Ok(match self.read_body()? {
+                        BodyStep::Data(range) => Event::Data(&self.received.bytes()[range]),
+                        BodyStep::NeedData => Event::NeedData,
+                        BodyStep::EndOfMessage(trailers) => Event::EndOfMessage(trailers),
+                        BodyStep::ConnectionClosed(reason) => Event::ConnectionClosed(reason),
+                        BodyStep::Drained => continue,
+                    });
                 }
-                State::Done | State::MightSwitchProtocol => return Ok(Next::Paused),
+                State::Done | State::MightSwitchProtocol => return Ok(Event::Paused),
                 State::MustClose => {
                     return Ok(match ours {
                         State::MustClose | State::Closed | State::Error => {
-                            Next::ConnectionClosed(self.reason())
+                            Event::ConnectionClosed(self.reason())
                         }
-                        _ => Next::Paused,
+                        _ => Event::Paused,
                     })
                 }
-                State::Closed | State::Error => return Ok(Next::ConnectionClosed(self.reason())),
-                State::SwitchedProtocol => return Ok(Next::SwitchedProtocol),
+                State::Closed | State::Error => return Ok(Event::ConnectionClosed(self.reason())),
+                State::SwitchedProtocol => return Ok(Event::SwitchedProtocol),
             }
         }
     }
@@ -781,29 +770,32 @@ impl Conn {
 
     /// The peer's head is not complete: wait, or (at the end of the stream with nothing
     /// buffered) the peer closed between messages.
-    fn head_incomplete(&mut self) -> Result<Next, ConnError> {
+    fn head_incomplete(&mut self) -> Result<Event<'static>, ConnError> {
         if !self.eof {
-            return Ok(Next::NeedData);
+            return Ok(Event::NeedData);
         }
         self.peer_closed();
-        Ok(Next::ConnectionClosed(self.reason()))
+        Ok(Event::ConnectionClosed(self.reason()))
     }
 
-    /// Reads the peer's next head with the message reader; `Ok(None)`: not complete yet.
-    fn read_head(&mut self) -> Result<Option<(usize, Part)>, ConnError> {
+    // The reader's answer is matched where it is made (no helper rewraps it): a head is 160
+    // bytes, and every move into another type is a copy.
+
+    fn read_request_head(&mut self) -> Result<Event<'static>, ConnError> {
         match self.message.read(self.received.data(), self.eof) {
-            Ok((used, Some(part))) => Ok(Some((used, part))),
-            Ok((_, None)) => Ok(None),
+            Ok((used, Some(Part::Request(head)))) => {
+                self.start_request(used, &head)?;
+                Ok(Event::Request(head))
+            }
+            Ok((_, None)) => self.head_incomplete(),
+            Ok(_) => unreachable!("a server's reader reads requests"),
             Err(e) => Err(self.fail(e.into())),
         }
     }
 
-    fn read_request_head(&mut self) -> Result<Next, ConnError> {
-        let (used, head) = match self.read_head()? {
-            None => return self.head_incomplete(),
-            Some((used, Part::Request(head))) => (used, head),
-            Some(_) => unreachable!("a server's reader reads requests"),
-        };
+    /// The request head of `used` bytes the reader just read: the limits, the states, and what
+    /// the connection must remember of it.
+    fn start_request(&mut self, used: usize, head: &RequestHead) -> Result<(), ConnError> {
         let body = self.message.framing().map_or(BodyLength::Empty, |f| f.body);
         if let (Some(limit), BodyLength::ContentLength(n)) = (self.options.max_body, body) {
             if n > limit {
@@ -831,13 +823,14 @@ impl Conn {
             && present.expect
             && head.headers.contains_token("expect", "100-continue");
         self.method = Some(head.method.clone());
-        Ok(Next::Request(head))
+        Ok(())
     }
 
-    fn read_response_head(&mut self) -> Result<Next, ConnError> {
-        let (used, head) = match self.read_head()? {
-            None => return self.head_incomplete(),
-            Some((used, Part::Interim(head))) => {
+    fn read_response_head(&mut self) -> Result<Event<'static>, ConnError> {
+        match self.message.read(self.received.data(), self.eof) {
+            Err(e) => Err(self.fail(e.into())),
+            Ok((_, None)) => self.head_incomplete(),
+            Ok((used, Some(Part::Interim(head)))) => {
                 self.received.consume(used);
                 self.states
                     .apply(Role::Server, Step::InformationalResponse)
@@ -845,11 +838,18 @@ impl Conn {
                 if head.status.as_u16() == 100 {
                     self.expecting_continue = false;
                 }
-                return Ok(Next::InformationalResponse(head));
+                Ok(Event::InformationalResponse(head))
             }
-            Some((used, Part::Response(head))) => (used, head),
-            Some(_) => unreachable!("a client's reader reads responses"),
-        };
+            Ok((used, Some(Part::Response(head)))) => {
+                self.start_response(used, &head)?;
+                Ok(Event::Response(head))
+            }
+            Ok(_) => unreachable!("a client's reader reads responses"),
+        }
+    }
+
+    /// The final response head of `used` bytes the reader just read.
+    fn start_response(&mut self, used: usize, head: &ResponseHead) -> Result<(), ConnError> {
         let status = head.status.as_u16();
         let (body, close_after) = self
             .message
@@ -866,7 +866,7 @@ impl Conn {
             self.received.consume(used);
             self.expecting_continue = false;
             self.peer_version = Some(head.version);
-            return Ok(Next::Response(head));
+            return Ok(());
         }
         if let (Some(limit), BodyLength::ContentLength(n)) = (self.options.max_body, body) {
             if n > limit {
@@ -885,7 +885,7 @@ impl Conn {
         if body == BodyLength::CloseDelimited {
             self.end_keep_alive(CloseReason::CloseDelimitedBody);
         }
-        Ok(Next::Response(head))
+        Ok(())
     }
 
     /// Keep-alive rules for a head the peer sent (RFC 9112 §9.3), as the reader found them.
@@ -899,8 +899,8 @@ impl Conn {
         }
     }
 
-    /// One step of the peer's body; `None` when it was drained without an event.
-    fn read_body(&mut self) -> Result<Option<Next>, ConnError> {
+    /// One step of the peer's body.
+    fn read_body(&mut self) -> Result<BodyStep, ConnError> {
         if self.expecting_continue && self.role == Role::Server {
             // The application asks for the body: this is when `100 Continue` goes out, unless
             // the client is already sending it (RFC 9110 §10.1.1).
@@ -911,12 +911,9 @@ impl Conn {
                     .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
             }
         }
-        let step = match self.message.read(self.received.data(), self.eof) {
-            Ok(step) => step,
-            Err(e) => return Err(self.fail(e.into())),
-        };
-        match step {
-            (_, Some(Part::Data(range))) => {
+        match self.message.read(self.received.data(), self.eof) {
+            Err(e) => Err(self.fail(e.into())),
+            Ok((_, Some(Part::Data(range)))) => {
                 let start = self.received.offset();
                 self.received.consume(range.end);
                 let mut range = start + range.start..start + range.end;
@@ -924,9 +921,9 @@ impl Conn {
                 if self.draining {
                     if self.body_received > self.options.max_drain {
                         self.end_keep_alive(CloseReason::UnreadRequestBody);
-                        return Ok(Some(Next::ConnectionClosed(self.reason())));
+                        return Ok(BodyStep::ConnectionClosed(self.reason()));
                     }
-                    return Ok(None);
+                    return Ok(BodyStep::Drained);
                 }
                 if let Some(limit) = self.options.max_body {
                     if self.body_received > limit {
@@ -941,13 +938,13 @@ impl Conn {
                         self.pending_error = Some(ProtocolError::BodyTooLarge { limit });
                     }
                 }
-                Ok(Some(Next::Data(range)))
+                Ok(BodyStep::Data(range))
             }
-            (used, None) => {
+            Ok((used, None)) => {
                 self.received.consume(used);
-                Ok(Some(Next::NeedData))
+                Ok(BodyStep::NeedData)
             }
-            (used, Some(Part::End(trailers))) => {
+            Ok((used, Some(Part::End(trailers)))) => {
                 self.received.consume(used);
                 let draining = std::mem::take(&mut self.draining);
                 let outcome = self
@@ -958,12 +955,12 @@ impl Conn {
                     self.next_cycle();
                 }
                 if draining {
-                    Ok(None)
+                    Ok(BodyStep::Drained)
                 } else {
-                    Ok(Some(Next::EndOfMessage(trailers)))
+                    Ok(BodyStep::EndOfMessage(trailers))
                 }
             }
-            (_, Some(_)) => unreachable!("the reader gives a head only before the body"),
+            Ok((_, Some(_))) => unreachable!("the reader gives a head only before the body"),
         }
     }
 

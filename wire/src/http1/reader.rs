@@ -200,21 +200,20 @@ enum Reads {
     Responses(Method),
 }
 
-/// Where a body ends, and how far along it is.
-#[derive(Debug)]
-enum Body {
-    Length { remaining: u64 },
-    Chunked(Box<ChunkedDecoder>),
-    UntilClose,
-}
-
-#[derive(Debug)]
+/// Where the reader is in the current message. Plain data (no drop, copied freely): the chunked
+/// decoder lives beside it in the reader, so moving from one phase to the next costs a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Waiting for a head (a final one after any interim ones).
     Head,
-    Body(Body),
-    /// The body is complete; [`Part::End`] is owed, with these trailers.
-    Ending(Headers),
+    /// A `Content-Length` body with this many bytes still owed.
+    Length { remaining: u64 },
+    /// A chunked body, read by the reader's decoder.
+    Chunked,
+    /// A body that ends when the peer closes.
+    UntilClose,
+    /// The body is complete (it had no trailers); [`Part::End`] is owed.
+    Ending,
     /// The message is complete (or became a tunnel): nothing more is read until [`MessageReader::next_message`].
     Done,
 }
@@ -225,6 +224,8 @@ pub struct MessageReader {
     reads: Reads,
     options: ReaderOptions,
     phase: Phase,
+    /// The chunked body's decoder, while [`Phase::Chunked`] (kept for the next chunked body).
+    decoder: Option<Box<ChunkedDecoder>>,
     /// How many bytes of the input were already searched for the LF that could end a head.
     head_scanned: usize,
     framing: Option<Framing>,
@@ -257,6 +258,7 @@ impl MessageReader {
             reads,
             options,
             phase: Phase::Head,
+            decoder: None,
             head_scanned: 0,
             framing: None,
             present: FramingFields::default(),
@@ -327,8 +329,8 @@ impl MessageReader {
     /// Body bytes used so far for this message as they were framed (for a chunked body, its
     /// size lines and trailers too).
     pub fn body_used(&self) -> u64 {
-        match &self.phase {
-            Phase::Body(Body::Chunked(decoder)) => decoder.consumed(),
+        match (self.phase, &self.decoder) {
+            (Phase::Chunked, Some(decoder)) => decoder.consumed(),
             _ => self.body_used,
         }
     }
@@ -340,24 +342,24 @@ impl MessageReader {
 
     /// (`Content-Length` bodies) Bytes still owed.
     pub fn remaining(&self) -> Option<u64> {
-        match &self.phase {
-            Phase::Body(Body::Length { remaining }) => Some(*remaining),
+        match self.phase {
+            Phase::Length { remaining } => Some(remaining),
             _ => None,
         }
     }
 
     /// Chunks whose data has begun (0 for a body that is not chunked).
     pub fn chunks(&self) -> u64 {
-        match &self.phase {
-            Phase::Body(Body::Chunked(decoder)) => decoder.chunks(),
+        match (self.phase, &self.decoder) {
+            (Phase::Chunked, Some(decoder)) => decoder.chunks(),
             _ => self.chunks,
         }
     }
 
     /// True once the chunked body needed the bare-LF leniency.
     pub fn chunked_bare_lf_used(&self) -> bool {
-        match &self.phase {
-            Phase::Body(Body::Chunked(decoder)) => decoder.bare_lf_used(),
+        match (self.phase, &self.decoder) {
+            (Phase::Chunked, Some(decoder)) => decoder.bare_lf_used(),
             _ => self.chunked_bare_lf,
         }
     }
@@ -370,34 +372,35 @@ impl MessageReader {
     /// messages). After [`Part::End`] (or a tunnel's head) every call answers `(0, None)` until
     /// [`next_message`](Self::next_message).
     pub fn read(&mut self, input: &[u8], eof: bool) -> Result<(usize, Option<Part>), ReadError> {
-        match &mut self.phase {
+        match self.phase {
             Phase::Head => self.read_head(input, eof),
             Phase::Done => Ok((0, None)),
-            Phase::Ending(trailers) => {
-                let trailers = std::mem::take(trailers);
+            Phase::Ending => {
                 self.phase = Phase::Done;
-                Ok((0, Some(Part::End(trailers))))
+                Ok((0, Some(Part::End(Headers::new()))))
             }
-            Phase::Body(Body::Length { remaining }) => {
+            Phase::Length { remaining } => {
                 if input.is_empty() {
                     return if eof {
                         Err(ReadError::IncompleteBody {
-                            missing: Some(*remaining),
+                            missing: Some(remaining),
                         })
                     } else {
                         Ok((0, None))
                     };
                 }
-                let take = (*remaining).min(input.len() as u64) as usize;
-                *remaining -= take as u64;
-                if *remaining == 0 {
-                    self.phase = Phase::Ending(Headers::new());
-                }
+                let take = remaining.min(input.len() as u64) as usize;
+                let remaining = remaining - take as u64;
+                self.phase = if remaining == 0 {
+                    Phase::Ending
+                } else {
+                    Phase::Length { remaining }
+                };
                 self.body_received += take as u64;
                 self.body_used += take as u64;
                 Ok((take, Some(Part::Data(0..take))))
             }
-            Phase::Body(Body::UntilClose) => {
+            Phase::UntilClose => {
                 if !input.is_empty() {
                     self.body_received += input.len() as u64;
                     self.body_used += input.len() as u64;
@@ -409,27 +412,39 @@ impl MessageReader {
                     Ok((0, None))
                 }
             }
-            Phase::Body(Body::Chunked(decoder)) => match decoder.decode(input) {
-                Err(e) => Err(ReadError::Chunked(e)),
-                Ok(Status::Complete((used, ChunkedEvent::Data(range)))) => {
-                    self.body_received += range.len() as u64;
-                    Ok((used, Some(Part::Data(range))))
-                }
-                Ok(Status::Complete((used, ChunkedEvent::End))) => {
-                    let trailers = decoder
-                        .take_trailers()
-                        .into_iter()
-                        .map(|t| Field::from_parsed(t.name.as_bytes(), &t.value))
-                        .collect();
-                    self.body_used = decoder.consumed();
-                    self.chunks = decoder.chunks();
-                    self.chunked_bare_lf = decoder.bare_lf_used();
-                    self.phase = Phase::Done;
-                    Ok((used, Some(Part::End(trailers))))
-                }
-                Ok(Status::Partial) if eof => Err(ReadError::IncompleteBody { missing: None }),
-                Ok(Status::Partial) => Ok((input.len(), None)),
-            },
+            Phase::Chunked => self.read_chunked(input, eof),
+        }
+    }
+
+    fn read_chunked(
+        &mut self,
+        input: &[u8],
+        eof: bool,
+    ) -> Result<(usize, Option<Part>), ReadError> {
+        let decoder = self
+            .decoder
+            .as_mut()
+            .expect("a chunked body has its decoder");
+        match decoder.decode(input) {
+            Err(e) => Err(ReadError::Chunked(e)),
+            Ok(Status::Complete((used, ChunkedEvent::Data(range)))) => {
+                self.body_received += range.len() as u64;
+                Ok((used, Some(Part::Data(range))))
+            }
+            Ok(Status::Complete((used, ChunkedEvent::End))) => {
+                let trailers = decoder
+                    .take_trailers()
+                    .into_iter()
+                    .map(|t| Field::from_parsed(t.name.as_bytes(), &t.value))
+                    .collect();
+                self.body_used = decoder.consumed();
+                self.chunks = decoder.chunks();
+                self.chunked_bare_lf = decoder.bare_lf_used();
+                self.phase = Phase::Done;
+                Ok((used, Some(Part::End(trailers))))
+            }
+            Ok(Status::Partial) if eof => Err(ReadError::IncompleteBody { missing: None }),
+            Ok(Status::Partial) => Ok((input.len(), None)),
         }
     }
 
@@ -447,32 +462,47 @@ impl MessageReader {
             .map(|p| scanned + p + 1)
     }
 
+    // The head path hands the head up by value through as few layers as possible: each layer
+    // that rewraps a 160-byte head in another type costs a copy (bench/wire's `exchange`
+    // counts them). `read_request_head` and `read_response_head` build `read`'s own answer.
+
     fn read_head(&mut self, input: &[u8], eof: bool) -> Result<(usize, Option<Part>), ReadError> {
         let Some(view) = self.head_view_len(input, eof) else {
             return Ok((0, None));
         };
         let input = &input[..view];
-        let parsed = match &self.reads {
-            Reads::Requests => self.read_request_head(input)?,
-            Reads::Responses(_) => self.read_response_head(input)?,
-        };
-        match parsed {
-            Some((used, part)) => {
-                self.head_scanned = 0;
-                self.head_bytes += used as u64;
-                Ok((used, Some(part)))
-            }
-            None if eof && !input.is_empty() => Err(ReadError::IncompleteHead {
-                received: input.len(),
-            }),
-            None => Ok((0, None)),
+        match &self.reads {
+            Reads::Requests => self.read_request_head(input, eof),
+            Reads::Responses(_) => self.read_response_head(input, eof),
         }
     }
 
-    fn read_request_head(&mut self, input: &[u8]) -> Result<Option<(usize, Part)>, ReadError> {
+    /// The head is not complete in `input`: wait for more, or at the end of the stream, the
+    /// peer stopped in the middle of it.
+    fn head_incomplete(input: &[u8], eof: bool) -> Result<(usize, Option<Part>), ReadError> {
+        if eof && !input.is_empty() {
+            Err(ReadError::IncompleteHead {
+                received: input.len(),
+            })
+        } else {
+            Ok((0, None))
+        }
+    }
+
+    /// A head of `used` bytes was read.
+    fn head_used(&mut self, used: usize) {
+        self.head_scanned = 0;
+        self.head_bytes += used as u64;
+    }
+
+    fn read_request_head(
+        &mut self,
+        input: &[u8],
+        eof: bool,
+    ) -> Result<(usize, Option<Part>), ReadError> {
         let (used, head) = match RequestHead::parse(input, &self.options.parse) {
             Err(e) => return Err(ReadError::Head(e)),
-            Ok(Status::Partial) => return Ok(None),
+            Ok(Status::Partial) => return Self::head_incomplete(input, eof),
             Ok(Status::Complete(done)) => done,
         };
         // One pass finds the fields that matter here; only their values are read.
@@ -481,10 +511,15 @@ impl MessageReader {
             .map_err(ReadError::Framing)?;
         self.persistence = persistence_given(head.version, &head.headers, present);
         self.start_body(framing, present);
-        Ok(Some((used, Part::Request(head))))
+        self.head_used(used);
+        Ok((used, Some(Part::Request(head))))
     }
 
-    fn read_response_head(&mut self, input: &[u8]) -> Result<Option<(usize, Part)>, ReadError> {
+    fn read_response_head(
+        &mut self,
+        input: &[u8],
+        eof: bool,
+    ) -> Result<(usize, Option<Part>), ReadError> {
         let parsed = if self.options.framing_fields_only {
             framing_only_response(input, &self.options.parse)
         } else {
@@ -492,12 +527,13 @@ impl MessageReader {
         };
         let (used, head) = match parsed {
             Err(e) => return Err(ReadError::Head(e)),
-            Ok(Status::Partial) => return Ok(None),
+            Ok(Status::Partial) => return Self::head_incomplete(input, eof),
             Ok(Status::Complete(done)) => done,
         };
         let status = head.status.as_u16();
         if (100..200).contains(&status) && status != 101 {
-            return Ok(Some((used, Part::Interim(head))));
+            self.head_used(used);
+            return Ok((used, Some(Part::Interim(head))));
         }
         let Reads::Responses(method) = &self.reads else {
             unreachable!("read_response_head reads responses")
@@ -514,19 +550,24 @@ impl MessageReader {
         } else {
             self.start_body(framing, present);
         }
-        Ok(Some((used, Part::Response(head))))
+        self.head_used(used);
+        Ok((used, Some(Part::Response(head))))
     }
 
     fn start_body(&mut self, framing: Framing, present: FramingFields) {
         self.phase = match framing.body {
-            BodyLength::Empty | BodyLength::Tunnel | BodyLength::ContentLength(0) => {
-                Phase::Ending(Headers::new())
+            BodyLength::Empty | BodyLength::Tunnel | BodyLength::ContentLength(0) => Phase::Ending,
+            BodyLength::ContentLength(n) => Phase::Length { remaining: n },
+            BodyLength::Chunked => {
+                let fresh = ChunkedDecoder::new(self.options.chunked_options());
+                match &mut self.decoder {
+                    // The last chunked body's memory serves this one.
+                    Some(decoder) => **decoder = fresh,
+                    None => self.decoder = Some(Box::new(fresh)),
+                }
+                Phase::Chunked
             }
-            BodyLength::ContentLength(n) => Phase::Body(Body::Length { remaining: n }),
-            BodyLength::Chunked => Phase::Body(Body::Chunked(Box::new(ChunkedDecoder::new(
-                self.options.chunked_options(),
-            )))),
-            BodyLength::CloseDelimited => Phase::Body(Body::UntilClose),
+            BodyLength::CloseDelimited => Phase::UntilClose,
         };
         self.framing = Some(framing);
         self.present = present;
