@@ -36,8 +36,8 @@ use wire::http1::reader::{MessageReader, Part, ReaderOptions};
 use wire::http1::{Method, ParseOptions, RequestHead, ResponseHead, StatusCode};
 
 use crate::config::{Clock, Level};
-use crate::exchange::{self, Head};
-use crate::handler::{self, Request};
+use crate::exchange;
+use crate::handler::{self, Context};
 use crate::log::AccessRecord;
 use crate::response::{Body, ChunkSource, Next, Response, Segment};
 use crate::routes;
@@ -80,7 +80,7 @@ enum Sink {
 
 /// The request being received.
 struct InFlight {
-    head: Head,
+    head: RequestHead,
     sink: Sink,
     received: u64,
 }
@@ -523,12 +523,6 @@ impl Connection {
                 );
             }
         }
-        let request_line = if self.settings.logs.wants_access() {
-            exchange::request_line(&head)
-        } else {
-            Vec::new()
-        };
-        let head = Head::from_request(head, request_line);
         let sink = match self.body_sink(&head, shared) {
             Ok(sink) => sink,
             Err(resp) => {
@@ -549,7 +543,7 @@ impl Connection {
     }
 
     /// Chooses where a body goes before any of it is read, so a refusal needs no body at all.
-    fn body_sink(&self, head: &Head, shared: &Shared) -> Result<Sink, Response> {
+    fn body_sink(&self, head: &RequestHead, shared: &Shared) -> Result<Sink, Response> {
         let settings = &self.settings;
         let framing = request_body_length(head.version, &head.headers).map(|f| f.body);
         let declared = match framing {
@@ -570,31 +564,30 @@ impl Connection {
         }
         // A writable DELETE acts when it runs, so it is never tried ahead of its body.
         let acts = head.method == Method::Delete && writable;
-        if has_body && !uploads && !acts && !routes::reads_body(&head.method, head.path(), settings)
+        if has_body
+            && !uploads
+            && !acts
+            && !routes::reads_body(&head.method, handler::path(head), settings)
         {
             // No handler reads this body, so the answer does not depend on it: a refusal goes
             // out now, before any of the body is read (and without `100 Continue`, RFC 9110
             // §10.1.1), instead of after an upload for nothing. The handlers tried here have
             // no side effects (file lookups, 405s, 404s), so a success is simply run again
             // once the body has arrived.
-            let req = Request {
-                method: &head.method,
-                version: head.version,
-                path: head.path(),
-                query: head.query(),
-                headers: &head.headers,
+            let cx = Context {
                 body: &[],
                 raw: &[],
-                peer: self.peer,
                 now: settings.config.clock.now(),
+                settings,
+                shared,
             };
-            let answer = handler::handle(&req, settings, shared);
+            let answer = handler::handle(head, &cx);
             if answer.status >= 400 {
                 return Err(answer);
             }
         }
         if uploads {
-            let url_path = match wire::http1::SafePath::from_target_path(head.path()) {
+            let url_path = match wire::http1::SafePath::from_target_path(handler::path(head)) {
                 Ok(p) => handler::decoded_path(&p),
                 Err(e) => {
                     let status = e.status_hint();
@@ -672,18 +665,14 @@ impl Connection {
             Sink::Memory(body) => {
                 let settings = Arc::clone(&self.settings);
                 let raw = self.capture.take().unwrap_or_default();
-                let req = Request {
-                    method: &head.method,
-                    version: head.version,
-                    path: head.path(),
-                    query: head.query(),
-                    headers: &head.headers,
+                let cx = Context {
                     body: &body,
                     raw: &raw,
-                    peer: self.peer,
                     now: settings.config.clock.now(),
+                    settings: &settings,
+                    shared,
                 };
-                let resp = handler::handle(&req, &settings, shared);
+                let resp = handler::handle(&head, &cx);
                 self.send(shared, Some(&head), resp, now);
             }
         }
@@ -691,7 +680,13 @@ impl Connection {
 
     /// Hands a response to the core: the head with `Date`, `Server` and the length, then the
     /// body (small parts copied, files as `sendfile` promises, streams chunk by chunk).
-    fn send(&mut self, shared: &Shared, head: Option<&Head>, mut resp: Response, now: Instant) {
+    fn send(
+        &mut self,
+        shared: &Shared,
+        head: Option<&RequestHead>,
+        mut resp: Response,
+        now: Instant,
+    ) {
         let settings = Arc::clone(&self.settings);
         let body_len = resp.body.known_len();
         let mut out = ResponseHead::new(
@@ -722,10 +717,11 @@ impl Connection {
         }
         if settings.logs.wants_access() {
             let sends_body = self.core.can_send_data();
+            let request_line = head.map(exchange::request_line);
             settings.logs.access(&AccessRecord {
                 peer: self.peer.ip(),
                 time: settings.config.clock.now(),
-                request_line: head.map_or(&b"-"[..], |h| h.request_line.as_slice()),
+                request_line: request_line.as_deref().unwrap_or(b"-"),
                 status: resp.status,
                 bytes: if sends_body { body_len.unwrap_or(0) } else { 0 },
                 referer: head.and_then(|h| h.headers.get("referer")),

@@ -1,45 +1,11 @@
-//! The edge between a connection and `wire::http1`: what the server keeps of a request head,
-//! the per-thread `Date` value, and a per-thread pool of connection buffers.
+//! The edge between a connection and `wire::http1`: the request line the access log shows, the
+//! per-thread `Date` value, and a per-thread pool of connection buffers.
 use std::cell::RefCell;
 use std::time::SystemTime;
 
 use wire::http1::conn::{Buffers, Conn};
 use wire::http1::date::DateCache;
-use wire::http1::fields::Headers;
-use wire::http1::target::Target;
-use wire::http1::{Method, RequestHead, Version};
-
-/// A request head with what the server needs to answer and log it.
-#[derive(Debug)]
-pub struct Head {
-    pub method: Method,
-    pub version: Version,
-    pub target: Target,
-    pub headers: Headers,
-    /// The request line, for the access log.
-    pub request_line: Vec<u8>,
-}
-
-impl Head {
-    pub fn from_request(head: RequestHead, request_line: Vec<u8>) -> Head {
-        Head {
-            method: head.method,
-            version: head.version,
-            target: head.target,
-            headers: head.headers,
-            request_line,
-        }
-    }
-
-    /// The target's path, still percent-encoded; `*` for `OPTIONS *` and the authority form.
-    pub fn path(&self) -> &str {
-        self.target.path().unwrap_or("*")
-    }
-
-    pub fn query(&self) -> Option<&str> {
-        self.target.query()
-    }
-}
+use wire::http1::RequestHead;
 
 /// The request line as the access log shows it: `GET /index.html HTTP/1.1`.
 pub fn request_line(head: &RequestHead) -> Vec<u8> {
@@ -100,8 +66,10 @@ mod tests {
             panic!("a valid head")
         };
         assert_eq!(request_line(&head), b"GET /a?b=1 HTTP/1.1");
-        let head = Head::from_request(head, Vec::new());
-        assert_eq!((head.path(), head.query()), ("/a", Some("b=1")));
+        assert_eq!(
+            (crate::handler::path(&head), head.target.query()),
+            ("/a", Some("b=1"))
+        );
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! The HTTP decisions are made by `wire::http1`: the path normaliser (`target::SafePath`),
 //! preconditions (`conditional::evaluate`), ranges (`range`), content coding negotiation
 //! (`fields::AcceptEncoding`), dates (`date::HttpDate`). This module only applies them to files.
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -11,9 +10,9 @@ use wire::http1::conditional::{
     self, CurrentRepresentation, EntityTag, Outcome, RequestConditions,
 };
 use wire::http1::date::HttpDate;
-use wire::http1::fields::{AcceptEncoding, Headers};
+use wire::http1::fields::AcceptEncoding;
 use wire::http1::target::{PathError, SafePath};
-use wire::http1::{Method, Version};
+use wire::http1::{Method, RequestHead};
 
 use crate::content_type;
 use crate::file_cache::{self, CachedFile};
@@ -28,48 +27,47 @@ use crate::upload;
 pub const ALLOW_READ: &str = "GET, HEAD, OPTIONS";
 pub const ALLOW_WRITE: &str = "GET, HEAD, PUT, DELETE, OPTIONS";
 
-/// A request as handlers see it: the validated head, the target split, the whole body.
-pub struct Request<'a> {
-    pub method: &'a Method,
-    pub version: Version,
-    /// The target's path as sent (still percent-encoded).
-    pub path: &'a str,
-    pub query: Option<&'a str>,
-    pub headers: &'a Headers,
+/// What a handler knows about one request beyond its head (`wire`'s [`RequestHead`]): the body,
+/// the bytes as received, the time, and the server's settings and counters.
+pub struct Context<'a> {
+    /// The whole body, chunked framing removed.
     pub body: &'a [u8],
     /// The request exactly as received (head and body framing), kept for `/inspect` only.
     pub raw: &'a [u8],
-    pub peer: SocketAddr,
+    /// The server's clock when the request was answered.
     pub now: SystemTime,
+    pub settings: &'a Settings,
+    /// The counters `/server-status` shows, and the error log.
+    pub shared: &'a Shared,
 }
 
-impl Request<'_> {
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers.get(name)
-    }
+/// The target's path as sent (still percent-encoded); `*` for `OPTIONS *` and the authority
+/// form, which name no resource of this server.
+pub fn path(head: &RequestHead) -> &str {
+    head.target.path().unwrap_or("*")
 }
 
-/// Answers one request. `shared` gives the counters for `/server-status`.
-pub fn handle(req: &Request<'_>, settings: &Settings, shared: &Shared) -> Response {
-    if let Some(r) = routes::dynamic(req, settings, shared) {
+/// Answers one request.
+pub fn handle(head: &RequestHead, cx: &Context<'_>) -> Response {
+    if let Some(r) = routes::dynamic(head, cx) {
         return r;
     }
-    if req.path == "*" {
+    if path(head) == "*" {
         // `OPTIONS *` asks about the server itself (RFC 9110 §9.3.7); CONNECT's authority form
         // also lands here, and this server is no proxy.
-        return match req.method {
+        return match &head.method {
             Method::Options => Response::new(204).header("Allow", ALLOW_WRITE),
             _ => Response::text(
                 405,
                 format!(
                     "405 Method Not Allowed: {} needs a path here; this server is not a proxy",
-                    req.method
+                    head.method
                 ),
             )
             .header("Allow", ALLOW_READ),
         };
     }
-    let safe = match SafePath::from_target_path(req.path) {
+    let safe = match SafePath::from_target_path(path(head)) {
         Ok(p) => p,
         Err(e @ (PathError::ControlByte | PathError::NotUtf8)) => {
             // Not dangerous, only a name no file served here has (a TAB, CR or LF from `%09`,
@@ -84,7 +82,7 @@ pub fn handle(req: &Request<'_>, settings: &Settings, shared: &Shared) -> Respon
             };
             return Response::text(
                 404,
-                format!("404 Not Found: nothing is served at {}: {why}", req.path),
+                format!("404 Not Found: nothing is served at {}: {why}", path(head)),
             );
         }
         Err(e) => {
@@ -93,19 +91,19 @@ pub fn handle(req: &Request<'_>, settings: &Settings, shared: &Shared) -> Respon
         }
     };
     let url_path = decoded_path(&safe);
-    let writable = settings.config.allow_write && !settings.source.is_demo();
+    let writable = cx.settings.config.allow_write && !cx.settings.source.is_demo();
     let allow = if writable { ALLOW_WRITE } else { ALLOW_READ };
-    match req.method {
-        Method::Get | Method::Head => serve(req, settings, shared, &url_path, &safe),
+    match &head.method {
+        Method::Get | Method::Head => serve(head, cx, &url_path, &safe),
         Method::Options => Response::new(204).header("Allow", allow),
         // A writable PUT is taken over by the connection, which streams the body to disk.
-        Method::Delete if writable => delete(req, settings, &url_path),
+        Method::Delete if writable => delete(cx, &url_path),
         Method::Post | Method::Put | Method::Delete | Method::Trace | Method::Connect => {
             Response::text(
                 405,
                 format!(
                     "405 Method Not Allowed: {} is not allowed here; this resource allows {allow}",
-                    req.method
+                    head.method
                 ),
             )
             .header("Allow", allow)
@@ -147,29 +145,23 @@ fn forbidden(path: &str) -> Response {
     Response::text(403, format!("403 Forbidden: {path} may not be served"))
 }
 
-fn serve(
-    req: &Request<'_>,
-    settings: &Settings,
-    shared: &Shared,
-    url_path: &str,
-    safe: &SafePath,
-) -> Response {
+fn serve(head: &RequestHead, cx: &Context<'_>, url_path: &str, safe: &SafePath) -> Response {
     let found = file_cache::get_or_find(
         url_path,
-        shared.generation(),
+        cx.shared.generation(),
         Instant::now(),
-        || settings.source.find(url_path),
-        |f| content_type::for_name(&f.name, &settings.config.mime_types),
+        || cx.settings.source.find(url_path),
+        |f| content_type::for_name(&f.name, &cx.settings.config.mime_types),
     );
     let found = match found {
-        Ok(cached) => return serve_file(req, settings, shared, cached),
+        Ok(cached) => return serve_file(head, cx, cached),
         Err(other) => other,
     };
     match found {
         Found::NotFound => not_found(url_path),
         Found::Forbidden => forbidden(url_path),
         Found::Unreadable(why) => {
-            shared.log(
+            cx.shared.log(
                 crate::config::Level::Warn,
                 &format!(
                     "403 for {}: {why}",
@@ -182,7 +174,7 @@ fn serve(
             forbidden(url_path)
         }
         Found::AddSlash => {
-            let location = match req.query {
+            let location = match head.target.query() {
                 Some(q) => format!("{}?{q}", safe_with_slash(safe)),
                 None => safe_with_slash(safe),
             };
@@ -196,20 +188,20 @@ fn serve(
             let html = listing::render(
                 url_path,
                 entries,
-                Sort::from_query(req.query.unwrap_or("")),
+                Sort::from_query(head.target.query().unwrap_or("")),
                 |t| HttpDate::from(t).to_string(),
             );
             maybe_gzip_bytes(
-                req,
-                settings,
+                head,
+                cx,
                 Response::new(200),
                 html.into_bytes(),
                 "text/html; charset=utf-8",
             )
         }
         Found::File(file) => {
-            let ty = content_type::for_name(&file.name, &settings.config.mime_types);
-            serve_file(req, settings, shared, CachedFile::new(file, ty))
+            let ty = content_type::for_name(&file.name, &cx.settings.config.mime_types);
+            serve_file(head, cx, CachedFile::new(file, ty))
         }
     }
 }
@@ -223,23 +215,23 @@ fn safe_with_slash(safe: &SafePath) -> String {
 }
 
 /// True when the client takes gzip (it must say so: no `Accept-Encoding` means no gzip here).
-fn accepts_gzip(req: &Request<'_>) -> bool {
-    let ae = AcceptEncoding::from_headers(req.headers);
+fn accepts_gzip(head: &RequestHead) -> bool {
+    let ae = AcceptEncoding::from_headers(&head.headers);
     ae.present && ae.preferred(&["gzip", "identity"]) == Some("gzip")
 }
 
 /// Small generated pages (listings) are compressed in memory like files.
 pub(crate) fn maybe_gzip_bytes(
-    req: &Request<'_>,
-    settings: &Settings,
+    head: &RequestHead,
+    cx: &Context<'_>,
     mut resp: Response,
     bytes: Vec<u8>,
     ty: &str,
 ) -> Response {
     resp.push_header("Content-Type", ty.as_bytes());
-    if settings.config.gzip {
+    if cx.settings.config.gzip {
         resp.push_header("Vary", b"Accept-Encoding");
-        if accepts_gzip(req) {
+        if accepts_gzip(head) {
             if let Some(gz) = smaller_gzip(&bytes) {
                 return resp.header("Content-Encoding", "gzip").bytes(gz);
             }
@@ -294,22 +286,17 @@ struct Representation {
     gzip: bool,
 }
 
-fn serve_file(
-    req: &Request<'_>,
-    settings: &Settings,
-    shared: &Shared,
-    cached: CachedFile,
-) -> Response {
+fn serve_file(head: &RequestHead, cx: &Context<'_>, cached: CachedFile) -> Response {
     let file = &cached.file;
     let ty: &str = &cached.content_type;
-    let compressible = settings.config.gzip && content_type::is_compressible(ty);
-    let has_range = req.headers.contains("range");
+    let compressible = cx.settings.config.gzip && content_type::is_compressible(ty);
+    let has_range = head.headers.contains("range");
     let last_modified = HttpDate::from(file.modified);
     let Some(mut rep) = identity(&cached) else {
         return not_found(&file.name);
     };
-    if compressible && !has_range && accepts_gzip(req) {
-        if let Some(gz) = gzip_representation(settings, shared, &cached) {
+    if compressible && !has_range && accepts_gzip(head) {
+        if let Some(gz) = gzip_representation(cx, &cached) {
             // The compressed form (on the fly or a `.gz` sibling) only when it is smaller, its
             // `ETag` and `Content-Encoding` counted.
             let plain_tag = rep.etag.to_field_value().len() as u64;
@@ -324,16 +311,16 @@ fn serve_file(
         last_modified: Some(last_modified),
     };
     let conditions = RequestConditions::from_field_values(
-        req.header("if-match"),
-        req.header("if-none-match"),
-        req.header("if-modified-since"),
-        req.header("if-unmodified-since"),
-        HttpDate::from(req.now),
+        head.headers.get("if-match"),
+        head.headers.get("if-none-match"),
+        head.headers.get("if-modified-since"),
+        head.headers.get("if-unmodified-since"),
+        HttpDate::from(cx.now),
     );
     let etag_value = rep.etag.to_field_value();
     let lm = last_modified.to_imf_fixdate();
     if !conditions.is_empty() {
-        match conditional::evaluate(req.method, &conditions, Some(&current)).outcome {
+        match conditional::evaluate(&head.method, &conditions, Some(&current)).outcome {
             Outcome::Proceed => {}
             Outcome::NotModified => {
                 let mut r = Response::new(304)
@@ -365,8 +352,8 @@ fn serve_file(
         resp.push_header("Content-Encoding", b"gzip");
         return resp.body(Body::Fixed(rep.segments));
     }
-    if has_range && matches!(req.method, Method::Get) {
-        return crate::ranges::apply(req, resp, &rep.segments, rep.len, &current, ty);
+    if has_range && matches!(head.method, Method::Get) {
+        return crate::ranges::apply(head, cx, resp, &rep.segments, rep.len, &current, ty);
     }
     resp.body(Body::Fixed(rep.segments))
 }
@@ -398,19 +385,15 @@ fn identity(cached: &CachedFile) -> Option<Representation> {
 }
 
 /// A `.gz` sibling on disk, or the file compressed once and kept with the cache entry.
-fn gzip_representation(
-    settings: &Settings,
-    shared: &Shared,
-    cached: &CachedFile,
-) -> Option<Representation> {
+fn gzip_representation(cx: &Context<'_>, cached: &CachedFile) -> Option<Representation> {
     let file = &cached.file;
-    if !settings.source.is_demo() {
+    if !cx.settings.source.is_demo() {
         let gz_path = format!("{}.gz", file.name);
         let sibling = file_cache::get_or_find(
             &gz_path,
-            shared.generation(),
+            cx.shared.generation(),
             Instant::now(),
-            || settings.source.find(&gz_path),
+            || cx.settings.source.find(&gz_path),
             |_| "application/gzip".to_string(),
         );
         if let Some(mut rep) = sibling.ok().as_ref().and_then(identity) {
@@ -444,8 +427,8 @@ fn gzip_representation(
     })
 }
 
-fn delete(_req: &Request<'_>, settings: &Settings, url_path: &str) -> Response {
-    let target = match settings.source.write_target(url_path) {
+fn delete(cx: &Context<'_>, url_path: &str) -> Response {
+    let target = match cx.settings.source.write_target(url_path) {
         Ok(t) => t,
         Err(Found::NotFound) => return not_found(url_path),
         Err(_) => return forbidden(url_path),

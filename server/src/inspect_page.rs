@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use wire::http1::{ResponseHead, StatusCode};
 use wire::trace::{Tag, Trace, Transport};
 
-use crate::handler::Request;
+use crate::handler::Context;
 use crate::response::Response;
 
 /// True when the query asks for the picture (`?diagram`, alone or among other parameters).
@@ -23,12 +23,12 @@ pub fn wanted(query: Option<&str>) -> bool {
 }
 
 /// The page: the exchange that loaded it as a diagram, then every message in full.
-pub fn page(req: &Request<'_>) -> Response {
+pub fn page(cx: &Context<'_>) -> Response {
     let answer = Response::new(200)
         .header("Content-Type", "text/html; charset=utf-8")
         .header("Cache-Control", "no-store");
     let mut trace = Trace::new(Transport::Tcp);
-    trace.push_bytes(Tag::Client, req.raw);
+    trace.push_bytes(Tag::Client, cx.raw);
     trace.push_bytes(Tag::Server, &answer_head(&answer));
     let mut d = Diagram::from_trace(&trace);
     d.lane_notes = vec![
@@ -45,7 +45,7 @@ pub fn page(req: &Request<'_>) -> Response {
          <code>Content-Length</code> as it sends it; the body is this page). Each arrow opens \
          its message below, one wire line per line, <code>\\r\\n</code> being the CR LF that \
          ends it.</p>",
-        req.raw.len()
+        cx.raw.len()
     );
     let options = Options {
         link_prefix: Some("m".into()),

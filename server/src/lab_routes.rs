@@ -14,9 +14,9 @@
 use std::time::Instant;
 
 use wire::http1::target::percent_decode;
-use wire::http1::Method;
+use wire::http1::{Method, RequestHead};
 
-use crate::handler::{maybe_gzip_bytes, Request};
+use crate::handler::{maybe_gzip_bytes, path, Context};
 use crate::response::{Body, ChunkSource, Next, Response};
 use crate::routes::form_decode;
 use crate::shared::Settings;
@@ -28,39 +28,39 @@ pub fn enabled(settings: &Settings) -> bool {
 }
 
 /// The response of a lab route, or `None` when the request is not for one.
-pub fn route(req: &Request<'_>, settings: &Settings) -> Option<Response> {
-    let read = matches!(req.method, Method::Get | Method::Head);
-    if let Some(text) = req.path.strip_prefix("/echo/") {
+pub fn route(head: &RequestHead, cx: &Context<'_>) -> Option<Response> {
+    let read = matches!(head.method, Method::Get | Method::Head);
+    if let Some(text) = path(head).strip_prefix("/echo/") {
         return Some(if read {
-            echo(req, settings, text)
+            echo(head, cx, text)
         } else {
             not_allowed("GET, HEAD")
         });
     }
-    if let Some(count) = req.path.strip_prefix("/chunked/") {
+    if let Some(count) = path(head).strip_prefix("/chunked/") {
         return Some(if read {
             chunks(count)
         } else {
             not_allowed("GET, HEAD")
         });
     }
-    match req.path {
+    match path(head) {
         "/user-agent" if read => Some(text(
-            req,
-            settings,
-            req.header("user-agent").unwrap_or_default().to_vec(),
+            head,
+            cx,
+            head.headers.get("user-agent").unwrap_or_default().to_vec(),
         )),
-        "/params" if read => Some(params(req, settings)),
-        _ => match req.path.strip_prefix("/files/") {
-            Some(name) if *req.method == Method::Post => Some(upload(settings, name, req.body)),
+        "/params" if read => Some(params(head, cx)),
+        _ => match path(head).strip_prefix("/files/") {
+            Some(name) if head.method == Method::Post => Some(upload(cx.settings, name, cx.body)),
             _ => None,
         },
     }
 }
 
 /// A plain-text 200, gzip-compressed when the client accepts it (the `gzip` step).
-fn text(req: &Request<'_>, settings: &Settings, body: Vec<u8>) -> Response {
-    maybe_gzip_bytes(req, settings, Response::new(200), body, "text/plain")
+fn text(head: &RequestHead, cx: &Context<'_>, body: Vec<u8>) -> Response {
+    maybe_gzip_bytes(head, cx, Response::new(200), body, "text/plain")
 }
 
 fn not_allowed(allow: &str) -> Response {
@@ -71,23 +71,29 @@ fn not_allowed(allow: &str) -> Response {
     .header("Allow", allow)
 }
 
-fn echo(req: &Request<'_>, settings: &Settings, encoded: &str) -> Response {
+fn echo(head: &RequestHead, cx: &Context<'_>, encoded: &str) -> Response {
     match percent_decode(encoded) {
-        Ok(decoded) => text(req, settings, decoded),
+        Ok(decoded) => text(head, cx, decoded),
         Err(e) => Response::text(400, format!("400 Bad Request: {e}")),
     }
 }
 
-fn params(req: &Request<'_>, settings: &Settings) -> Response {
+fn params(head: &RequestHead, cx: &Context<'_>) -> Response {
     let mut body = String::new();
-    for pair in req.query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    for pair in head
+        .target
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         body.push_str(&form_decode(name.as_bytes()));
         body.push('=');
         body.push_str(&form_decode(value.as_bytes()));
         body.push('\n');
     }
-    text(req, settings, body.into_bytes())
+    text(head, cx, body.into_bytes())
 }
 
 /// `chunk 1\n` … `chunk N\n`, one chunk each.

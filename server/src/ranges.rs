@@ -5,14 +5,16 @@ use wire::http1::date::HttpDate;
 use wire::http1::range::{
     self, BodySegment, ContentRange, MultipartByteranges, RangeDecision, RangePolicy,
 };
+use wire::http1::RequestHead;
 
-use crate::handler::Request;
+use crate::handler::Context;
 use crate::response::{Body, Response, Segment};
 
 /// Answers a GET with a `Range` field. `resp` already carries the validators and type; `whole`
 /// is the representation as segments (one segment: a file or embedded bytes).
 pub fn apply(
-    req: &Request<'_>,
+    head: &RequestHead,
+    cx: &Context<'_>,
     mut resp: Response,
     whole: &[Segment],
     len: u64,
@@ -20,13 +22,13 @@ pub fn apply(
     ty: &str,
 ) -> Response {
     let decision = range::decide(
-        req.method,
-        req.header("range"),
-        req.header("if-range"),
+        &head.method,
+        head.headers.get("range"),
+        head.headers.get("if-range"),
         current,
         len,
         &RangePolicy::default(),
-        HttpDate::from(req.now),
+        HttpDate::from(cx.now),
     );
     match decision {
         RangeDecision::Whole(_) => resp.body(Body::Fixed(whole.to_vec())),

@@ -4,46 +4,46 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use wire::http1::Method;
+use wire::http1::{Method, RequestHead};
 use wire::trace::{Tag, Trace, Transport};
 
-use crate::handler::Request;
+use crate::handler::{path, Context};
 use crate::listing::escape_html;
 use crate::response::{Body, ChunkSource, Next, Response};
-use crate::shared::{Settings, Shared};
+use crate::shared::Settings;
 
 /// The response of a dynamic route, or `None` when the path is not one.
-pub fn dynamic(req: &Request<'_>, settings: &Settings, shared: &Shared) -> Option<Response> {
-    if crate::lab_routes::enabled(settings) {
-        if let Some(r) = crate::lab_routes::route(req, settings) {
+pub fn dynamic(head: &RequestHead, cx: &Context<'_>) -> Option<Response> {
+    if crate::lab_routes::enabled(cx.settings) {
+        if let Some(r) = crate::lab_routes::route(head, cx) {
             return Some(r);
         }
     }
-    let read = matches!(req.method, Method::Get | Method::Head);
-    match req.path {
+    let read = matches!(head.method, Method::Get | Method::Head);
+    match path(head) {
         "/server-status" => Some(if read {
-            Response::text(200, shared.stats.snapshot().render())
+            Response::text(200, cx.shared.stats.snapshot().render())
                 .header("Cache-Control", "no-store")
         } else {
-            not_allowed(req, "GET, HEAD")
+            not_allowed(head, "GET, HEAD")
         }),
-        _ if !settings.source.is_demo() => None,
-        "/inspect" => Some(match req.method {
-            Method::Get | Method::Head if crate::inspect_page::wanted(req.query) => {
-                crate::inspect_page::page(req)
+        _ if !cx.settings.source.is_demo() => None,
+        "/inspect" => Some(match &head.method {
+            Method::Get | Method::Head if crate::inspect_page::wanted(head.target.query()) => {
+                crate::inspect_page::page(cx)
             }
-            Method::Get | Method::Head | Method::Post | Method::Put => inspect(req),
-            _ => not_allowed(req, "GET, HEAD, POST, PUT"),
+            Method::Get | Method::Head | Method::Post | Method::Put => inspect(head, cx),
+            _ => not_allowed(head, "GET, HEAD, POST, PUT"),
         }),
         "/cookies" => Some(if read {
-            cookies(req)
+            cookies(head)
         } else {
-            not_allowed(req, "GET, HEAD")
+            not_allowed(head, "GET, HEAD")
         }),
         "/chunked" => Some(if read {
-            chunked(req)
+            chunked(head)
         } else {
-            not_allowed(req, "GET, HEAD")
+            not_allowed(head, "GET, HEAD")
         }),
         _ => None,
     }
@@ -61,33 +61,34 @@ pub fn reads_body(method: &Method, path: &str, settings: &Settings) -> bool {
     inspect || lab_upload
 }
 
-fn not_allowed(req: &Request<'_>, allow: &str) -> Response {
+fn not_allowed(head: &RequestHead, allow: &str) -> Response {
     Response::text(
         405,
         format!(
             "405 Method Not Allowed: {} is not allowed on {}; use {allow}",
-            req.method, req.path
+            head.method,
+            path(head)
         ),
     )
     .header("Allow", allow)
 }
 
 /// The request exactly as received, in the `.trace` syntax every protolab tool uses.
-fn inspect(req: &Request<'_>) -> Response {
+fn inspect(head: &RequestHead, cx: &Context<'_>) -> Response {
     let mut trace = Trace::new(Transport::Tcp);
-    trace.push_bytes(Tag::Client, req.raw);
+    trace.push_bytes(Tag::Client, cx.raw);
     let mut text = String::new();
     let _ = writeln!(
         text,
         "# Your request, exactly as the server received it ({} bytes), in .trace syntax:",
-        req.raw.len()
+        cx.raw.len()
     );
     let _ = writeln!(
         text,
         "# every line is one line on the wire; \\r\\n are the CR LF bytes that end it."
     );
     text.push_str(&trace.render());
-    if head_has_bare_lf(req.raw) {
+    if head_has_bare_lf(cx.raw) {
         let _ = writeln!(
             text,
             "\n# Some lines of the head end in a bare LF (\\n without \\r): accepted, as RFC 9112 \
@@ -95,7 +96,7 @@ fn inspect(req: &Request<'_>) -> Response {
              400)."
         );
     }
-    if request_line_has_raw_utf8(req.raw) {
+    if request_line_has_raw_utf8(cx.raw) {
         let _ = writeln!(
             text,
             "\n# The path holds raw UTF-8 bytes: read as if percent-encoded (%C3%A9 for \u{e9}), \
@@ -103,18 +104,19 @@ fn inspect(req: &Request<'_>) -> Response {
              answers 400)."
         );
     }
-    if !req.body.is_empty() {
+    if !cx.body.is_empty() {
         let _ = writeln!(
             text,
             "\n# The body after removing any chunked framing: {} bytes.",
-            req.body.len()
+            cx.body.len()
         );
-        if req
-            .header("content-type")
+        if head
+            .headers
+            .get("content-type")
             .is_some_and(|t| t.starts_with(b"application/x-www-form-urlencoded"))
         {
             let _ = writeln!(text, "# Form fields, decoded:");
-            for pair in req.body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            for pair in cx.body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
                 let mut kv = pair.splitn(2, |&b| b == b'=');
                 let k = form_decode(kv.next().unwrap_or_default());
                 let v = form_decode(kv.next().unwrap_or_default());
@@ -181,11 +183,12 @@ pub(crate) fn form_decode(bytes: &[u8]) -> String {
 }
 
 /// A visit counter kept in a cookie, with the `Set-Cookie` line shown on the page.
-fn cookies(req: &Request<'_>) -> Response {
-    let reset = req
-        .query
+fn cookies(head: &RequestHead) -> Response {
+    let reset = head
+        .target
+        .query()
         .is_some_and(|q| q.split('&').any(|p| p == "reset"));
-    let previous: u64 = req
+    let previous: u64 = head
         .headers
         .get_all("cookie")
         .flat_map(|v| v.split(|&b| b == b';'))
@@ -205,7 +208,7 @@ fn cookies(req: &Request<'_>) -> Response {
             format!("visits={n}; Path=/cookies; Max-Age=3600; HttpOnly; SameSite=Lax"),
         )
     };
-    let sent = req
+    let sent = head
         .headers
         .get_all("cookie")
         .map(|v| String::from_utf8_lossy(v).into_owned())
@@ -252,10 +255,10 @@ impl ChunkSource for Ticker {
     }
 }
 
-fn chunked(req: &Request<'_>) -> Response {
+fn chunked(head: &RequestHead) -> Response {
     let mut count = 8u32;
     let mut delay_ms = 250u64;
-    for pair in req.query.unwrap_or("").split('&') {
+    for pair in head.target.query().unwrap_or("").split('&') {
         if let Some(v) = pair.strip_prefix("n=") {
             count = v.parse().unwrap_or(count).clamp(1, 100);
         } else if let Some(v) = pair.strip_prefix("delay_ms=") {
