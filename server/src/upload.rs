@@ -4,7 +4,9 @@
 //! system, so the final `rename(2)` is atomic), flushed with `fsync`, and only then renamed over
 //! the target. Readers see the old file or the new one, never half of either. If the upload is
 //! cut short, or anything fails, the temporary file is removed when the [`Upload`] is dropped,
-//! so an interrupted upload leaves nothing behind.
+//! so an interrupted upload leaves nothing behind. That holds on every path that ends one: the
+//! client vanishing, a read error or timeout, a failed commit, the server stopping, or the
+//! connection being dropped without any cleanup of its own.
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -84,18 +86,20 @@ impl Upload {
     }
 
     /// Flushes to disk and renames over the target. `modified` sets the file's modification time
-    /// (a server with a fixed clock, in tests); `None` keeps the time of the last write.
+    /// (a server with a fixed clock, in tests); `None` keeps the time of the last write. If any
+    /// of it fails, the target is untouched and the temporary file is removed (by `drop`).
     pub fn commit(mut self, modified: Option<std::time::SystemTime>) -> io::Result<Stored> {
         let file = self
             .file
-            .take()
+            .as_ref()
             .ok_or_else(|| io::Error::other("upload already finished"))?;
         if let Some(t) = modified {
             file.set_modified(t)?;
         }
         file.sync_all()?;
-        drop(file);
         fs::rename(&self.temp, &self.target)?;
+        // The temporary name is gone: from here on nothing is left to remove.
+        self.file = None;
         // Make the rename itself durable: sync the folder that holds both names.
         if let Some(dir) = self.target.parent() {
             if let Ok(d) = File::open(dir) {
@@ -112,7 +116,8 @@ impl Upload {
 
 impl Drop for Upload {
     fn drop(&mut self) {
-        // Still holding the file means the upload never committed: remove the partial bytes.
+        // Still holding the file means the upload never committed (cut short, or the commit
+        // failed): remove the partial bytes.
         if self.file.take().is_some() {
             let _ = fs::remove_file(&self.temp);
         }
@@ -188,5 +193,19 @@ mod tests {
             delete(&dir.path().join("f")).unwrap_err().kind(),
             io::ErrorKind::NotFound
         );
+    }
+
+    #[test]
+    fn a_commit_that_fails_leaves_the_target_alone_and_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("c.txt");
+        let mut up = Upload::begin(&target).unwrap();
+        up.write(b"new bytes").unwrap();
+        // The name became a folder with something in it meanwhile: rename(2) cannot replace it.
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("keep"), b"x").unwrap();
+        assert!(up.commit(None).is_err());
+        assert_eq!(leftovers(dir.path()), ["c.txt"]);
+        assert_eq!(leftovers(&target), ["keep"]);
     }
 }
