@@ -1,7 +1,10 @@
 //! Starting, watching and stopping a learner's program for `labs check --run 'CMD'`.
 //!
 //! The command runs under `sh -c` in a process group of its own, with `{host}`, `{port}` and
-//! `{dir}` replaced, its output collected (up to a cap) so a report can quote it. Dropping the
+//! `{dir}` replaced, its output collected (up to a cap) so a report can quote it. Python's
+//! output is unbuffered (`PYTHONUNBUFFERED=1`, unless the user set the variable): Python buffers
+//! `print` into a pipe, and the buffer dies with the program when labs stops it, so a report
+//! would show nothing the learner printed. Dropping the
 //! handle stops the whole group: first SIGTERM, then SIGKILL if it lingers. `labs` never leaves a
 //! learner's process running.
 
@@ -79,10 +82,26 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+const PYTHON_UNBUFFERED: &str = "PYTHONUNBUFFERED";
+
+/// What to add to the program's environment so that a Python program's prints reach labs as
+/// they happen: `PYTHONUNBUFFERED=1`, unless the user's own environment sets it already (to
+/// anything: their choice stands).
+fn unbuffered_python(users: Option<std::ffi::OsString>) -> Option<(&'static str, &'static str)> {
+    match users {
+        Some(_) => None,
+        None => Some((PYTHON_UNBUFFERED, "1")),
+    }
+}
+
 impl LearnerProcess {
     /// Starts `sh -c command` in `dir` in a new process group.
     pub fn start(command: &str, dir: &Path) -> std::io::Result<LearnerProcess> {
-        let mut child = Command::new("sh")
+        let mut sh = Command::new("sh");
+        if let Some((name, value)) = unbuffered_python(std::env::var_os(PYTHON_UNBUFFERED)) {
+            sh.env(name, value);
+        }
+        let mut child = sh
             .arg("-c")
             .arg(command)
             .current_dir(dir)
@@ -499,5 +518,12 @@ mod tests {
         let mut p = LearnerProcess::start("exit 1", dir.path()).unwrap();
         let err = p.wait_listening(addr, Duration::from_secs(10)).unwrap_err();
         assert!(err.contains("exited (exit code 1)"), "{err}");
+    }
+
+    #[test]
+    fn python_output_is_unbuffered_unless_the_user_said_otherwise() {
+        assert_eq!(unbuffered_python(None), Some(("PYTHONUNBUFFERED", "1")));
+        assert_eq!(unbuffered_python(Some("".into())), None);
+        assert_eq!(unbuffered_python(Some("0".into())), None);
     }
 }

@@ -232,3 +232,66 @@ fn the_shared_vocabulary_durations_colour_and_version() {
     assert!(!coloured(&["show", "http/1", "--no-color"], None));
     assert!(!coloured(&["show", "http/1", "--color", "auto"], Some("1")));
 }
+
+/// A first server as tutorials write it: it prints as it goes (never flushing) and answers
+/// every request with a line that is not HTTP.
+const PRINTING_SERVER: &str = "\
+from socket import *
+import sys
+
+serverSocket = socket(AF_INET, SOCK_STREAM)
+serverSocket.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
+serverSocket.bind(('', int(sys.argv[1])))
+serverSocket.listen(1)
+print('Ready to serve...')
+while True:
+    connectionSocket, addr = serverSocket.accept()
+    print('Received a connection from:', addr)
+    message = connectionSocket.recv(1024).decode()
+    print('request line:', message.split('\\r\\n')[0])
+    connectionSocket.send('hello\\r\\n'.encode())
+    connectionSocket.close()
+";
+
+#[test]
+fn a_python_server_stopped_by_labs_still_has_its_prints_in_the_report() {
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("server.py"), PRINTING_SERVER).unwrap();
+    let run = |unbuffered: Option<&str>| {
+        let mut labs = Command::new(env!("CARGO_BIN_EXE_labs"));
+        labs.args([
+            "check",
+            "http/respond",
+            "--run",
+            "echo \"PYTHONUNBUFFERED=[$PYTHONUNBUFFERED]\" >&2; python3 server.py {port}",
+            "--timeout",
+            "1s",
+        ])
+        .current_dir(data.path())
+        .env("PROTOLAB_DATA_DIR", data.path())
+        .env("NO_COLOR", "1")
+        .env_remove("PYTHONUNBUFFERED");
+        if let Some(value) = unbuffered {
+            labs.env("PYTHONUNBUFFERED", value);
+        }
+        labs.output().expect("labs runs")
+    };
+    // Without PYTHONUNBUFFERED in labs' own environment, the program gets it: its prints were
+    // made before labs stopped it, and they are in the report.
+    let out = run(None);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report.contains("| Ready to serve..."), "{report}");
+    assert!(
+        report.contains("| Received a connection from: ('127.0.0.1', "),
+        "{report}"
+    );
+    assert!(
+        report.contains("| request line: GET / HTTP/1.1"),
+        "{report}"
+    );
+    // A value the user set is theirs: labs leaves it alone.
+    let out = run(Some("0"));
+    let report = text(&out.stdout);
+    assert!(report.contains("| PYTHONUNBUFFERED=[0]"), "{report}");
+}
