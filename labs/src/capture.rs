@@ -196,6 +196,98 @@ impl Writer {
         self.push(frame, comment);
     }
 
+    /// A writer whose clock starts at the trace's `# now:` (2026-01-01 when it has none), with
+    /// the notes the first packet carries: the title, and how to read a pinger capture.
+    fn for_trace(trace: &Trace, port: u16) -> Writer {
+        let start = trace
+            .now()
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .unwrap_or(Duration::from_secs(1_767_225_600)); // 2026-01-01T00:00:00Z
+        let mut w = Writer {
+            time: start,
+            packets: Vec::new(),
+            ip_id: 1,
+            notes: Vec::new(),
+        };
+        if let Some(title) = trace.title() {
+            w.notes.push(format!("trace: {title}"));
+        }
+        if trace.transport() == Transport::Udp && port == 12000 {
+            w.notes.push(
+                "Wireshark decodes UDP port 12000 as LLC: Decode As... UDP port 12000 -> (none) shows the text"
+                    .into(),
+            );
+        }
+        w
+    }
+
+    /// `<wait>` moves the clock, `<lost>` is noted on the next packet, and `<close>` is a FIN
+    /// the peer acknowledges (over UDP only a note).
+    fn event(&mut self, c: &mut Tcp, tag: Tag, from_client: bool, event: &Event, udp: bool) {
+        match event {
+            Event::Wait { millis } => {
+                self.time += Duration::from_millis(*millis);
+                self.notes.push(format!("after {tag}: <wait {millis}ms>"));
+            }
+            Event::Lost => self.notes.push(format!(
+                "{tag}: <lost>: a datagram was lost before this packet"
+            )),
+            Event::Close if udp => self.notes.push(format!("{tag}: <close>")),
+            Event::Close => {
+                let end = if from_client { 0 } else { 1 };
+                if !c.open {
+                    self.handshake(c);
+                }
+                if !c.closed[end] {
+                    c.closed[end] = true;
+                    self.segment(
+                        c,
+                        end,
+                        TcpFlags::FIN | TcpFlags::ACK,
+                        b"",
+                        format!("{tag}: <close> (FIN)"),
+                    );
+                    self.segment(c, 1 - end, TcpFlags::ACK, b"", "ACK of the FIN".into());
+                }
+            }
+        }
+    }
+
+    /// One UDP datagram with the item's bytes.
+    fn datagram(&mut self, c: &Tcp, tag: Tag, from_client: bool, bytes: &[u8]) {
+        let (from, to) = if from_client {
+            (c.client, c.server)
+        } else {
+            (c.server, c.client)
+        };
+        let frame = self.frame(from, to).udp(bytes);
+        self.push(frame, trace_line(tag, bytes));
+    }
+
+    /// An item's bytes over TCP (after the handshake, the first time): segments of at most
+    /// [`MSS`] bytes, the last one pushed, then the peer's ACK.
+    fn data(&mut self, c: &mut Tcp, tag: Tag, from_client: bool, bytes: &[u8]) {
+        let end = if from_client { 0 } else { 1 };
+        if !c.open {
+            self.handshake(c);
+        }
+        let pieces: Vec<&[u8]> = bytes.chunks(MSS).collect();
+        let n = pieces.len();
+        for (i, piece) in pieces.into_iter().enumerate() {
+            let flags = if i + 1 == n {
+                TcpFlags::PSH | TcpFlags::ACK
+            } else {
+                TcpFlags::ACK
+            };
+            let mut comment = trace_line(tag, piece);
+            if n > 1 {
+                comment = format!("{comment} (segment {} of {n})", i + 1);
+            }
+            self.segment(c, end, flags, piece, comment);
+        }
+        self.segment(c, 1 - end, TcpFlags::ACK, b"", "ACK (synthesised)".into());
+    }
+
     fn handshake(&mut self, c: &mut Tcp) {
         let syn = c.seq;
         let frame = self
@@ -226,132 +318,77 @@ impl Writer {
 
 /// The packets of a trace, in order. `port` is the server's port (see [`guess_port`]).
 pub fn packets(trace: &Trace, port: u16) -> Result<Vec<Packet>, CaptureError> {
-    let start = trace
-        .now()
-        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .unwrap_or(Duration::from_secs(1_767_225_600)); // 2026-01-01T00:00:00Z
-    let mut w = Writer {
-        time: start,
-        packets: Vec::new(),
-        ip_id: 1,
-        notes: Vec::new(),
-    };
-    if let Some(title) = trace.title() {
-        w.notes.push(format!("trace: {title}"));
+    let mut w = Writer::for_trace(trace, port);
+    let mut conns = connections(trace, port);
+    let udp = trace.transport() == Transport::Udp;
+    for item in trace.items() {
+        let tag = item.tag();
+        let (index, from_client) = connection_of(tag);
+        let c = &mut conns[index];
+        match item {
+            Item::Event { event, .. } => w.event(c, tag, from_client, event, udp),
+            Item::Data { payload, .. } => {
+                let bytes = real_bytes(payload)?;
+                if udp {
+                    w.datagram(c, tag, from_client, bytes);
+                } else {
+                    w.data(c, tag, from_client, bytes);
+                }
+            }
+        }
     }
-    if trace.transport() == Transport::Udp && port == 12000 {
-        w.notes.push(
-            "Wireshark decodes UDP port 12000 as LLC: Decode As... UDP port 12000 -> (none) shows the text"
-                .into(),
-        );
-    }
+    Ok(w.packets)
+}
+
+/// The three connections a trace can use: client to server, client to proxy, and proxy to
+/// origin (the origin on port 80 behind a proxy on 3128, unless `--port` says otherwise).
+fn connections(trace: &Trace, port: u16) -> [Tcp; 3] {
     let proxied = trace
         .tags()
         .iter()
         .any(|t| matches!(t, Tag::ClientToProxy | Tag::ProxyToClient));
     let origin_port = if proxied && port == 3128 { 80 } else { port };
-    let mut conns = [
-        Tcp {
-            client: (Host::Client, 49152),
-            server: (Host::Server, port),
-            seq: [0x1000_0000, 0x5000_0000],
-            open: false,
-            closed: [false; 2],
-        },
-        Tcp {
-            client: (Host::Client, 49153),
-            server: (Host::Server, port),
-            seq: [0x2000_0000, 0x6000_0000],
-            open: false,
-            closed: [false; 2],
-        },
-        Tcp {
-            client: (Host::Server, 49154),
-            server: (Host::Origin, origin_port),
-            seq: [0x3000_0000, 0x7000_0000],
-            open: false,
-            closed: [false; 2],
-        },
-    ];
-    let udp = trace.transport() == Transport::Udp;
-    for item in trace.items() {
-        let tag = item.tag();
-        let (index, from_client) = connection_of(tag);
-        let end = if from_client { 0 } else { 1 };
-        match item {
-            Item::Event { event, .. } => match event {
-                Event::Wait { millis } => {
-                    w.time += Duration::from_millis(*millis);
-                    w.notes.push(format!("after {tag}: <wait {millis}ms>"));
-                }
-                Event::Lost => w.notes.push(format!(
-                    "{tag}: <lost>: a datagram was lost before this packet"
-                )),
-                Event::Close if udp => w.notes.push(format!("{tag}: <close>")),
-                Event::Close => {
-                    let c = &mut conns[index];
-                    if !c.open {
-                        w.handshake(c);
-                    }
-                    if !c.closed[end] {
-                        c.closed[end] = true;
-                        w.segment(
-                            c,
-                            end,
-                            TcpFlags::FIN | TcpFlags::ACK,
-                            b"",
-                            format!("{tag}: <close> (FIN)"),
-                        );
-                        w.segment(c, 1 - end, TcpFlags::ACK, b"", "ACK of the FIN".into());
-                    }
-                }
-            },
-            Item::Data { payload, .. } => {
-                let bytes = payload.as_bytes().ok_or_else(|| {
-                    let placeholder = payload
-                        .pieces()
-                        .iter()
-                        .find_map(|p| match p {
-                            Piece::Any => Some("<any>".to_string()),
-                            Piece::Elided(body) => Some(body.to_string()),
-                            Piece::Bytes(_) => None,
-                        })
-                        .unwrap_or_default();
-                    CaptureError::Placeholder(placeholder)
-                })?;
-                let c = &mut conns[index];
-                if udp {
-                    let (from, to) = if from_client {
-                        (c.client, c.server)
-                    } else {
-                        (c.server, c.client)
-                    };
-                    let frame = w.frame(from, to).udp(bytes);
-                    w.push(frame, trace_line(tag, bytes));
-                    continue;
-                }
-                if !c.open {
-                    w.handshake(c);
-                }
-                let pieces: Vec<&[u8]> = bytes.chunks(MSS).collect();
-                let n = pieces.len();
-                for (i, piece) in pieces.into_iter().enumerate() {
-                    let flags = if i + 1 == n {
-                        TcpFlags::PSH | TcpFlags::ACK
-                    } else {
-                        TcpFlags::ACK
-                    };
-                    let mut comment = trace_line(tag, piece);
-                    if n > 1 {
-                        comment = format!("{comment} (segment {} of {n})", i + 1);
-                    }
-                    w.segment(c, end, flags, piece, comment);
-                }
-                w.segment(c, 1 - end, TcpFlags::ACK, b"", "ACK (synthesised)".into());
-            }
-        }
-    }
-    Ok(w.packets)
+    let tcp = |client: (Host, u16), server: (Host, u16), seq: [u32; 2]| Tcp {
+        client,
+        server,
+        seq,
+        open: false,
+        closed: [false; 2],
+    };
+    [
+        tcp(
+            (Host::Client, 49152),
+            (Host::Server, port),
+            [0x1000_0000, 0x5000_0000],
+        ),
+        tcp(
+            (Host::Client, 49153),
+            (Host::Server, port),
+            [0x2000_0000, 0x6000_0000],
+        ),
+        tcp(
+            (Host::Server, 49154),
+            (Host::Origin, origin_port),
+            [0x3000_0000, 0x7000_0000],
+        ),
+    ]
+}
+
+/// A payload's bytes, or the placeholder (`<any>`, an elided body) that stands where bytes
+/// must be.
+fn real_bytes(payload: &wire::trace::Payload) -> Result<&[u8], CaptureError> {
+    payload.as_bytes().ok_or_else(|| {
+        let placeholder = payload
+            .pieces()
+            .iter()
+            .find_map(|p| match p {
+                Piece::Any => Some("<any>".to_string()),
+                Piece::Elided(body) => Some(body.to_string()),
+                Piece::Bytes(_) => None,
+            })
+            .unwrap_or_default();
+        CaptureError::Placeholder(placeholder)
+    })
 }
 
 /// The first text line of some bytes in trace syntax, with its tag, for a packet comment.
@@ -456,5 +493,79 @@ mod tests {
     fn placeholders_cannot_become_packets() {
         let t = Trace::parse("C: GET <any>\n").unwrap();
         assert!(matches!(packets(&t, 80), Err(CaptureError::Placeholder(p)) if p == "<any>"));
+    }
+
+    #[test]
+    fn a_proxy_on_3128_talks_to_an_origin_on_80_and_other_ports_are_kept() {
+        let proxied =
+            Trace::parse("C>P: GET http://o/ HTTP/1.1\\r\\n\nP>O: GET / HTTP/1.1\\r\\n\n").unwrap();
+        let ends = |t: &Trace, port| connections(t, port).map(|c| (c.client, c.server));
+        assert_eq!(
+            ends(&proxied, 3128),
+            [
+                ((Host::Client, 49152), (Host::Server, 3128)),
+                ((Host::Client, 49153), (Host::Server, 3128)),
+                ((Host::Server, 49154), (Host::Origin, 80)),
+            ]
+        );
+        assert_eq!(ends(&proxied, 8888)[2].1, (Host::Origin, 8888));
+        let direct = Trace::parse("C: x\n").unwrap();
+        assert_eq!(ends(&direct, 3128)[2].1, (Host::Origin, 3128));
+    }
+
+    #[test]
+    fn only_real_bytes_become_payload_and_a_placeholder_is_named() {
+        let t = Trace::parse("C: GET / HTTP/1.1\\r\\n\nS: <any>\n").unwrap();
+        let payloads: Vec<&wire::trace::Payload> = t
+            .items()
+            .iter()
+            .filter_map(|i| match i {
+                Item::Data { payload, .. } => Some(payload),
+                Item::Event { .. } => None,
+            })
+            .collect();
+        assert_eq!(real_bytes(payloads[0]), Ok(&b"GET / HTTP/1.1\r\n"[..]));
+        assert_eq!(
+            real_bytes(payloads[1]),
+            Err(CaptureError::Placeholder("<any>".into()))
+        );
+    }
+
+    #[test]
+    fn waits_move_the_clock_and_events_are_noted_on_the_next_packet() {
+        let t =
+            Trace::parse("# transport: udp\nC: <wait 1500ms>\nC: <lost>\nC: <close>\nC: Ping 2\n")
+                .unwrap();
+        let p = packets(&t, 12000).unwrap();
+        assert_eq!(p.len(), 1, "a UDP <close> sends nothing");
+        assert_eq!(
+            p[0].time,
+            Duration::from_secs(1_767_225_600) + Duration::from_millis(1500)
+        );
+        assert_eq!(
+            p[0].comment,
+            "Wireshark decodes UDP port 12000 as LLC: Decode As... UDP port 12000 -> (none) shows the text \
+             | after C: <wait 1500ms> | C: <lost>: a datagram was lost before this packet | C: <close> | C: Ping 2"
+        );
+    }
+
+    #[test]
+    fn a_close_opens_the_connection_first_and_is_sent_once() {
+        let t = Trace::parse("C: <close>\nC: <close>\n").unwrap();
+        let comments: Vec<String> = packets(&t, 80)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.comment)
+            .collect();
+        assert_eq!(
+            comments,
+            [
+                "handshake: SYN (synthesised; a trace does not record the handshake)",
+                "handshake: SYN-ACK (synthesised)",
+                "handshake: ACK (synthesised)",
+                "C: <close> (FIN)",
+                "ACK of the FIN",
+            ]
+        );
     }
 }

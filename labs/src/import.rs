@@ -227,147 +227,11 @@ struct Udp {
 /// when it is given). `name` goes into each trace's title.
 pub fn import(bytes: &[u8], port: Option<u16>, name: &str) -> Result<Vec<Imported>, ImportError> {
     let frames = frames(bytes)?;
-    let mut tcp: Vec<Tcp> = Vec::new();
-    let mut udp: Vec<Udp> = Vec::new();
-    let mut skipped_fragments = 0usize;
+    let mut streams = Streams::new(port);
     for frame in &frames {
-        let link = LinkType::from_number(frame.link).ok_or(ImportError::LinkType(frame.link))?;
-        let decoded = match decode(link, &frame.data) {
-            Ok(d) => d,
-            Err(wire::packet::PacketError::Fragment) => {
-                skipped_fragments += 1;
-                continue;
-            }
-            // A frame cut short or otherwise unreadable is left out, as Wireshark marks it.
-            Err(_) => continue,
-        };
-        match decoded {
-            Decoded::Tcp(segment) => {
-                if port.is_some_and(|p| segment.src.port() != p && segment.dst.port() != p) {
-                    continue;
-                }
-                let starts = segment.flags.has(wire::packet::TcpFlags::SYN)
-                    && !segment.flags.has(wire::packet::TcpFlags::ACK);
-                let open = tcp.iter().rposition(|c| {
-                    c.conversation.carries(&segment) && !(starts && c.conversation.finished())
-                });
-                let index = match open {
-                    Some(i) => i,
-                    None => {
-                        tcp.push(Tcp {
-                            conversation: Conversation::new(&segment, port),
-                            building: Building::new(Transport::Tcp, frame.time),
-                        });
-                        tcp.len() - 1
-                    }
-                };
-                let c = &mut tcp[index];
-                c.building.packets += 1;
-                c.conversation.handle_segment(&segment);
-                while let Some((side, event)) = c.conversation.poll_event() {
-                    let tag = match side {
-                        Side::Client => Tag::Client,
-                        Side::Server => Tag::Server,
-                    };
-                    c.building.pause(tag, frame.time);
-                    match event {
-                        StreamEvent::Data(bytes) => c.building.trace.push_bytes(tag, &bytes),
-                        StreamEvent::Fin | StreamEvent::Reset => {
-                            c.building.trace.push_event(tag, Event::Close)
-                        }
-                    }
-                }
-            }
-            Decoded::Udp(datagram) => {
-                let ports = [datagram.src.port(), datagram.dst.port()];
-                match port {
-                    Some(p) if !ports.contains(&p) => continue,
-                    None if ports.iter().any(|p| NOISE_PORTS.contains(p)) => continue,
-                    _ => {}
-                }
-                let index = udp.iter().position(|f| {
-                    (f.client == datagram.src && f.server == datagram.dst)
-                        || (f.client == datagram.dst && f.server == datagram.src)
-                });
-                let index = match index {
-                    Some(i) => i,
-                    None => {
-                        udp.push(Udp {
-                            client: datagram.src,
-                            server: datagram.dst,
-                            building: Building::new(Transport::Udp, frame.time),
-                        });
-                        udp.len() - 1
-                    }
-                };
-                let f = &mut udp[index];
-                let tag = if datagram.src == f.client {
-                    Tag::Client
-                } else {
-                    Tag::Server
-                };
-                f.building.packets += 1;
-                f.building.pause(tag, frame.time);
-                f.building.trace.push_bytes(tag, datagram.payload);
-            }
-            Decoded::Other(_) => {}
-        }
+        streams.handle_frame(frame)?;
     }
-    let mut out = Vec::new();
-    let total = tcp.len();
-    for (n, c) in tcp.into_iter().enumerate() {
-        let conv = &c.conversation;
-        let mut warnings = Vec::new();
-        if conv.roles() == Roles::Guessed {
-            warnings.push(format!(
-                "the capture began after the handshake, so {} is taken to be the server{}",
-                conv.server(),
-                if port.is_some() {
-                    " (it has the --port)"
-                } else {
-                    " (the lower port)"
-                }
-            ));
-        }
-        for (side, who) in [(Side::Client, "client"), (Side::Server, "server")] {
-            if let Some((from, to)) = conv.direction(side).gap() {
-                warnings.push(format!(
-                    "bytes {from}..{to} of the {who}'s stream are not in the capture; the trace stops before them"
-                ));
-            }
-        }
-        if c.building.trace.items().is_empty() {
-            continue;
-        }
-        out.push(finish(
-            c.building,
-            conv.client(),
-            conv.server(),
-            warnings,
-            name,
-            n,
-            total,
-        ));
-    }
-    let total = udp.len();
-    for (n, f) in udp.into_iter().enumerate() {
-        out.push(finish(
-            f.building,
-            f.client,
-            f.server,
-            Vec::new(),
-            name,
-            n,
-            total,
-        ));
-    }
-    if skipped_fragments > 0 {
-        if let Some(first) = out.first_mut() {
-            first.warnings.push(format!(
-                "{skipped_fragments} IP fragments were left out (fragments are not reassembled)"
-            ));
-        }
-    }
+    let out = streams.into_imported(name);
     if out.is_empty() {
         return Err(ImportError::Empty {
             packets: frames.len(),
@@ -375,6 +239,188 @@ pub fn import(bytes: &[u8], port: Option<u16>, name: &str) -> Result<Vec<Importe
         });
     }
     Ok(out)
+}
+
+/// The connections and flows found so far, each with the trace being built from it.
+struct Streams {
+    port: Option<u16>,
+    tcp: Vec<Tcp>,
+    udp: Vec<Udp>,
+    skipped_fragments: usize,
+}
+
+impl Streams {
+    fn new(port: Option<u16>) -> Streams {
+        Streams {
+            port,
+            tcp: Vec::new(),
+            udp: Vec::new(),
+            skipped_fragments: 0,
+        }
+    }
+
+    /// Takes one frame: its TCP segment or UDP datagram goes to its stream; fragments and
+    /// unreadable frames are left out.
+    fn handle_frame(&mut self, frame: &Frame) -> Result<(), ImportError> {
+        let link = LinkType::from_number(frame.link).ok_or(ImportError::LinkType(frame.link))?;
+        match decode(link, &frame.data) {
+            Ok(Decoded::Tcp(segment)) => self.handle_segment(&segment, frame.time),
+            Ok(Decoded::Udp(datagram)) => self.handle_datagram(&datagram, frame.time),
+            Ok(Decoded::Other(_)) => {}
+            Err(wire::packet::PacketError::Fragment) => self.skipped_fragments += 1,
+            // A frame cut short or otherwise unreadable is left out, as Wireshark marks it.
+            Err(_) => {}
+        }
+        Ok(())
+    }
+
+    fn handle_segment(&mut self, segment: &wire::packet::Segment<'_>, time: Duration) {
+        if self
+            .port
+            .is_some_and(|p| segment.src.port() != p && segment.dst.port() != p)
+        {
+            return;
+        }
+        let c = self.connection_of(segment, time);
+        c.building.packets += 1;
+        c.conversation.handle_segment(segment);
+        while let Some((side, event)) = c.conversation.poll_event() {
+            let tag = match side {
+                Side::Client => Tag::Client,
+                Side::Server => Tag::Server,
+            };
+            c.building.pause(tag, time);
+            match event {
+                StreamEvent::Data(bytes) => c.building.trace.push_bytes(tag, &bytes),
+                StreamEvent::Fin | StreamEvent::Reset => {
+                    c.building.trace.push_event(tag, Event::Close)
+                }
+            }
+        }
+    }
+
+    /// The connection a segment belongs to: the latest one between its two ends, unless that one
+    /// is over and the segment opens a new one (a SYN without ACK), which then begins here.
+    fn connection_of(&mut self, segment: &wire::packet::Segment<'_>, time: Duration) -> &mut Tcp {
+        let starts = segment.flags.has(wire::packet::TcpFlags::SYN)
+            && !segment.flags.has(wire::packet::TcpFlags::ACK);
+        let open = self.tcp.iter().rposition(|c| {
+            c.conversation.carries(segment) && !(starts && c.conversation.finished())
+        });
+        let index = open.unwrap_or_else(|| {
+            self.tcp.push(Tcp {
+                conversation: Conversation::new(segment, self.port),
+                building: Building::new(Transport::Tcp, time),
+            });
+            self.tcp.len() - 1
+        });
+        &mut self.tcp[index]
+    }
+
+    fn handle_datagram(&mut self, datagram: &wire::packet::Datagram<'_>, time: Duration) {
+        if !wanted_udp([datagram.src.port(), datagram.dst.port()], self.port) {
+            return;
+        }
+        let index = self.udp.iter().position(|f| {
+            (f.client == datagram.src && f.server == datagram.dst)
+                || (f.client == datagram.dst && f.server == datagram.src)
+        });
+        let index = index.unwrap_or_else(|| {
+            self.udp.push(Udp {
+                client: datagram.src,
+                server: datagram.dst,
+                building: Building::new(Transport::Udp, time),
+            });
+            self.udp.len() - 1
+        });
+        let f = &mut self.udp[index];
+        let tag = if datagram.src == f.client {
+            Tag::Client
+        } else {
+            Tag::Server
+        };
+        f.building.packets += 1;
+        f.building.pause(tag, time);
+        f.building.trace.push_bytes(tag, datagram.payload);
+    }
+
+    /// The traces: TCP connections that carried something, in the order they opened, then the
+    /// UDP flows; the first one notes the fragments that were left out.
+    fn into_imported(self, name: &str) -> Vec<Imported> {
+        let mut out = Vec::new();
+        let total = self.tcp.len();
+        for (n, c) in self.tcp.into_iter().enumerate() {
+            if c.building.trace.items().is_empty() {
+                continue;
+            }
+            let conv = &c.conversation;
+            let warnings = tcp_warnings(conv, self.port);
+            out.push(finish(
+                c.building,
+                conv.client(),
+                conv.server(),
+                warnings,
+                name,
+                n,
+                total,
+            ));
+        }
+        let total = self.udp.len();
+        for (n, f) in self.udp.into_iter().enumerate() {
+            out.push(finish(
+                f.building,
+                f.client,
+                f.server,
+                Vec::new(),
+                name,
+                n,
+                total,
+            ));
+        }
+        if self.skipped_fragments > 0 {
+            if let Some(first) = out.first_mut() {
+                first.warnings.push(format!(
+                    "{} IP fragments were left out (fragments are not reassembled)",
+                    self.skipped_fragments
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Whether a UDP datagram between these ports belongs in the import: one with `port` at either
+/// end when a port is asked for, else any that is not the machine's own chatter (DNS, DHCP...).
+fn wanted_udp(ports: [u16; 2], port: Option<u16>) -> bool {
+    match port {
+        Some(p) => ports.contains(&p),
+        None => !ports.iter().any(|p| NOISE_PORTS.contains(p)),
+    }
+}
+
+/// What a reader of a TCP trace should know: the roles were guessed (the capture missed the
+/// handshake), or bytes of a stream are not in the capture.
+fn tcp_warnings(conv: &Conversation, port: Option<u16>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if conv.roles() == Roles::Guessed {
+        warnings.push(format!(
+            "the capture began after the handshake, so {} is taken to be the server{}",
+            conv.server(),
+            if port.is_some() {
+                " (it has the --port)"
+            } else {
+                " (the lower port)"
+            }
+        ));
+    }
+    for (side, who) in [(Side::Client, "client"), (Side::Server, "server")] {
+        if let Some((from, to)) = conv.direction(side).gap() {
+            warnings.push(format!(
+                "bytes {from}..{to} of the {who}'s stream are not in the capture; the trace stops before them"
+            ));
+        }
+    }
+    warnings
 }
 
 fn finish(
@@ -444,5 +490,112 @@ C: <close>
         let capture = crate::capture::pcapng(&trace, 80, "test").unwrap();
         let err = import(&capture, Some(9), "x").unwrap_err();
         assert!(err.to_string().contains("port 9"), "{err}");
+    }
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn segment(
+        src: u16,
+        dst: u16,
+        seq: u32,
+        flags: wire::packet::TcpFlags,
+        payload: &[u8],
+    ) -> wire::packet::Segment<'_> {
+        wire::packet::Segment {
+            src: addr(src),
+            dst: addr(dst),
+            seq,
+            ack: 0,
+            flags,
+            window: 65535,
+            payload,
+        }
+    }
+
+    #[test]
+    fn udp_noise_is_left_out_unless_its_port_is_asked_for() {
+        assert!(wanted_udp([50000, 12000], None));
+        assert!(!wanted_udp([50000, 53], None));
+        assert!(!wanted_udp([5353, 5353], None));
+        assert!(wanted_udp([50000, 53], Some(53)));
+        assert!(!wanted_udp([50000, 12000], Some(8080)));
+    }
+
+    #[test]
+    fn a_udp_flow_is_one_trace_whose_first_sender_is_the_client() {
+        let mut streams = Streams::new(None);
+        let ping = wire::packet::Datagram {
+            src: addr(50000),
+            dst: addr(12000),
+            payload: b"Ping 1",
+        };
+        let pong = wire::packet::Datagram {
+            src: addr(12000),
+            dst: addr(50000),
+            payload: b"PING 1",
+        };
+        streams.handle_datagram(&ping, Duration::from_secs(10));
+        streams.handle_datagram(&pong, Duration::from_millis(10_250));
+        let dns = wire::packet::Datagram {
+            src: addr(50001),
+            dst: addr(53),
+            payload: b"?",
+        };
+        streams.handle_datagram(&dns, Duration::from_secs(11));
+        let out = streams.into_imported("ping.pcap");
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].client, out[0].server, out[0].packets),
+            (addr(50000), addr(12000), 2)
+        );
+        let expected =
+            Trace::parse("# transport: udp\nC: Ping 1\nS: <wait 250ms>\nS: PING 1\n").unwrap();
+        assert_eq!(out[0].trace.items(), expected.items());
+    }
+
+    #[test]
+    fn a_syn_after_a_finished_connection_on_the_same_ports_opens_a_new_one() {
+        use wire::packet::TcpFlags;
+        let mut streams = Streams::new(None);
+        let t = Duration::from_secs(1);
+        for s in [
+            segment(40000, 80, 100, TcpFlags::SYN, b""),
+            segment(80, 40000, 500, TcpFlags::SYN | TcpFlags::ACK, b""),
+            segment(40000, 80, 101, TcpFlags::ACK, b"one"),
+            segment(40000, 80, 104, TcpFlags::RST, b""),
+            segment(40000, 80, 900, TcpFlags::SYN, b""),
+            segment(80, 40000, 700, TcpFlags::SYN | TcpFlags::ACK, b""),
+            segment(40000, 80, 901, TcpFlags::ACK, b"two"),
+        ] {
+            streams.handle_segment(&s, t);
+        }
+        assert_eq!(streams.tcp.len(), 2);
+        let out = streams.into_imported("two.pcap");
+        let first = Trace::parse("C: one\nC: <close>\n").unwrap();
+        let second = Trace::parse("C: two\n").unwrap();
+        assert_eq!(out[0].trace.items(), first.items());
+        assert_eq!(out[1].trace.items(), second.items());
+        assert!(out[1].trace.title().unwrap().contains("TCP stream 2 of 2"));
+    }
+
+    #[test]
+    fn a_capture_that_missed_the_handshake_says_whom_it_took_for_the_server() {
+        use wire::packet::TcpFlags;
+        let data = segment(8080, 40000, 1, TcpFlags::ACK, b"HTTP/1.1 200 OK\r\n");
+        let by_port = Conversation::new(&data, Some(8080));
+        assert_eq!(
+            tcp_warnings(&by_port, Some(8080)),
+            ["the capture began after the handshake, so 127.0.0.1:8080 is taken to be the server (it has the --port)"]
+        );
+        let by_lower = Conversation::new(&data, None);
+        assert_eq!(
+            tcp_warnings(&by_lower, None),
+            ["the capture began after the handshake, so 127.0.0.1:8080 is taken to be the server (the lower port)"]
+        );
+        let mut handshake = Conversation::new(&segment(40000, 8080, 7, TcpFlags::SYN, b""), None);
+        handshake.handle_segment(&segment(40000, 8080, 7, TcpFlags::SYN, b""));
+        assert!(tcp_warnings(&handshake, None).is_empty());
     }
 }
