@@ -10,7 +10,8 @@
 //!   `--keep-going`) is `<skipped>`.
 //! - Gradescope: `{"score": S, "output": ..., "tests": [{"name", "score", "max_score",
 //!   "status", "output"}]}`. Each required step is worth 1 point and each optional step 0,
-//!   unless a weights file says otherwise; a step not run scores 0.
+//!   unless a weights file says otherwise (an optional step it gives points to is then run
+//!   without `--optional`: `labs check` selects it); a step not run scores 0.
 //!
 //! Out of scope: JUnit `<error>` (a step either passed or failed; labs' own faults are failures
 //! that say so) and Gradescope's leaderboard and visibility fields.
@@ -239,7 +240,9 @@ labs check writes results that course tooling reads, in the same run as its text
                         http/connect 1
                         http/echo    2
                         http/head    0.5
-                      steps the file does not name are worth 1 (required) or 0 (optional)
+                      steps the file does not name are worth 1 (required) or 0 (optional);
+                      an optional step the file gives points to is run and graded even
+                      without --optional (labs says so on stderr)
 
 Gradescope (programming assignment, autograder zip):
   setup.sh        install labs (copy the binary into /usr/local/bin) and the language the
@@ -251,9 +254,9 @@ Gradescope (programming assignment, autograder zip):
                       --run 'python3 server.py {port} {dir}/files' \\
                       --weights /autograder/source/weights.txt \\
                       --gradescope /autograder/results/results.json
-  Use --keep-going so every step runs and scores (a step not run scores 0), and --optional
-  when optional steps carry points. labs exits 1 when a step fails; Gradescope reads the
-  results file either way.
+  Use --keep-going so every step runs and scores (a step not run scores 0). Optional steps
+  with points in the weights file run by themselves; --optional lists the others too, at 0
+  points. labs exits 1 when a step fails; Gradescope reads the results file either way.
 
 CI (a JUnit report next to the text one):
     labs check http --keep-going --run 'python3 server.py {port} {dir}/files' \\

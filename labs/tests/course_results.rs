@@ -288,3 +288,67 @@ fn the_text_report_junit_gradescope_and_html_come_from_one_run_with_optional_ste
     let ran = stdout.matches("PASS ").count() + stdout.matches("FAIL ").count();
     assert_eq!(html.matches("<section id=\"step").count(), ran, "{stdout}");
 }
+
+#[test]
+fn an_optional_step_the_weights_file_gives_points_is_graded_without_optional() {
+    let data = tempfile::tempdir().unwrap();
+    let (weights, junit, gradescope) = (
+        data.path().join("weights.txt"),
+        data.path().join("junit.xml"),
+        data.path().join("results.json"),
+    );
+    std::fs::write(&weights, "http/head 2\nhttp/conditional 0\n").unwrap();
+    // Nothing listens here: the first step fails at once and the others are not run, which is
+    // enough to see which steps the run is made of.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_labs"))
+        .args(["check", "http", "--target", &closed, "--timeout", "500ms"])
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--gradescope")
+        .arg(&gradescope)
+        .arg("--weights")
+        .arg(&weights)
+        .env("PROTOLAB_DATA_DIR", data.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "labs: running the optional step http/head: the weights file gives it 2 points \
+             (--optional runs every optional step)"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("http/conditional"), "{stderr}");
+    let track = labs::catalog::find_track("http").unwrap();
+    let expected: Vec<String> = track
+        .steps
+        .iter()
+        .filter(|s| !s.optional || s.slug == "head")
+        .map(|s| track.step_id(s))
+        .collect();
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&gradescope).unwrap()).unwrap();
+    let tests = results["tests"].as_array().unwrap();
+    let names: Vec<&str> = tests
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().split(' ').next().unwrap())
+        .collect();
+    assert_eq!(names, expected);
+    let head = tests
+        .iter()
+        .find(|t| t["name"].as_str().unwrap().starts_with("http/head"))
+        .unwrap();
+    assert_eq!(head["max_score"].as_f64(), Some(2.0), "{head}");
+    assert_eq!(head["score"].as_f64(), Some(0.0), "{head}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("name=\"http/head\""), "{xml}");
+    assert!(!xml.contains("name=\"http/conditional\""), "{xml}");
+}
