@@ -4,8 +4,15 @@
 //! `Content-Transfer-Encoding: base64` and identity encodings. Out of scope: building messages
 //! (that is `wire::smtp`), quoted-printable, encoded words.
 
-/// Splits a message (or a part) into its header section and body at the first empty line.
+/// Splits a message (or a part) into its header section and body at the first empty line. A
+/// part that begins with the empty line has no header at all.
 fn split_head(part: &[u8]) -> (&[u8], &[u8]) {
+    if let Some(body) = part
+        .strip_prefix(b"\r\n")
+        .or_else(|| part.strip_prefix(b"\n"))
+    {
+        return (b"", body);
+    }
     if let Some(p) = part.windows(4).position(|w| w == b"\r\n\r\n") {
         return (&part[..p + 2], &part[p + 4..]);
     }
@@ -48,6 +55,41 @@ fn parameter(value: &str, name: &str) -> Option<String> {
             .eq_ignore_ascii_case(name)
             .then(|| v.trim().trim_matches('"').to_string())
     })
+}
+
+/// A message's header section as it arrived, with the empty line that ends it (the whole
+/// message when no empty line does).
+pub fn header_section(message: &[u8]) -> &[u8] {
+    let (head, body) = split_head(message);
+    let end = message.len() - body.len();
+    &message[..end.max(head.len())]
+}
+
+/// A message's Content-Type field as it arrived, name to line end, its folded lines too; `None`
+/// when its header has none.
+pub fn content_type_field(message: &[u8]) -> Option<&[u8]> {
+    let (head, _) = split_head(message);
+    let mut start = None;
+    let mut offset = 0;
+    for line in head.split_inclusive(|&b| b == b'\n') {
+        let folded = line.starts_with(b" ") || line.starts_with(b"\t");
+        match start {
+            Some(s) if !folded => return Some(&head[s..offset]),
+            None if line.len() >= 13 && line[..13].eq_ignore_ascii_case(b"content-type:") => {
+                start = Some(offset)
+            }
+            _ => {}
+        }
+        offset += line.len();
+    }
+    start.map(|s| &head[s..])
+}
+
+/// A message's media type: its Content-Type value, or `text/plain` when it has none (the
+/// default of RFC 2045 §5.2).
+pub fn media_type(message: &[u8]) -> String {
+    let (head, _) = split_head(message);
+    field(head, "Content-Type").unwrap_or_else(|| "text/plain".into())
 }
 
 /// Finds the first part whose Content-Type starts with `prefix` and returns its decoded body.
@@ -160,6 +202,35 @@ Ggo=\r\n\
             find_part(b"Content-Type: multipart/mixed\r\n\r\nx", "image/")
                 .unwrap_err()
                 .contains("no boundary")
+        );
+    }
+
+    #[test]
+    fn the_top_level_type_and_the_field_it_came_from() {
+        assert_eq!(media_type(MESSAGE), "multipart/mixed; boundary=\"XYZ\"");
+        assert_eq!(
+            content_type_field(MESSAGE),
+            Some(&b"Content-Type: multipart/mixed;\r\n boundary=\"XYZ\"\r\n"[..])
+        );
+        assert_eq!(header_section(MESSAGE).len(), 72);
+        assert!(header_section(MESSAGE).ends_with(b"\r\n\r\n"));
+        // No Content-Type: text/plain, and the header is all there is to show.
+        let plain = b"From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n";
+        assert_eq!(media_type(plain), "text/plain");
+        assert_eq!(content_type_field(plain), None);
+        assert_eq!(
+            header_section(plain),
+            b"From: a@example.com\r\nSubject: hi\r\n\r\n"
+        );
+        // A message that begins with the empty line has no header, even with a colon below.
+        let bare = b"\r\nNote: I love computer networks!\r\n";
+        assert_eq!(header_section(bare), b"\r\n");
+        assert_eq!(media_type(bare), "text/plain");
+        assert_eq!(content_type_field(bare), None);
+        // A last field with no empty line after it.
+        assert_eq!(
+            content_type_field(b"content-type: text/html\r\n"),
+            Some(&b"content-type: text/html\r\n"[..])
         );
     }
 }

@@ -770,12 +770,11 @@ fn mime(ctx: &mut Ctx) -> Result<(), Failure> {
         ));
     };
     let message = unstuff(&message[..message.len().saturating_sub(3)]);
-    let image = crate::mime::find_part(&message, "image/").map_err(|why| {
-        Failure::new(
-            "The message is MIME multipart/mixed with an image part (RFC 2046 §5.1)",
-            why,
-        )
-    })?;
+    if let Some(failure) = not_multipart(&message) {
+        return Err(failure);
+    }
+    let image = crate::mime::find_part(&message, "image/")
+        .map_err(|why| Failure::new(MIME_RULE, why).hint(MIME_HINT))?;
     if !image.starts_with(b"\x89PNG\r\n\x1a\n")
         && !image.starts_with(b"\xff\xd8\xff")
         && !image.starts_with(b"GIF8")
@@ -792,6 +791,56 @@ fn mime(ctx: &mut Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
+const MIME_RULE: &str = "The message is MIME multipart/mixed with an image part (RFC 2046 §5.1)";
+
+/// The header field that makes a message of parts; any boundary will do.
+const MULTIPART_FIELD: &[u8] = b"Content-Type: multipart/mixed; boundary=\"<any>\"\r\n";
+
+const MIME_HINT: &str = "in the message's header (before the empty line) write MIME-Version: 1.0 \
+    and Content-Type: multipart/mixed; boundary=\"SEP\" (SEP: any text that occurs nowhere in the \
+    parts); then start each part with a line --SEP, its own header and an empty line \
+    (Content-Type: text/plain for the text; Content-Type: image/png and \
+    Content-Transfer-Encoding: base64 for the image, its base64 in lines of at most 76), and \
+    end with --SEP--. Python's email.mime.multipart.MIMEMultipart writes all of it: send \
+    msg.as_string()";
+
+/// The failure for a message that is not multipart: the field that makes a message of parts
+/// next to what the message's header holds instead (its Content-Type, or the whole header when
+/// it has none). `None` for a multipart message.
+fn not_multipart(message: &[u8]) -> Option<Failure> {
+    let media_type = crate::mime::media_type(message);
+    if media_type.to_ascii_lowercase().starts_with("multipart/") {
+        return None;
+    }
+    let header = crate::mime::header_section(message);
+    let (problem, got) = match crate::mime::content_type_field(message) {
+        Some(field) => (
+            format!(
+                "the message's Content-Type is `{media_type}`: one body of that type, not parts, \
+                 so there is no image part"
+            ),
+            field,
+        ),
+        None if header.len() <= 2 => (
+            "the message has no header: it begins with the empty line that ends one, so it is \
+             one text/plain body (RFC 2045 §5.2), with no parts and no image"
+                .to_string(),
+            header,
+        ),
+        None => (
+            "the message's header has no Content-Type field, so it is one text/plain body \
+             (RFC 2045 §5.2), with no parts and no image"
+                .to_string(),
+            header,
+        ),
+    };
+    Some(
+        Failure::new(MIME_RULE, problem)
+            .bytes(MULTIPART_FIELD, got)
+            .hint(MIME_HINT),
+    )
+}
+
 /// Removes SMTP dot-stuffing: a line starting with ".." loses one dot.
 fn unstuff(message: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len());
@@ -803,4 +852,50 @@ fn unstuff(message: &[u8]) -> Vec<u8> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_that_is_not_multipart_is_shown_next_to_the_field_it_lacks() {
+        // The textbook skeleton: no header at all, the body right after DATA's empty line.
+        let bare = not_multipart(b"\r\n I love computer networks!\r\n").unwrap();
+        assert_eq!(bare.rule, MIME_RULE);
+        assert!(
+            bare.problem.starts_with("the message has no header"),
+            "{}",
+            bare.problem
+        );
+        assert_eq!(bare.expected.as_deref(), Some(MULTIPART_FIELD));
+        assert_eq!(bare.got.as_deref(), Some(&b"\r\n"[..]));
+        assert!(bare.hint.as_deref().unwrap().contains("MIMEMultipart"));
+        // A header without Content-Type: the whole header is what arrived.
+        let header = b"From: alice@example.com\r\nSubject: hi\r\n\r\nhello\r\n";
+        let plain = not_multipart(header).unwrap();
+        assert!(
+            plain.problem.contains("has no Content-Type field"),
+            "{}",
+            plain.problem
+        );
+        assert_eq!(
+            plain.got.as_deref(),
+            Some(&b"From: alice@example.com\r\nSubject: hi\r\n\r\n"[..])
+        );
+        // Some other type: its own field is what arrived.
+        let html =
+            not_multipart(b"Subject: hi\r\nContent-Type: text/html\r\n\r\n<p>hi\r\n").unwrap();
+        assert!(
+            html.problem.contains("Content-Type is `text/html`"),
+            "{}",
+            html.problem
+        );
+        assert_eq!(
+            html.got.as_deref(),
+            Some(&b"Content-Type: text/html\r\n"[..])
+        );
+        // Multipart goes on to the parts.
+        assert!(not_multipart(b"Content-Type: multipart/mixed; boundary=x\r\n\r\n").is_none());
+    }
 }
