@@ -1,6 +1,7 @@
 //! Real clients against the real server, in every I/O model: curl (HTTP/1.0, HEAD, ranges,
 //! --compressed, uploads, DELETE, -z), Python's http.client (keep-alive, chunked uploads,
-//! forms) and headless Chromium (the demo site and a folder listing render, the images load).
+//! forms) and headless Chromium (the demo site and a folder listing render, the images load,
+//! and both fit a phone's 360-pixel width).
 //! The tools are installed by scripts/install-test-deps.sh.
 mod server_common;
 
@@ -224,12 +225,108 @@ fn chromium_dom(url: &str, profile: &Path) -> String {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        // The phone-width frame (a file) reads the page it frames (another file).
+        "--allow-file-access-from-files",
         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
         &format!("--user-data-dir={}", profile.display()),
         "--dump-dom",
         url,
     ]));
     text(&out)
+}
+
+/// Phone width, in CSS pixels.
+const PHONE_WIDTH: u32 = 360;
+
+/// Measures a page once it has loaded: its width against the window's, the elements that reach
+/// past the window's right edge, and whether the demo stylesheet applied.
+const MEASURE: &str = r#"<script>
+addEventListener('load', () => {
+  const wide = [...document.body.querySelectorAll('*')]
+    .filter(e => e.getBoundingClientRect().right > innerWidth + 1)
+    .filter(e => !e.parentElement.closest('pre'))
+    .map(e => e.tagName.toLowerCase() + ': ' + e.textContent.slice(0, 40));
+  const pre = document.createElement('pre');
+  pre.id = 'verdict';
+  pre.textContent = JSON.stringify({
+    pageWidth: document.documentElement.scrollWidth,
+    windowWidth: innerWidth,
+    wide,
+    styled: getComputedStyle(document.querySelector('header') || document.body).borderBottomStyle,
+  });
+  document.body.append(pre);
+});
+</script>"#;
+
+/// Loads a copy of the page at `url` (with a `<base>` back to the server and [`MEASURE`]) in a
+/// frame [`PHONE_WIDTH`] pixels wide, and returns its verdict. A frame, because headless
+/// Chromium keeps its window at least 500 pixels wide: a 360-pixel `--window-size` measures 500.
+fn at_phone_width(url: &str, dir: &Path) -> serde_json::Value {
+    let page = text(&curl(&[url]));
+    assert!(
+        page.contains("<head>") && page.contains("</body>"),
+        "{url}: {page}"
+    );
+    let probe = page
+        .replacen("<head>", &format!("<head><base href=\"{url}\">"), 1)
+        .replacen("</body>", &format!("{MEASURE}</body>"), 1);
+    std::fs::write(dir.join("probe.html"), probe).unwrap();
+    let frame = format!(
+        "<!DOCTYPE html><html><body style=\"margin:0\">\
+         <iframe id=\"f\" src=\"probe.html\" style=\"border:0;width:{PHONE_WIDTH}px;height:740px\"></iframe>\
+         <script>addEventListener('load', () => {{\
+           const v = document.getElementById('f').contentDocument.getElementById('verdict');\
+           const pre = document.createElement('pre');\
+           pre.id = 'verdict';\
+           pre.textContent = v ? v.textContent : 'null';\
+           document.body.append(pre);\
+         }});</script></body></html>"
+    );
+    std::fs::write(dir.join("frame.html"), frame).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let dom = chromium_dom(
+        &format!("file://{}", dir.join("frame.html").display()),
+        profile.path(),
+    );
+    let start = dom
+        .find("<pre id=\"verdict\">")
+        .unwrap_or_else(|| panic!("{url}: no verdict in the DOM: {dom}"))
+        + "<pre id=\"verdict\">".len();
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let json = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">");
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{url}: {e}: {json}"))
+}
+
+#[test]
+fn the_demo_site_and_a_listing_fit_a_phone() {
+    let server = start(config(Model::Epoll, None), None);
+    let base = format!("http://{}", server.local_addr());
+    let dir = tempfile::tempdir().unwrap();
+    for path in ["/", "/files/"] {
+        let verdict = at_phone_width(&format!("{base}{path}"), dir.path());
+        assert_eq!(verdict["windowWidth"], PHONE_WIDTH, "{path}: {verdict}");
+        if path == "/" {
+            // The demo stylesheet came through the <base> (the header's border is its own).
+            assert_eq!(
+                verdict["styled"], "solid",
+                "the stylesheet applied: {verdict}"
+            );
+        }
+        assert_eq!(
+            verdict["wide"],
+            serde_json::json!([]),
+            "{path}: nothing reaches past a phone's edge: {verdict}"
+        );
+        assert!(
+            verdict["pageWidth"].as_u64() <= verdict["windowWidth"].as_u64(),
+            "{path}: the page scrolls sideways on a phone: {verdict}"
+        );
+    }
+    server.shutdown();
 }
 
 #[test]
