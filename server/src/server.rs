@@ -240,6 +240,10 @@ impl Server {
         if open > 0 {
             self.shared
                 .log(Level::Warn, &cut_at_stop(open, began.elapsed()));
+            // Uploads cut short leave no temporary file, even if their thread never ends.
+            if let Some(root) = &self.shared.settings().config.root {
+                crate::upload::remove_unfinished_under(root);
+            }
         }
     }
 

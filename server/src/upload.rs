@@ -6,11 +6,49 @@
 //! cut short, or anything fails, the temporary file is removed when the [`Upload`] is dropped,
 //! so an interrupted upload leaves nothing behind. That holds on every path that ends one: the
 //! client vanishing, a read error or timeout, a failed commit, the server stopping, or the
-//! connection being dropped without any cleanup of its own.
+//! connection being dropped without any cleanup of its own. A graceful stop that gives up on a
+//! connection still blocked in a read (the `threads` model, whose connection threads the
+//! process does not wait for) removes the temporary files under its root itself
+//! ([`remove_unfinished_under`]).
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// The temporary files of the uploads in progress, so that a stop that cuts connections short
+/// can remove them ([`remove_unfinished_under`]): a thread still blocked in a read when the
+/// process exits never drops its [`Upload`].
+static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn unfinished() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    // A panic elsewhere while the list was held leaves a list that is still whole.
+    UNFINISHED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn forget(temp: &Path) {
+    unfinished().retain(|t| t != temp);
+}
+
+/// Removes the temporary file of every upload in progress under `root` (a server's document
+/// root) and returns how many there were. For the end of a graceful stop that gives up on busy
+/// connections: the uploads it cuts short leave nothing behind, and their commit, should one
+/// still come, fails (the temporary name is gone) and leaves the target as it was.
+pub fn remove_unfinished_under(root: &Path) -> usize {
+    let canonical = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut list = unfinished();
+    let mut removed = 0;
+    list.retain(|temp| {
+        if !(temp.starts_with(root) || temp.starts_with(&canonical)) {
+            return true;
+        }
+        if fs::remove_file(temp).is_ok() {
+            removed += 1;
+        }
+        false
+    });
+    removed
+}
 
 /// An upload in progress: bytes go to a temporary file next to the target.
 #[derive(Debug)]
@@ -60,6 +98,7 @@ impl Upload {
             .write(true)
             .create_new(true)
             .open(&temp)?;
+        unfinished().push(temp.clone());
         Ok(Upload {
             target: target.to_path_buf(),
             temp,
@@ -100,6 +139,7 @@ impl Upload {
         fs::rename(&self.temp, &self.target)?;
         // The temporary name is gone: from here on nothing is left to remove.
         self.file = None;
+        forget(&self.temp);
         // Make the rename itself durable: sync the folder that holds both names.
         if let Some(dir) = self.target.parent() {
             if let Ok(d) = File::open(dir) {
@@ -120,6 +160,7 @@ impl Drop for Upload {
         // failed): remove the partial bytes.
         if self.file.take().is_some() {
             let _ = fs::remove_file(&self.temp);
+            forget(&self.temp);
         }
     }
 }
@@ -207,5 +248,30 @@ mod tests {
         assert!(up.commit(None).is_err());
         assert_eq!(leftovers(dir.path()), ["c.txt"]);
         assert_eq!(leftovers(&target), ["keep"]);
+    }
+
+    #[test]
+    fn a_stop_removes_the_unfinished_uploads_under_its_root_only() {
+        let mine = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        fs::write(mine.path().join("kept.txt"), b"old").unwrap();
+        let mut a = Upload::begin(&mine.path().join("kept.txt")).unwrap();
+        a.write(b"new").unwrap();
+        let b = Upload::begin(&mine.path().join("b.bin")).unwrap();
+        let c = Upload::begin(&other.path().join("c.bin")).unwrap();
+        assert_eq!(remove_unfinished_under(mine.path()), 2);
+        assert_eq!(leftovers(mine.path()), ["kept.txt"]);
+        assert_eq!(
+            leftovers(other.path()).len(),
+            1,
+            "another root's upload goes on"
+        );
+        // A commit after the stop fails and the old file stays; dropping is harmless.
+        assert!(a.commit(None).is_err());
+        assert_eq!(fs::read(mine.path().join("kept.txt")).unwrap(), b"old");
+        drop(b);
+        assert_eq!(remove_unfinished_under(mine.path()), 0);
+        assert_eq!(c.commit(None).unwrap(), Stored::Created);
+        assert_eq!(leftovers(other.path()), ["c.bin"]);
     }
 }

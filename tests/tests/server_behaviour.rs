@@ -286,6 +286,37 @@ fn an_interrupted_upload_leaves_nothing_behind() {
 }
 
 #[test]
+fn a_stop_that_cuts_an_upload_short_leaves_nothing_behind() {
+    for model in MODELS {
+        let fx = fixture();
+        let mut c = config(model, Some(fx.root.path()));
+        c.allow_write = true;
+        c.grace = Duration::from_millis(200);
+        let server = start(c, None);
+        let docs = fx.root.path().join("docs");
+        let before = leftovers(&docs);
+        let mut s = connect(server.local_addr());
+        s.write_all(b"PUT /docs/stalled.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+            .unwrap();
+        s.write_all(&[7u8; 1000]).unwrap();
+        // The upload has begun once its temporary file is there; then the client stalls, still
+        // connected, and the stop's grace period runs out.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while leftovers(&docs).len() == before.len() {
+            assert!(Instant::now() < deadline, "{model}: the upload never began");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        server.shutdown();
+        assert_eq!(
+            leftovers(&docs),
+            before,
+            "{model}: the stop removed the cut-short upload's temporary file"
+        );
+        drop(s);
+    }
+}
+
+#[test]
 fn server_status_counts_connections_and_requests() {
     for model in MODELS {
         let fx = fixture();
