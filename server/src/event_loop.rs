@@ -10,7 +10,9 @@
 //!
 //! A new connection is served the moment it is accepted and enters the epoll set only if it
 //! has to wait: a request answered with `Connection: close` costs `accept4`, `recvfrom`,
-//! `sendto` and `close`, and nothing else (see [`EventLoop::add`]).
+//! `sendto` and `close`, and nothing else (see [`EventLoop::add`]). In `pool` the same holds
+//! with a worker doing the serving: the reactor hands the new connection to the queue at once
+//! and registers it only when the worker gives it back with something to wait for.
 use std::collections::{HashSet, VecDeque};
 use std::io::{self, ErrorKind, Read};
 use std::net::SocketAddr;
@@ -168,6 +170,9 @@ pub struct Job {
     slot: usize,
     entry: Entry,
     keep: bool,
+    /// The socket is in the epoll set. A new connection goes to a worker before it is
+    /// registered, and is registered only if it comes back with something to wait for.
+    registered: bool,
 }
 
 /// A parked idle connection: its socket and the little it needs to resume. Kept in the slot
@@ -374,8 +379,9 @@ impl EventLoop {
         self.accepted = batch;
     }
 
-    /// Admits a new connection and, in the `epoll` model, serves it at once: a client sends its
-    /// request right behind the handshake, so it is usually there already. Only a connection
+    /// Admits a new connection and serves it at once (in `pool`, hands it to a worker at once):
+    /// a client sends its request right behind the handshake, so it is usually there already
+    /// (the listener defers the accept until it is). Only a connection
     /// that must wait (for more of its request, for room to write, for its next request) is
     /// registered with epoll; one answered and closed in one go costs no `epoll_ctl` and no
     /// wake-up. Registering after the socket has answered `WouldBlock` loses nothing: adding a
@@ -403,27 +409,56 @@ impl EventLoop {
             close_entry(entry, &self.shared);
             return;
         }
-        let mut entry = Box::new(entry);
         let slot = self.free.pop().unwrap_or_else(|| {
             self.slots.push(Slot::Free);
             self.slots.len() - 1
         });
-        if self
-            .poll
-            .registry()
-            .register(
-                &mut entry.stream,
-                Token(slot),
-                Interest::READABLE | Interest::WRITABLE,
-            )
-            .is_err()
+        self.live += 1;
+        if let Mode::Pool {
+            jobs,
+            pending,
+            pending_set,
+            ..
+        } = &mut self.mode
         {
+            // The request is usually there already (TCP_DEFER_ACCEPT): a worker reads it now.
+            entry.readable = true;
+            self.slots[slot] = Slot::Away {
+                readable: false,
+                writable: false,
+                peer_closed: false,
+            };
+            let job = Job {
+                slot,
+                entry,
+                keep: true,
+                registered: false,
+            };
+            let Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) = jobs.try_send(job)
+            else {
+                return;
+            };
+            // The queue is full: wait here, registered, for a free worker.
+            entry = job.entry;
+            if pending_set.insert(slot) {
+                pending.push_back(slot);
+            }
+        }
+        let mut entry = Box::new(entry);
+        if self.register(&mut entry.stream, slot).is_err() {
+            self.slots[slot] = Slot::Free;
             self.free.push(slot);
+            self.live -= 1;
             close_entry(*entry, &self.shared);
             return;
         }
         self.slots[slot] = Slot::Here(entry);
-        self.live += 1;
+    }
+
+    fn register(&self, stream: &mut TcpStream, slot: usize) -> io::Result<()> {
+        self.poll
+            .registry()
+            .register(stream, Token(slot), Interest::READABLE | Interest::WRITABLE)
     }
 
     fn ready(&mut self, slot: usize, ready: Readiness) {
@@ -490,6 +525,7 @@ impl EventLoop {
                     slot,
                     entry: *entry,
                     keep: true,
+                    registered: true,
                 }) {
                     Ok(()) => {}
                     Err(TrySendError::Full(job)) | Err(TrySendError::Disconnected(job)) => {
@@ -515,6 +551,7 @@ impl EventLoop {
                 slot,
                 mut entry,
                 keep,
+                registered,
             } = job;
             if let Some(Slot::Away {
                 readable,
@@ -526,6 +563,10 @@ impl EventLoop {
                 entry.writable |= *writable;
                 entry.peer_closed |= *peer_closed;
             }
+            // A new connection that must wait enters the epoll set now; one answered and
+            // closed by its worker never did. Adding a socket reports what it is ready for at
+            // that moment, so nothing that happened meanwhile is lost.
+            let keep = keep && (registered || self.register(&mut entry.stream, slot).is_ok());
             self.slots[slot] = Slot::Here(Box::new(entry));
             if !keep {
                 self.remove(slot);

@@ -283,7 +283,8 @@ fn accept_threads(listener: std::net::TcpListener, mut poll: Poll, shared: Arc<S
             match listener.accept() {
                 Ok((mut stream, peer)) => {
                     let max = shared.settings().config.max_connections;
-                    let _ = stream.set_nonblocking(false);
+                    // Blocking already: on Linux an accepted socket does not inherit the
+                    // listener's O_NONBLOCK (accept(2)), so no fcntl is needed here.
                     let admitted = admit(&shared, max, |busy| {
                         use std::io::Write;
                         let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
@@ -317,11 +318,14 @@ fn accept_threads(listener: std::net::TcpListener, mut poll: Poll, shared: Arc<S
 }
 
 /// One connection on a blocking socket: the simplest model to read.
+///
+/// The socket comes from the listener with `TCP_NODELAY` already on (see `listen`); each
+/// socket option is set once, not per request.
 pub fn serve_blocking(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
-    let _ = stream.set_nodelay(true);
     let mut conn = Connection::new(peer, shared, Instant::now());
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut read_timeout: Option<Duration> = None;
+        let mut write_timeout_set = false;
         loop {
             let now = Instant::now();
             match conn.want() {
@@ -331,7 +335,10 @@ pub fn serve_blocking(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) 
                     conn.handle_timeout(shared, Instant::now());
                 }
                 Want::Write => {
-                    let _ = stream.set_write_timeout(Some(Duration::from_secs(60)));
+                    if !write_timeout_set {
+                        let _ = stream.set_write_timeout(Some(Duration::from_secs(60)));
+                        write_timeout_set = true;
+                    }
                     match conn.write_to(&mut stream, shared, now) {
                         Ok(()) => {}
                         Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -410,5 +417,23 @@ mod tests {
         let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (accepted, _) = listener.accept().unwrap();
         assert!(accepted.nodelay().unwrap());
+    }
+
+    #[test]
+    fn accepted_sockets_are_blocking_though_the_listener_is_not() {
+        // The `threads` acceptor relies on it instead of an fcntl per connection.
+        let listener = listen("127.0.0.1:0".parse().unwrap(), false).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        std::io::Write::write_all(&mut client, b"G").unwrap();
+        let (accepted, _) = loop {
+            match listener.accept() {
+                Ok(pair) => break pair,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => panic!("{e}"),
+            }
+        };
+        assert!(socket2::SockRef::from(&listener).nonblocking().unwrap());
+        assert!(!socket2::SockRef::from(&accepted).nonblocking().unwrap());
     }
 }
