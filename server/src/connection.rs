@@ -31,8 +31,7 @@ use std::time::{Duration, Instant};
 
 use wire::http1::conn::{Conn, ConnOptions, Event, State, Transmit};
 use wire::http1::fields::Headers;
-use wire::http1::framing::{request_body_length, BodyLength};
-use wire::http1::reader::{MessageReader, Part, ReaderOptions};
+use wire::http1::framing::BodyLength;
 use wire::http1::{Method, ParseOptions, RequestHead, ResponseHead, StatusCode};
 
 use crate::config::{Clock, Level};
@@ -114,9 +113,8 @@ pub struct Connection {
     /// A last answer written outside the core (408 when no request head ever completed, so the
     /// core has no request to answer), then the connection closes.
     farewell: Vec<u8>,
-    /// The bytes read and not yet used by the core, so a request can be shown exactly as it
-    /// arrived (`/inspect`). Trimmed to the core's buffer after every step.
-    mirror: Vec<u8>,
+    /// The request being received exactly as it arrived, for `/inspect` on the demo site: the
+    /// bytes of each of its events ([`Conn::event_bytes`]), up to [`MAX_CAPTURE`].
     capture: Option<Vec<u8>>,
     phase: Phase,
     /// When the current timer started (idle, request, or last write progress).
@@ -200,7 +198,6 @@ impl Connection {
             wait_until: None,
             closed: false,
             farewell: Vec::new(),
-            mirror: Vec::new(),
             capture: None,
             phase: Phase::Reading,
             since: now,
@@ -222,7 +219,6 @@ impl Connection {
             && self.sources.is_empty()
             && self.wait_until.is_none()
             && self.capture.is_none()
-            && self.mirror.is_empty()
     }
 
     /// What an idle connection keeps; the rest of it is dropped. Only after
@@ -342,11 +338,6 @@ impl Connection {
         if n == 0 {
             self.core.handle_eof();
         } else {
-            // Only the demo site shows a request as it arrived (/inspect); elsewhere the copy
-            // would be made for nothing on every read.
-            if self.settings.source.is_demo() {
-                self.mirror.extend_from_slice(&buf[..n]);
-            }
             self.core.handle_received(n);
             if was_idle {
                 self.since = now;
@@ -408,18 +399,13 @@ impl Connection {
         self.stream = None;
     }
 
-    /// Keeps the mirror equal to the bytes the core still holds; bytes used since the last call
-    /// go to the capture when one is running.
-    fn sync_mirror(&mut self) {
-        let used = self.mirror.len().saturating_sub(self.core.buffered_len());
-        if used == 0 {
-            return;
-        }
+    /// Adds the bytes the core's last event used to the capture, when one is running.
+    fn capture_event_bytes(&mut self) {
         if let Some(c) = &mut self.capture {
+            let bytes = self.core.event_bytes();
             let room = MAX_CAPTURE.saturating_sub(c.len());
-            c.extend_from_slice(&self.mirror[..used.min(room)]);
+            c.extend_from_slice(&bytes[..bytes.len().min(room)]);
         }
-        self.mirror.drain(..used);
     }
 
     /// Takes events from the core until it needs input or is waiting for our response.
@@ -431,7 +417,6 @@ impl Connection {
             let event = match self.core.poll_event() {
                 Ok(e) => e,
                 Err(e) => {
-                    self.sync_mirror();
                     self.request = None;
                     self.capture = None;
                     self.closed = true;
@@ -452,7 +437,11 @@ impl Connection {
             };
             match event {
                 Event::Request(head) => {
-                    self.sync_mirror_for_head(&head);
+                    if head.target.path() == Some("/inspect") && self.settings.source.is_demo() {
+                        // The demo's /inspect shows this request as it arrived.
+                        self.capture = Some(Vec::new());
+                    }
+                    self.capture_event_bytes();
                     self.on_request(shared, head, now);
                 }
                 Event::Data(bytes) => {
@@ -461,48 +450,30 @@ impl Connection {
                         Some(req) => take_body(req, bytes, &self.settings),
                         None => None,
                     };
-                    self.sync_mirror();
+                    self.capture_event_bytes();
                     self.since = now;
                     if let Some(resp) = failure {
                         self.respond_early(shared, resp, now);
                     }
                 }
                 Event::EndOfMessage(_trailers) => {
-                    self.sync_mirror();
-                    self.capture_done();
+                    self.capture_event_bytes();
                     if let Some(req) = self.request.take() {
                         self.on_complete(shared, req, now);
                     }
                 }
                 Event::NeedData | Event::Paused => {
-                    self.sync_mirror();
+                    // NeedData may have read ahead in a chunk's framing.
+                    self.capture_event_bytes();
                     return;
                 }
                 Event::ConnectionClosed(_)
                 | Event::SwitchedProtocol
                 | Event::InformationalResponse(_)
                 | Event::Response(_) => {
-                    self.sync_mirror();
                     self.closed = true;
                     return;
                 }
-            }
-        }
-    }
-
-    /// The head was just used by the core: its raw bytes are the used part of the mirror.
-    fn sync_mirror_for_head(&mut self, head: &RequestHead) {
-        if head.target.path() == Some("/inspect") && self.settings.source.is_demo() {
-            self.capture = Some(Vec::new());
-        }
-        self.sync_mirror();
-    }
-
-    /// Keeps only the request itself: a pipelined request after it is not part of it.
-    fn capture_done(&mut self) {
-        if let Some(c) = &mut self.capture {
-            if let Some(len) = request_length(c) {
-                c.truncate(len);
             }
         }
     }
@@ -545,15 +516,16 @@ impl Connection {
     /// Chooses where a body goes before any of it is read, so a refusal needs no body at all.
     fn body_sink(&self, head: &RequestHead, shared: &Shared) -> Result<Sink, Response> {
         let settings = &self.settings;
-        let framing = request_body_length(head.version, &head.headers).map(|f| f.body);
+        // The framing the core decided for this request (RFC 9112 §6.3).
+        let framing = self.core.their_framing().map(|f| f.body);
         let declared = match framing {
-            Ok(BodyLength::ContentLength(n)) => Some(n),
+            Some(BodyLength::ContentLength(n)) => Some(n),
             _ => None,
         };
         let writable = settings.config.allow_write && !settings.source.is_demo();
         let has_body = !matches!(
             framing,
-            Ok(BodyLength::Empty | BodyLength::ContentLength(0))
+            Some(BodyLength::Empty | BodyLength::ContentLength(0))
         );
         let uploads = head.method == Method::Put && writable;
         let memory_limit = settings.config.max_body.min(MAX_MEMORY_BODY);
@@ -920,7 +892,6 @@ impl Connection {
     pub fn release_buffers(&mut self) -> bool {
         if self.holds_buffers && self.is_between_requests() {
             exchange::keep_buffers(self.core.take_buffers());
-            self.mirror = Vec::new();
             self.holds_buffers = false;
             return true;
         }
@@ -972,27 +943,6 @@ fn take_body(req: &mut InFlight, bytes: &[u8], settings: &Settings) -> Option<Re
     }
 }
 
-/// The length of the first request in `bytes` (head and body), read with `wire`'s parsers.
-fn request_length(bytes: &[u8]) -> Option<usize> {
-    // The core already accepted this request; a leniency it allowed must not stop the count.
-    let mut options = ParseOptions::STRICT;
-    options.leniencies.bare_lf = true;
-    options.leniencies.raw_utf8_target = true;
-    let mut reader = MessageReader::requests(ReaderOptions::new(options));
-    let mut at = 0;
-    loop {
-        match reader.read(&bytes[at..], false) {
-            Ok((used, Some(Part::End(_)))) => return Some(at + used),
-            Ok((used, Some(_))) => at += used,
-            // Not even a head: nothing to count.
-            Ok(_) | Err(_) if reader.is_reading_head() => return None,
-            // The body stops short (the capture cap) or breaks: everything is the request's.
-            Ok((used, None)) => return Some(at + used),
-            Err(_) => return Some(bytes.len()),
-        }
-    }
-}
-
 /// A complete response written without the core, for a connection about to close.
 fn farewell(settings: &Settings, status: u16, text: &str) -> Vec<u8> {
     let mut out = format!(
@@ -1018,21 +968,4 @@ fn too_large(limit: u64) -> Response {
             "413 Content Too Large: the body is larger than this server's limit of {limit} bytes"
         ),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_lengths_stop_before_the_next_request() {
-        let two = b"POST /inspect HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n";
-        assert_eq!(request_length(two), Some(two.len() - 27));
-        let chunked = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /";
-        assert_eq!(request_length(chunked), Some(chunked.len() - 5));
-        let bare = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /";
-        assert_eq!(request_length(bare), Some(bare.len() - 5));
-        let typed = b"GET / HTTP/1.1\nHost: a\n\nGET /";
-        assert_eq!(request_length(typed), Some(typed.len() - 5));
-    }
 }

@@ -308,3 +308,23 @@ fn a_431_is_read_whole_when_the_head_is_sent_at_once() {
         "the body says why: {answer}"
     );
 }
+
+#[test]
+fn a_pipelined_inspect_after_a_refused_body_shows_only_its_own_bytes() {
+    // The POST is refused at its head (no handler reads its body), so its 5 body bytes are
+    // drained without events; /inspect, right behind them in the same write, shows itself only.
+    let server = Running::start(&[]);
+    let answer = server.exchange(
+        b"POST /nowhere HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello\
+          GET /inspect HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    let inspect = answer
+        .find("HTTP/1.1 200 OK\r\n")
+        .map(|at| &answer[at..])
+        .unwrap_or_else(|| panic!("no /inspect answer: {answer}"));
+    assert!(
+        inspect.contains("C: GET /inspect HTTP/1.1\\r\\n\n"),
+        "{inspect}"
+    );
+    assert!(!inspect.contains("hello"), "{inspect}");
+}

@@ -99,7 +99,7 @@ use std::fmt;
 use std::ops::Range;
 
 use super::chunked::{ChunkedError, ChunkedLimits, TrailerEncodeError};
-use super::framing::{parse_decimal, BodyLength, FramingError, SuspectFraming};
+use super::framing::{parse_decimal, BodyLength, Framing, FramingError, SuspectFraming};
 use super::reader::{MessageReader, Part, ReadError, ReaderOptions};
 use super::{
     FramingFields, Headers, Method, ParseError, ParseOptions, RequestHead, ResponseHead, Version,
@@ -479,6 +479,8 @@ pub struct Conn {
     body_received: u64,
     /// The body of this side's current message.
     writer: BodyWriter,
+    /// The framing this side's current message was sent with.
+    our_framing: Option<BodyLength>,
     /// This side's last message had no body and was ended by the core; `send_end` may still be
     /// called once and does nothing.
     ended_by_core: bool,
@@ -521,6 +523,7 @@ impl Conn {
             },
             body_received: 0,
             writer: BodyWriter::Empty,
+            our_framing: None,
             ended_by_core: false,
             peer_version: None,
             method: None,
@@ -642,10 +645,39 @@ impl Conn {
         reading && self.received.len() <= self.head_limit()
     }
 
-    /// How many received bytes are buffered and not yet used: a shell that keeps its own copy of
-    /// what it read (to show a request exactly as received) trims that copy to this length.
+    /// How many received bytes are buffered and not yet used.
     pub fn buffered_len(&self) -> usize {
         self.received.len()
+    }
+
+    /// The received bytes the last [`poll_event`](Self::poll_event) used, exactly as they
+    /// arrived: for [`Event::Request`] or [`Event::Response`] the head (obs-fold, bare LF and
+    /// all), for [`Event::Data`] the framed bytes (a chunk's size line and CRLF included), for
+    /// [`Event::EndOfMessage`] the last chunk and the trailers; for [`Event::NeedData`] the part
+    /// of a chunk's framing it read ahead. Empty when the event used none (a body with
+    /// `Content-Length` ends without a byte of its own). A shell that shows a request as it
+    /// was sent concatenates these; no copy of what it reads is needed.
+    ///
+    /// The bytes stay valid until the next [`receive_buffer`](Self::receive_buffer),
+    /// [`handle_bytes`](Self::handle_bytes) or [`take_received`](Self::take_received): then
+    /// this is empty until the next event.
+    pub fn event_bytes(&self) -> &[u8] {
+        self.received.step_bytes()
+    }
+
+    /// How the peer's current message is framed (RFC 9112 §6.3), as decided from its head: once
+    /// the head was read and until the next message starts.
+    pub fn their_framing(&self) -> Option<&Framing> {
+        self.message.framing()
+    }
+
+    /// How this side's current message is framed, as decided when its head was sent (the
+    /// fields it carried, or what the core added): until the exchange ends.
+    /// [`BodyLength::Empty`] for a message that has no body (HEAD, 1xx, 204, 304,
+    /// `Content-Length: 0`, a request without framing fields); [`BodyLength::Tunnel`] after
+    /// `101` or a 2xx to CONNECT.
+    pub fn our_framing(&self) -> Option<BodyLength> {
+        self.our_framing
     }
 
     /// Takes every byte received and not used as HTTP: after [`Event::SwitchedProtocol`], the
@@ -685,6 +717,7 @@ impl Conn {
     /// After an `Err`, the connection is over: a server sends the error response
     /// ([`ConnError::status_hint`]) if [`our_state`](Self::our_state) allows one, then closes.
     pub fn poll_event(&mut self) -> Result<Event<'_>, ConnError> {
+        self.received.begin_step();
         // Each event is built where it is decided, in this function's own return slot (a head
         // is 160 bytes: every move into another type would be a copy).
         if let Some(error) = self.pending_error.take() {
@@ -721,7 +754,11 @@ impl Conn {
                         BodyStep::NeedData => Event::NeedData,
                         BodyStep::EndOfMessage(trailers) => Event::EndOfMessage(trailers),
                         BodyStep::ConnectionClosed(reason) => Event::ConnectionClosed(reason),
-                        BodyStep::Drained => continue,
+                        BodyStep::Drained => {
+                            // Drained bytes belong to no event.
+                            self.received.begin_step();
+                            continue;
+                        }
                     });
                 }
                 State::Done | State::MightSwitchProtocol => return Ok(Event::Paused),
@@ -942,6 +979,10 @@ impl Conn {
             }
             Ok((used, None)) => {
                 self.received.consume(used);
+                if self.draining {
+                    // Drained bytes belong to no event.
+                    self.received.begin_step();
+                }
                 Ok(BodyStep::NeedData)
             }
             Ok((used, Some(Part::End(trailers)))) => {
@@ -968,6 +1009,7 @@ impl Conn {
     fn next_cycle(&mut self) {
         self.message.next_message();
         self.writer = BodyWriter::Empty;
+        self.our_framing = None;
         self.expecting_continue = false;
         self.draining = false;
         if self.role == Role::Server {
@@ -1070,6 +1112,11 @@ impl Conn {
         head.write_to(out);
         add_fields_to_head(out, &[transfer_encoding, connection]);
         self.writer = writer;
+        self.our_framing = Some(if switches {
+            BodyLength::Tunnel
+        } else {
+            writer.framing()
+        });
         self.ended_by_core = switches;
         if switches {
             return Ok(());
@@ -1107,6 +1154,7 @@ impl Conn {
         }
         head.write_to(self.transmit.bytes_mut());
         self.writer = writer;
+        self.our_framing = Some(writer.framing());
         self.ended_by_core = false;
         if writer == BodyWriter::Empty {
             let outcome = self

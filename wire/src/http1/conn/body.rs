@@ -3,6 +3,7 @@
 //! body is [`super::super::reader`]'s.
 
 use super::super::chunked::{encode_last_chunk, ChunkHeader, CHUNK_DATA_END};
+use super::super::framing::BodyLength;
 use super::super::Headers;
 use super::transmit::TransmitQueue;
 use super::SendError;
@@ -21,6 +22,17 @@ pub(crate) enum BodyWriter {
 }
 
 impl BodyWriter {
+    /// The framing a body written this way has, as the head announced it (a `Content-Length`
+    /// body is named by its length before any of it was written).
+    pub(crate) fn framing(self) -> BodyLength {
+        match self {
+            BodyWriter::Empty => BodyLength::Empty,
+            BodyWriter::Length { remaining } => BodyLength::ContentLength(remaining),
+            BodyWriter::Chunked => BodyLength::Chunked,
+            BodyWriter::UntilClose => BodyLength::CloseDelimited,
+        }
+    }
+
     /// Frames `data` into `queue`.
     pub(crate) fn write(
         &mut self,

@@ -18,6 +18,10 @@ pub(crate) struct ReceiveBuffer {
     start: usize,
     /// End of the received bytes.
     end: usize,
+    /// The bytes marked used since [`begin_step`](Self::begin_step), as a range of `buf`: they
+    /// stay in place (used bytes are never moved or overwritten) until the next change to the
+    /// buffer's memory, which empties the range.
+    step: std::ops::Range<usize>,
 }
 
 impl ReceiveBuffer {
@@ -51,9 +55,27 @@ impl ReceiveBuffer {
         &self.buf
     }
 
+    /// Starts counting the bytes used from here on ([`step_bytes`](Self::step_bytes)).
+    pub(crate) fn begin_step(&mut self) {
+        self.step = self.start..self.start;
+    }
+
+    /// The bytes used since [`begin_step`](Self::begin_step), as they were received; empty once
+    /// the shell was given room to read into or bytes were added.
+    pub(crate) fn step_bytes(&self) -> &[u8] {
+        &self.buf[self.step.clone()]
+    }
+
     /// Marks the first `n` unused bytes as used.
     pub(crate) fn consume(&mut self, n: usize) {
         assert!(n <= self.len(), "consumed more than was received");
+        if n == 0 {
+            return;
+        }
+        // Used bytes are contiguous within one step: nothing moves them before the next
+        // `spare`, `extend` or `take`, and each of those ends the step.
+        debug_assert_eq!(self.step.end, self.start, "a step's bytes are contiguous");
+        self.step.end += n;
         self.start += n;
         if self.start == self.end {
             self.start = 0;
@@ -66,6 +88,7 @@ impl ReceiveBuffer {
     ///
     /// [`commit`]: Self::commit
     pub(crate) fn spare(&mut self) -> &mut [u8] {
+        self.step = 0..0;
         if self.buf.len() - self.end < MIN_READ {
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);
@@ -104,6 +127,7 @@ impl ReceiveBuffer {
     /// Gives the memory back when nothing is buffered (an idle connection).
     pub(crate) fn release_if_empty(&mut self) {
         if self.is_empty() {
+            self.step = 0..0;
             self.buf = Vec::new();
             self.start = 0;
             self.end = 0;
@@ -116,6 +140,7 @@ impl ReceiveBuffer {
         if !self.is_empty() {
             return Vec::new();
         }
+        self.step = 0..0;
         self.start = 0;
         self.end = 0;
         std::mem::take(&mut self.buf)
@@ -126,6 +151,7 @@ impl ReceiveBuffer {
     /// costs neither an allocation nor zeroing.
     pub(crate) fn provide(&mut self, buf: Vec<u8>) {
         if self.buf.is_empty() {
+            self.step = 0..0;
             self.buf = buf;
             self.start = 0;
             self.end = 0;
@@ -135,6 +161,7 @@ impl ReceiveBuffer {
     /// Takes every unused byte out (for a tunnel or a switched protocol).
     pub(crate) fn take(&mut self) -> Vec<u8> {
         let bytes = self.data().to_vec();
+        self.step = 0..0;
         self.start = 0;
         self.end = 0;
         bytes

@@ -1730,3 +1730,5 @@ fn an_http11_client_gets_interim_responses() {
     };
     assert!(bytes.starts_with(b"HTTP/1.1 103 "), "{}", escaped(bytes));
 }
+
+mod event_bytes;
