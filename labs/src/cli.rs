@@ -99,7 +99,8 @@ struct CheckArgs {
     #[arg(short = 'p', long, value_name = "PORT", conflicts_with_all = ["target", "listen", "run"])]
     port: Option<u16>,
     /// labs starts your program with this shell command ({port}, {host}, {dir} are filled in)
-    /// and stops it afterwards.
+    /// and stops it afterwards. Python runs unbuffered (PYTHONUNBUFFERED=1, unless you set it),
+    /// so what it prints reaches the report.
     #[arg(long, value_name = "CMD")]
     run: Option<String>,
     /// The folder your server serves /files/ from (for the file steps).

@@ -108,17 +108,42 @@ pub fn find_part(message: &[u8], prefix: &str) -> Result<Vec<u8>, String> {
     let boundary = parameter(&content_type, "boundary")
         .ok_or_else(|| format!("`Content-Type: {content_type}` has no boundary parameter"))?;
     let delimiter = format!("--{boundary}");
-    let mut found_any = false;
-    for chunk in split_on_delimiter(body, delimiter.as_bytes()) {
-        found_any = true;
+    let chunks = split_on_delimiter(body, delimiter.as_bytes());
+    if chunks.is_empty() {
+        return Err(format!(
+            "no `{delimiter}` line separates the parts (the Content-Type's boundary is `{boundary}`); \
+             the body begins `{}`",
+            first_line(body)
+        ));
+    }
+    for chunk in &chunks {
         if let Ok(part) = find_part(chunk, prefix) {
             return Ok(part);
         }
     }
-    if !found_any {
-        return Err(format!("no `{delimiter}` line separates the parts"));
-    }
-    Err(format!("no part has a Content-Type starting with {prefix}"))
+    let types: Vec<String> = chunks
+        .iter()
+        .map(|chunk| format!("`{}`", media_type(chunk)))
+        .collect();
+    Err(format!(
+        "no part has a Content-Type starting with {prefix}: the {} part{} {} {}",
+        types.len(),
+        if types.len() == 1 { "" } else { "s" },
+        if types.len() == 1 { "is" } else { "are" },
+        types.join(", ")
+    ))
+}
+
+/// The first line of some bytes as trace syntax would show it (`\r\n` and other controls
+/// escaped), at most 60 bytes of it.
+fn first_line(bytes: &[u8]) -> String {
+    let end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |p| p + 1)
+        .min(60);
+    let shown = wire::trace::render_payload("", &bytes[..end]);
+    shown.trim_end_matches('\n').to_string()
 }
 
 /// The parts between delimiter lines (the preamble and epilogue dropped).
@@ -195,9 +220,19 @@ Ggo=\r\n\
     fn finds_and_decodes_the_image_part() {
         assert_eq!(find_part(MESSAGE, "image/").unwrap(), b"\x89PNG\r\n\x1a\n");
         assert_eq!(find_part(MESSAGE, "text/plain").unwrap(), b"hello");
-        assert!(find_part(MESSAGE, "audio/")
-            .unwrap_err()
-            .contains("no part"));
+        assert_eq!(
+            find_part(MESSAGE, "audio/").unwrap_err(),
+            "no part has a Content-Type starting with audio/: the 2 parts are `text/plain`, `image/png`"
+        );
+        assert_eq!(
+            find_part(
+                b"Content-Type: multipart/mixed; boundary=SEP\r\n\r\n--sep\r\nhi\r\n--sep--\r\n",
+                "image/"
+            )
+            .unwrap_err(),
+            "no `--SEP` line separates the parts (the Content-Type's boundary is `SEP`); \
+             the body begins `--sep\\r\\n`"
+        );
         assert!(
             find_part(b"Content-Type: multipart/mixed\r\n\r\nx", "image/")
                 .unwrap_err()
