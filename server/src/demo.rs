@@ -5,7 +5,7 @@
 //! (2 MiB), so range requests have something long and predictable to cut from. The dynamic
 //! routes (`/inspect`, `/cookies`, `/chunked`) live in [`crate::routes`].
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One embedded file: its path on the site and its bytes.
@@ -105,21 +105,6 @@ pub fn file_for_port(path: &str, port: u16) -> Option<&'static [u8]> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// The gzip form of an embedded file, compressed once and kept.
-pub fn gzipped(path: &str, bytes: &'static [u8]) -> Option<Arc<[u8]>> {
-    // Keyed by the bytes too: a page rewritten for another port is another page.
-    type Key = (String, usize);
-    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<[u8]>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let key = (path.to_string(), bytes.as_ptr() as usize);
-    if let Some(hit) = cache.lock().ok()?.get(&key) {
-        return Some(Arc::clone(hit));
-    }
-    let gz: Arc<[u8]> = crate::handler::gzip(bytes).ok()?.into();
-    cache.lock().ok()?.insert(key, Arc::clone(&gz));
-    Some(gz)
 }
 
 /// One entry of an embedded folder.
