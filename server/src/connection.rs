@@ -559,8 +559,8 @@ impl Connection {
             }
         }
         if uploads {
-            let url_path = match wire::http1::SafePath::from_target_path(handler::path(head)) {
-                Ok(p) => handler::decoded_path(&p),
+            let safe = match wire::http1::SafePath::from_target_path(handler::path(head)) {
+                Ok(p) => p,
                 Err(e) => {
                     let status = e.status_hint();
                     return Err(Response::text(
@@ -569,7 +569,8 @@ impl Connection {
                     ));
                 }
             };
-            let target = match settings.source.write_target(&url_path) {
+            let url_path = handler::decoded_path(&safe);
+            let target = match settings.source.write_target(&safe) {
                 Ok(t) => t,
                 Err(Found::NotFound) => {
                     return Err(Response::text(

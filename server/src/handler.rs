@@ -97,7 +97,7 @@ pub fn handle(head: &RequestHead, cx: &Context<'_>) -> Response {
         Method::Get | Method::Head => serve(head, cx, &url_path, &safe),
         Method::Options => Response::new(204).header("Allow", allow),
         // A writable PUT is taken over by the connection, which streams the body to disk.
-        Method::Delete if writable => delete(cx, &url_path),
+        Method::Delete if writable => delete(cx, &url_path, &safe),
         Method::Post | Method::Put | Method::Delete | Method::Trace | Method::Connect => {
             Response::text(
                 405,
@@ -150,7 +150,7 @@ fn serve(head: &RequestHead, cx: &Context<'_>, url_path: &str, safe: &SafePath) 
         url_path,
         cx.shared.generation(),
         Instant::now(),
-        || cx.settings.source.find(url_path),
+        || cx.settings.source.find(safe),
         |f| content_type::for_name(&f.name, &cx.settings.config.mime_types),
     );
     let found = match found {
@@ -387,13 +387,14 @@ fn identity(cached: &CachedFile) -> Option<Representation> {
 /// A `.gz` sibling on disk, or the file compressed once and kept with the cache entry.
 fn gzip_representation(cx: &Context<'_>, cached: &CachedFile) -> Option<Representation> {
     let file = &cached.file;
-    if !cx.settings.source.is_demo() {
+    let sibling_path = file.path.with_suffix(".gz");
+    if let (false, Some(gz_safe)) = (cx.settings.source.is_demo(), sibling_path) {
         let gz_path = format!("{}.gz", file.name);
         let sibling = file_cache::get_or_find(
             &gz_path,
             cx.shared.generation(),
             Instant::now(),
-            || cx.settings.source.find(&gz_path),
+            || cx.settings.source.find(&gz_safe),
             |_| "application/gzip".to_string(),
         );
         if let Some(mut rep) = sibling.ok().as_ref().and_then(identity) {
@@ -427,8 +428,8 @@ fn gzip_representation(cx: &Context<'_>, cached: &CachedFile) -> Option<Represen
     })
 }
 
-fn delete(cx: &Context<'_>, url_path: &str) -> Response {
-    let target = match cx.settings.source.write_target(url_path) {
+fn delete(cx: &Context<'_>, url_path: &str, safe: &SafePath) -> Response {
+    let target = match cx.settings.source.write_target(safe) {
         Ok(t) => t,
         Err(Found::NotFound) => return not_found(url_path),
         Err(_) => return forbidden(url_path),

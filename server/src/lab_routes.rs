@@ -13,7 +13,7 @@
 //! the server's MIME types, validators and ranges. On for the demo site, and with `--lab`.
 use std::time::Instant;
 
-use wire::http1::target::percent_decode;
+use wire::http1::target::{percent_decode, SafePath};
 use wire::http1::{Method, RequestHead};
 
 use crate::handler::{maybe_gzip_bytes, path, Context};
@@ -127,9 +127,13 @@ fn chunks(count: &str) -> Response {
 
 fn upload(settings: &Settings, name: &str, body: &[u8]) -> Response {
     let path = format!("/files/{name}");
-    let target = match settings.source.write_target(&path) {
-        Ok(t) => t,
-        Err(_) => {
+    // The name is decoded as every request path is, and must stay a file under `files/`.
+    let under_files = SafePath::from_target_path(&path)
+        .ok()
+        .filter(|p| p.segments().len() >= 2 && p.segments()[0].as_str() == "files");
+    let target = match under_files.map(|p| settings.source.write_target(&p)) {
+        Some(Ok(t)) => t,
+        _ => {
             return Response::text(
                 404,
                 format!("404 Not Found: POST {path} needs --root with a files/ folder in it, and a plain file name"),
@@ -164,5 +168,26 @@ mod tests {
         assert!(matches!(c.next(now), Next::Chunk(b) if b == b"chunk 1\n"));
         assert!(matches!(c.next(now), Next::Chunk(b) if b == b"chunk 2\n"));
         assert!(matches!(c.next(now), Next::End));
+    }
+
+    #[test]
+    fn uploads_are_named_as_downloads_are_and_stay_in_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("files")).unwrap();
+        let settings = Settings::open(crate::config::Config {
+            root: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        })
+        .unwrap();
+        // `GET /files/a%20b.txt` serves `files/a b.txt`, so that is what the POST writes.
+        assert_eq!(upload(&settings, "a%20b.txt", b"hi").status, 201);
+        assert_eq!(
+            std::fs::read(dir.path().join("files/a b.txt")).unwrap(),
+            b"hi"
+        );
+        for outside in ["../x.txt", "%2e%2e/x.txt", "a%2fb", "", ".hidden"] {
+            assert_eq!(upload(&settings, outside, b"no").status, 404, "{outside}");
+        }
+        assert!(!dir.path().join("x.txt").exists());
     }
 }

@@ -1,9 +1,9 @@
 //! What a request path names: a file, a folder, or nothing, in the demo site or under `--root`.
 //!
-//! Paths arrive already normalised by `wire::http1::target` (percent-decoded, no dot segments,
-//! no way above `/`). This module adds the file-system rules on top:
+//! Paths arrive as `wire::http1::target::SafePath` (percent-decoded, no dot segments, no way
+//! above `/`, no segment holding `/`, `\`, NUL or a control byte: the type cannot hold one).
+//! This module adds the file-system rules on top:
 //! - a segment starting with `.` (dotfiles, `.git`, upload temporaries) is hidden: 404;
-//! - a segment holding NUL or a backslash is refused: 403, whatever the normaliser let through;
 //! - the real path (symlinks resolved with `canonicalize`) must stay inside the canonical root,
 //!   so a symlink that leads out of the root is refused with 403.
 use std::fs::{self, File};
@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use wire::http1::conditional::EntityTag;
+use wire::http1::target::SafePath;
 
 use crate::demo;
 use crate::listing::ListEntry;
@@ -40,8 +41,10 @@ pub enum Contents {
 /// A file found for a request, with its validators.
 #[derive(Debug, Clone)]
 pub struct FoundFile {
-    /// The site path, for naming the type and for logs.
+    /// The site path, decoded, for naming the type and for logs.
     pub name: String,
+    /// The same path as a checked value, for finding siblings (`NAME.gz`).
+    pub path: SafePath,
     pub contents: Contents,
     pub len: u64,
     pub modified: SystemTime,
@@ -64,28 +67,14 @@ pub enum Found {
     Unreadable(String),
 }
 
-/// Why a path cannot be used as a file-system path at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// A hidden (dot) segment: answered 404, as if it did not exist.
-    Hidden,
-    /// A byte no file name here may hold: answered 403.
-    Forbidden,
+/// True when a segment is hidden (starts with `.`: dotfiles, `.git`, upload temporaries).
+fn is_hidden(path: &SafePath) -> bool {
+    path.segments().iter().any(|s| s.as_str().starts_with('.'))
 }
 
-/// Splits a normalised path into segments, refusing hidden and impossible ones.
-pub fn segments(path: &str) -> Result<Vec<&str>, Refusal> {
-    let mut out = Vec::new();
-    for seg in path.split('/').filter(|s| !s.is_empty()) {
-        if seg.contains(['\0', '\\']) || seg == ".." || seg == "." {
-            return Err(Refusal::Forbidden);
-        }
-        if seg.starts_with('.') {
-            return Err(Refusal::Hidden);
-        }
-        out.push(seg);
-    }
-    Ok(out)
+/// True when the path names a folder (it ends in `/`, or it is the root).
+fn names_folder(path: &SafePath) -> bool {
+    path.has_trailing_slash() || path.is_root()
 }
 
 /// A strong ETag from a file's size and modification time (`wire`'s recipe).
@@ -118,39 +107,37 @@ impl Source {
         matches!(self, Source::Demo(_))
     }
 
-    /// Looks up a normalised path (starting with `/`).
-    pub fn find(&self, path: &str) -> Found {
-        let segs = match segments(path) {
-            Ok(s) => s,
-            Err(Refusal::Hidden) => return Found::NotFound,
-            Err(Refusal::Forbidden) => return Found::Forbidden,
-        };
+    /// Looks up a request's path.
+    pub fn find(&self, path: &SafePath) -> Found {
+        if is_hidden(path) {
+            return Found::NotFound;
+        }
         match self {
-            Source::Demo(port) => find_demo(path, &segs, *port),
-            Source::Folder(root) => find_on_disk(root, path, &segs),
+            Source::Demo(port) => find_demo(path, *port),
+            Source::Folder(root) => find_on_disk(root, path),
         }
     }
 
     /// The file-system path a write (PUT, DELETE) to `path` would touch, after the same checks as
     /// reads: its parent folder must exist inside the root. `None` for the demo site.
-    pub fn write_target(&self, path: &str) -> Result<PathBuf, Found> {
+    pub fn write_target(&self, path: &SafePath) -> Result<PathBuf, Found> {
         let Source::Folder(root) = self else {
             return Err(Found::Forbidden);
         };
-        let segs = match segments(path) {
-            Ok(s) if !s.is_empty() && !path.ends_with('/') => s,
-            Ok(_) => return Err(Found::Forbidden),
-            Err(Refusal::Hidden) => return Err(Found::NotFound),
-            Err(Refusal::Forbidden) => return Err(Found::Forbidden),
-        };
-        let (name, parents) = segs.split_last().ok_or(Found::Forbidden)?;
-        let parent: PathBuf = parents.iter().fold(root.clone(), |p, s| p.join(s));
+        if is_hidden(path) {
+            return Err(Found::NotFound);
+        }
+        if names_folder(path) {
+            return Err(Found::Forbidden);
+        }
+        let (name, parents) = path.segments().split_last().ok_or(Found::Forbidden)?;
+        let parent: PathBuf = parents.iter().fold(root.clone(), |p, s| p.join(s.as_str()));
         let real_parent = match fs::canonicalize(&parent) {
             Ok(p) if p.starts_with(root) && p.is_dir() => p,
             Ok(_) => return Err(Found::Forbidden),
             Err(_) => return Err(Found::NotFound),
         };
-        let target = real_parent.join(name);
+        let target = real_parent.join(name.as_str());
         // A symlink at the target could point anywhere: only replace regular files.
         if let Ok(m) = fs::symlink_metadata(&target) {
             if m.file_type().is_symlink() {
@@ -161,11 +148,13 @@ impl Source {
     }
 }
 
-fn find_demo(path: &str, segs: &[&str], port: u16) -> Found {
+fn find_demo(safe: &SafePath, port: u16) -> Found {
     let modified = demo::modified();
-    if path.ends_with('/') {
+    let path = &crate::handler::decoded_path(safe);
+    if names_folder(safe) {
         if let Some(index) = demo::file_for_port(&format!("{path}index.html"), port) {
-            return demo_file(format!("{path}index.html"), index);
+            let index_path = safe.child("index.html").unwrap_or_else(|| safe.clone());
+            return demo_file(format!("{path}index.html"), index_path, index);
         }
         return match demo::folder(path) {
             Some(entries) => Found::Folder(
@@ -183,17 +172,18 @@ fn find_demo(path: &str, segs: &[&str], port: u16) -> Found {
         };
     }
     if let Some(bytes) = demo::file_for_port(path, port) {
-        return demo_file(path.to_string(), bytes);
+        return demo_file(path.to_string(), safe.clone(), bytes);
     }
-    if !segs.is_empty() && demo::folder(&format!("{path}/")).is_some() {
+    if !safe.is_root() && demo::folder(&format!("{path}/")).is_some() {
         return Found::AddSlash;
     }
     Found::NotFound
 }
 
-fn demo_file(name: String, bytes: &'static [u8]) -> Found {
+fn demo_file(name: String, path: SafePath, bytes: &'static [u8]) -> Found {
     Found::File(FoundFile {
         name,
+        path,
         contents: Contents::Static(bytes),
         len: bytes.len() as u64,
         modified: demo::modified(),
@@ -201,8 +191,9 @@ fn demo_file(name: String, bytes: &'static [u8]) -> Found {
     })
 }
 
-fn find_on_disk(root: &Path, path: &str, segs: &[&str]) -> Found {
-    let joined: PathBuf = segs.iter().fold(root.to_path_buf(), |p, s| p.join(s));
+fn find_on_disk(root: &Path, safe: &SafePath) -> Found {
+    let path = &crate::handler::decoded_path(safe);
+    let joined = safe.to_path_under(root);
     let real = match fs::canonicalize(&joined) {
         Ok(r) => r,
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
@@ -218,33 +209,35 @@ fn find_on_disk(root: &Path, path: &str, segs: &[&str]) -> Found {
         Err(_) => return Found::NotFound,
     };
     if meta.is_dir() {
-        if !path.ends_with('/') {
+        if !names_folder(safe) {
             return Found::AddSlash;
         }
         let index = real.join("index.html");
         if let Ok(m) = fs::metadata(&index) {
             if m.is_file() {
-                return open_file(format!("{path}index.html"), &index, &m);
+                let index_path = safe.child("index.html").unwrap_or_else(|| safe.clone());
+                return open_file(format!("{path}index.html"), index_path, &index, &m);
             }
         }
         return list_folder(root, &real);
     }
-    if path.ends_with('/') {
+    if names_folder(safe) {
         // `/file.txt/` names a folder that is not one.
         return Found::NotFound;
     }
     if !meta.is_file() {
         return Found::Forbidden;
     }
-    open_file(path.to_string(), &real, &meta)
+    open_file(path.to_string(), safe.clone(), &real, &meta)
 }
 
-fn open_file(name: String, real: &Path, meta: &fs::Metadata) -> Found {
+fn open_file(name: String, path: SafePath, real: &Path, meta: &fs::Metadata) -> Found {
     match File::open(real) {
         Ok(f) => {
             let modified = meta.modified().unwrap_or(UNIX_EPOCH);
             Found::File(FoundFile {
                 name,
+                path,
                 contents: Contents::Disk(Arc::new(f), real.to_path_buf()),
                 len: meta.len(),
                 modified,
@@ -290,26 +283,29 @@ fn list_folder(root: &Path, real: &Path) -> Found {
 mod tests {
     use super::*;
 
+    /// A request path as the handler has it.
+    fn p(path: &str) -> SafePath {
+        SafePath::from_target_path(path).unwrap()
+    }
+
     #[test]
-    fn hidden_and_impossible_segments() {
-        assert_eq!(segments("/a/b.txt"), Ok(vec!["a", "b.txt"]));
-        assert_eq!(segments("/"), Ok(vec![]));
-        assert_eq!(segments("/.git/config"), Err(Refusal::Hidden));
-        assert_eq!(segments("/a/.env"), Err(Refusal::Hidden));
-        assert_eq!(segments("/a\\..\\b"), Err(Refusal::Forbidden));
-        assert_eq!(segments("/a\0b"), Err(Refusal::Forbidden));
-        assert_eq!(segments("/a/../b"), Err(Refusal::Forbidden));
+    fn hidden_segments() {
+        assert!(!is_hidden(&p("/a/b.txt")));
+        assert!(!is_hidden(&p("/")));
+        assert!(is_hidden(&p("/.git/config")));
+        assert!(is_hidden(&p("/a/.env")));
+        assert!(is_hidden(&p("/a/%2eenv")), "an encoded dot is a dot");
     }
 
     #[test]
     fn demo_paths() {
         let s = Source::Demo(8080);
-        assert!(matches!(s.find("/"), Found::File(f) if f.name == "/index.html"));
-        assert!(matches!(s.find("/files"), Found::AddSlash));
-        assert!(matches!(s.find("/files/"), Found::Folder(e) if e.len() >= 5));
-        assert!(matches!(s.find("/files/hello.txt"), Found::File(_)));
-        assert!(matches!(s.find("/nope"), Found::NotFound));
-        assert!(matches!(s.find("/files/.hidden"), Found::NotFound));
+        assert!(matches!(s.find(&p("/")), Found::File(f) if f.name == "/index.html"));
+        assert!(matches!(s.find(&p("/files")), Found::AddSlash));
+        assert!(matches!(s.find(&p("/files/")), Found::Folder(e) if e.len() >= 5));
+        assert!(matches!(s.find(&p("/files/hello.txt")), Found::File(_)));
+        assert!(matches!(s.find(&p("/nope")), Found::NotFound));
+        assert!(matches!(s.find(&p("/files/.hidden")), Found::NotFound));
     }
 
     #[test]
@@ -326,17 +322,20 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), root.join("leakdir")).unwrap();
         std::os::unix::fs::symlink(root.join("sub/a.txt"), root.join("inside.txt")).unwrap();
         let s = Source::new(Some(root), 0).unwrap();
-        assert!(matches!(s.find("/sub/a.txt"), Found::File(f) if f.len == 1));
+        assert!(matches!(s.find(&p("/sub/a.txt")), Found::File(f) if f.len == 1));
         assert!(
-            matches!(s.find("/inside.txt"), Found::File(_)),
+            matches!(s.find(&p("/inside.txt")), Found::File(_)),
             "a symlink inside the root is fine"
         );
-        assert!(matches!(s.find("/leak.txt"), Found::Forbidden));
-        assert!(matches!(s.find("/leakdir/secret.txt"), Found::Forbidden));
-        assert!(matches!(s.find("/.env"), Found::NotFound));
-        assert!(matches!(s.find("/sub"), Found::AddSlash));
-        assert!(matches!(s.find("/sub/a.txt/"), Found::NotFound));
-        match s.find("/") {
+        assert!(matches!(s.find(&p("/leak.txt")), Found::Forbidden));
+        assert!(matches!(
+            s.find(&p("/leakdir/secret.txt")),
+            Found::Forbidden
+        ));
+        assert!(matches!(s.find(&p("/.env")), Found::NotFound));
+        assert!(matches!(s.find(&p("/sub")), Found::AddSlash));
+        assert!(matches!(s.find(&p("/sub/a.txt/")), Found::NotFound));
+        match s.find(&p("/")) {
             Found::Folder(entries) => {
                 let mut names: Vec<_> = entries.iter().map(|e| e.name.as_str()).collect();
                 names.sort();
@@ -349,16 +348,16 @@ mod tests {
             other => panic!("expected a listing, got {other:?}"),
         }
         assert!(
-            s.write_target("/leak.txt").is_err(),
+            s.write_target(&p("/leak.txt")).is_err(),
             "never write through a symlink"
         );
-        assert!(s.write_target("/leakdir/x").is_err());
+        assert!(s.write_target(&p("/leakdir/x")).is_err());
         assert_eq!(
-            s.write_target("/sub/new.txt").unwrap(),
+            s.write_target(&p("/sub/new.txt")).unwrap(),
             fs::canonicalize(root).unwrap().join("sub/new.txt")
         );
         assert!(matches!(
-            s.write_target("/missing/new.txt"),
+            s.write_target(&p("/missing/new.txt")),
             Err(Found::NotFound)
         ));
     }

@@ -491,6 +491,24 @@ impl Segment {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A decoded segment, checked as the normaliser checks every segment (a non-empty one).
+    fn from_decoded(decoded: Vec<u8>) -> Result<Segment, PathError> {
+        for &b in &decoded {
+            match b {
+                b'/' => return Err(PathError::EncodedSlash),
+                b'\\' => return Err(PathError::Backslash),
+                0 => return Err(PathError::NulByte),
+                0x01..=0x1f | 0x7f => return Err(PathError::ControlByte),
+                _ => {}
+            }
+        }
+        let text = String::from_utf8(decoded).map_err(|_| PathError::NotUtf8)?;
+        if text == "." || text == ".." {
+            return Err(PathError::EncodedDotSegment);
+        }
+        Ok(Segment(text))
+    }
 }
 
 impl fmt::Display for Segment {
@@ -533,20 +551,7 @@ impl SafePath {
                 }
                 _ => PathError::InvalidPercentEncoding { index: start },
             })?;
-            for &b in &decoded {
-                match b {
-                    b'/' => return Err(PathError::EncodedSlash),
-                    b'\\' => return Err(PathError::Backslash),
-                    0 => return Err(PathError::NulByte),
-                    0x01..=0x1f | 0x7f => return Err(PathError::ControlByte),
-                    _ => {}
-                }
-            }
-            let text = String::from_utf8(decoded).map_err(|_| PathError::NotUtf8)?;
-            if text == "." || text == ".." {
-                return Err(PathError::EncodedDotSegment);
-            }
-            segments.push(Segment(text));
+            segments.push(Segment::from_decoded(decoded)?);
         }
         Ok(SafePath {
             segments,
@@ -567,6 +572,34 @@ impl SafePath {
     /// True when the request named a directory: the path ended in `/`, `/.` or `/..`.
     pub fn has_trailing_slash(&self) -> bool {
         self.trailing_slash
+    }
+
+    /// The path one level down: `name` (decoded, not empty) as a last segment, checked as every
+    /// segment is; `None` when it could not be one. A folder's `index.html` is `child("index.html")`.
+    pub fn child(&self, name: &str) -> Option<SafePath> {
+        if name.is_empty() {
+            return None;
+        }
+        let mut segments = self.segments.clone();
+        segments.push(Segment::from_decoded(name.as_bytes().to_vec()).ok()?);
+        Some(SafePath {
+            segments,
+            trailing_slash: false,
+        })
+    }
+
+    /// The same path with `suffix` added to its last segment (`/a.txt` to `/a.txt.gz`), checked
+    /// as every segment is; `None` for the root or when the result could not be a segment.
+    pub fn with_suffix(&self, suffix: &str) -> Option<SafePath> {
+        let (last, parents) = self.segments.split_last()?;
+        let mut name = last.0.clone().into_bytes();
+        name.extend_from_slice(suffix.as_bytes());
+        let mut segments = parents.to_vec();
+        segments.push(Segment::from_decoded(name).ok()?);
+        Some(SafePath {
+            segments,
+            trailing_slash: false,
+        })
     }
 
     /// The file system path under `root`. Each segment is one component that cannot be `..`,
@@ -758,6 +791,35 @@ mod tests {
         );
         assert_eq!(p.to_url_path(), "/img/a%20b.png");
         assert!(!p.has_trailing_slash());
+        let index = SafePath::from_target_path("/docs/")
+            .unwrap()
+            .child("index.html");
+        assert_eq!(
+            index.map(|p| p.to_url_path()).as_deref(),
+            Some("/docs/index.html")
+        );
+        let gz = SafePath::from_target_path("/a%20b.txt")
+            .unwrap()
+            .with_suffix(".gz");
+        assert_eq!(
+            gz.map(|p| p.to_url_path()).as_deref(),
+            Some("/a%20b.txt.gz")
+        );
+        let root = SafePath::from_target_path("/").unwrap();
+        assert_eq!(
+            root.with_suffix(".gz"),
+            None,
+            "the root has no name to extend"
+        );
+        for bad in ["", ".", "..", "a/b", "a\\b", "a\0b", "a\tb"] {
+            assert_eq!(root.child(bad), None, "{bad:?} is no segment");
+        }
+        assert_eq!(
+            SafePath::from_target_path("/a")
+                .unwrap()
+                .with_suffix("/../b"),
+            None
+        );
         let dir = SafePath::from_target_path("/docs/").unwrap();
         assert!(dir.has_trailing_slash());
         assert_eq!(dir.to_url_path(), "/docs/");
