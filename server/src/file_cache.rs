@@ -222,7 +222,7 @@ mod tests {
         std::fs::write(&real, vec![b'x'; len]).unwrap();
         Found::File(FoundFile {
             name: format!("/{name}"),
-            path: wire::http1::SafePath::from_target_path(&format!("/{name}")).unwrap(),
+            path: Arc::new(wire::http1::SafePath::from_target_path(&format!("/{name}")).unwrap()),
             contents: Contents::Disk(Arc::new(std::fs::File::open(&real).unwrap()), real),
             len: len as u64,
             modified: SystemTime::now(),

@@ -387,14 +387,16 @@ fn identity(cached: &CachedFile) -> Option<Representation> {
 /// A `.gz` sibling on disk, or the file compressed once and kept with the cache entry.
 fn gzip_representation(cx: &Context<'_>, cached: &CachedFile) -> Option<Representation> {
     let file = &cached.file;
-    let sibling_path = file.path.with_suffix(".gz");
-    if let (false, Some(gz_safe)) = (cx.settings.source.is_demo(), sibling_path) {
+    if !cx.settings.source.is_demo() {
         let gz_path = format!("{}.gz", file.name);
         let sibling = file_cache::get_or_find(
             &gz_path,
             cx.shared.generation(),
             Instant::now(),
-            || cx.settings.source.find(&gz_safe),
+            || match file.path.with_suffix(".gz") {
+                Some(gz) => cx.settings.source.find(&gz),
+                None => Found::NotFound,
+            },
             |_| "application/gzip".to_string(),
         );
         if let Some(mut rep) = sibling.ok().as_ref().and_then(identity) {

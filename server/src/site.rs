@@ -43,8 +43,9 @@ pub enum Contents {
 pub struct FoundFile {
     /// The site path, decoded, for naming the type and for logs.
     pub name: String,
-    /// The same path as a checked value, for finding siblings (`NAME.gz`).
-    pub path: SafePath,
+    /// The same path as a checked value, for finding siblings (`NAME.gz`); shared, because the
+    /// file cache hands out a copy of the entry on every hit.
+    pub path: Arc<SafePath>,
     pub contents: Contents,
     pub len: u64,
     pub modified: SystemTime,
@@ -154,7 +155,7 @@ fn find_demo(safe: &SafePath, port: u16) -> Found {
     if names_folder(safe) {
         if let Some(index) = demo::file_for_port(&format!("{path}index.html"), port) {
             let index_path = safe.child("index.html").unwrap_or_else(|| safe.clone());
-            return demo_file(format!("{path}index.html"), index_path, index);
+            return demo_file(format!("{path}index.html"), Arc::new(index_path), index);
         }
         return match demo::folder(path) {
             Some(entries) => Found::Folder(
@@ -172,7 +173,7 @@ fn find_demo(safe: &SafePath, port: u16) -> Found {
         };
     }
     if let Some(bytes) = demo::file_for_port(path, port) {
-        return demo_file(path.to_string(), safe.clone(), bytes);
+        return demo_file(path.to_string(), Arc::new(safe.clone()), bytes);
     }
     if !safe.is_root() && demo::folder(&format!("{path}/")).is_some() {
         return Found::AddSlash;
@@ -180,7 +181,7 @@ fn find_demo(safe: &SafePath, port: u16) -> Found {
     Found::NotFound
 }
 
-fn demo_file(name: String, path: SafePath, bytes: &'static [u8]) -> Found {
+fn demo_file(name: String, path: Arc<SafePath>, bytes: &'static [u8]) -> Found {
     Found::File(FoundFile {
         name,
         path,
@@ -216,7 +217,12 @@ fn find_on_disk(root: &Path, safe: &SafePath) -> Found {
         if let Ok(m) = fs::metadata(&index) {
             if m.is_file() {
                 let index_path = safe.child("index.html").unwrap_or_else(|| safe.clone());
-                return open_file(format!("{path}index.html"), index_path, &index, &m);
+                return open_file(
+                    format!("{path}index.html"),
+                    Arc::new(index_path),
+                    &index,
+                    &m,
+                );
             }
         }
         return list_folder(root, &real);
@@ -228,10 +234,10 @@ fn find_on_disk(root: &Path, safe: &SafePath) -> Found {
     if !meta.is_file() {
         return Found::Forbidden;
     }
-    open_file(path.to_string(), safe.clone(), &real, &meta)
+    open_file(path.to_string(), Arc::new(safe.clone()), &real, &meta)
 }
 
-fn open_file(name: String, path: SafePath, real: &Path, meta: &fs::Metadata) -> Found {
+fn open_file(name: String, path: Arc<SafePath>, real: &Path, meta: &fs::Metadata) -> Found {
     match File::open(real) {
         Ok(f) => {
             let modified = meta.modified().unwrap_or(UNIX_EPOCH);
