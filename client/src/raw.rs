@@ -211,7 +211,7 @@ fn what_is_missing(partial: &[u8]) -> String {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-    use wire::http1::testing::feed_every_way;
+    use wire::testing::feed_every_way;
 
     const GET: &[u8] = b"\
         GET / HTTP/1.1\r\n\

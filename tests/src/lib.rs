@@ -1,11 +1,10 @@
 //! The replay harness: recorded exchanges (`.trace` files) fed to the protocol cores, whole, byte
-//! by byte and at seeded random split points, with what comes back rendered as a trace and
+//! by byte and at seeded random split points (`wire::testing::Segmentation`), with what comes back rendered as a trace and
 //! snapshotted.
 //!
 //! | module | what it gives a test |
 //! | --- | --- |
 //! | [`corpus`] | where the trace files live, loading one with a clear error |
-//! | [`segmentation`] | the cuttings of a stream into reads (whole, byte by byte, seeded random) |
 //! | [`replay`] | the [`replay::CoreUnderTest`] adapter trait, [`replay::replay`] and the transcript |
 //! | [`http1`] | `Conn` as a server behind a test responder, and as a client, with options from metadata |
 //! | [`tools`] | outside programs (curl, xmllint, Chromium): installed or not, run one |
@@ -18,5 +17,4 @@
 pub mod corpus;
 pub mod http1;
 pub mod replay;
-pub mod segmentation;
 pub mod tools;

@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use pretty_assertions::assert_eq;
 use wire::trace::{Event, Item, Payload, Tag, Trace};
 
-use crate::segmentation::Segmentation;
+use wire::testing::Segmentation;
 
 /// What a core under test asks its shell to do, one step at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]

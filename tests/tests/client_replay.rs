@@ -12,7 +12,7 @@ use std::net::TcpListener;
 use std::path::Path;
 
 use protolab_tests::corpus::{load, trace_files, traces_dir};
-use protolab_tests::segmentation::Segmentation;
+use wire::testing::Segmentation;
 use wire::trace::{render_payload, Tag, Trace};
 
 /// Serves one connection: waits for the recorded request bytes (`request_len` of them), writes

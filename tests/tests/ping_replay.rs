@@ -16,9 +16,9 @@ use ping::Paint;
 use pretty_assertions::assert_eq;
 use protolab_tests::corpus;
 use protolab_tests::replay::{replay_once, CoreUnderTest, Output, ReplaySpec};
-use protolab_tests::segmentation::Segmentation;
 use wire::ping::pinger::{Config, Event, Pinger, State, Transport};
 use wire::ping::Clock;
+use wire::testing::Segmentation;
 use wire::trace::{Tag, Trace};
 
 struct PingerUnderTest {

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use protolab_tests::corpus::{load, trace_files, traces_dir};
-use protolab_tests::segmentation::Segmentation;
+use wire::testing::Segmentation;
 use wire::trace::{render_payload, Event, Item, Tag, Trace};
 
 const PATIENCE: Duration = Duration::from_secs(10);

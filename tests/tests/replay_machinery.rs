@@ -4,7 +4,7 @@
 
 use protolab_tests::corpus;
 use protolab_tests::replay::{replay, replay_once, CoreUnderTest, Output, ReplaySpec};
-use protolab_tests::segmentation::Segmentation;
+use wire::testing::Segmentation;
 use wire::trace::{escape_inline, Trace};
 
 /// A line server: answers every CRLF-ended line with it in upper case, `BODY n` with n bytes of

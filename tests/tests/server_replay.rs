@@ -22,41 +22,12 @@ use pretty_assertions::assert_eq;
 use server::config::Model;
 use server_common::{config, fixture, read_to_close, start, MODELS};
 use wire::http1::{ParseOptions, RequestHead};
+use wire::testing::Segmentation;
 use wire::trace::{Event, Item, Tag, Trace};
 use wire::Status;
 
-/// How the fed bytes are cut into writes.
-#[derive(Debug, Clone, Copy)]
-enum Cutting {
-    Whole,
-    ByteByByte,
-    Random(u64),
-}
-
-fn cut(bytes: &[u8], how: Cutting) -> Vec<&[u8]> {
-    match how {
-        Cutting::Whole => vec![bytes],
-        Cutting::ByteByByte => bytes.chunks(1).collect(),
-        Cutting::Random(seed) => {
-            let mut x = seed;
-            let mut out = Vec::new();
-            let mut rest = bytes;
-            while !rest.is_empty() {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let n = 1 + (x % 12) as usize;
-                let (a, b) = rest.split_at(n.min(rest.len()));
-                out.push(a);
-                rest = b;
-            }
-            out
-        }
-    }
-}
-
 /// Feeds the `C:` side of `trace` to `addr`, cut as `how`; returns everything the server sent.
-fn feed(addr: SocketAddr, trace: &Trace, how: Cutting) -> Vec<u8> {
+fn feed(addr: SocketAddr, trace: &Trace, how: Segmentation) -> Vec<u8> {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_nodelay(true).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -67,7 +38,7 @@ fn feed(addr: SocketAddr, trace: &Trace, how: Cutting) -> Vec<u8> {
                 payload,
             } => {
                 let bytes = payload.as_bytes().expect("recorded input is literal");
-                for piece in cut(bytes, how) {
+                for piece in how.split(bytes) {
                     // The server may close early (an error): later writes may fail, that is fine.
                     if s.write_all(piece).is_err() {
                         break;
@@ -193,16 +164,11 @@ fn run(path: &Path, recorded: &Trace, model: Model) -> String {
     c.strict = recorded.meta("strict") == Some("on");
     let server = start(c, recorded.now());
     let addr = server.local_addr();
-    let mut first: Option<(Cutting, String)> = None;
-    let cuttings = [
-        Cutting::Whole,
-        Cutting::ByteByByte,
-        Cutting::Random(0x5eed),
-        Cutting::Random(0xfeed_beef),
-    ];
+    let mut first: Option<(Segmentation, String)> = None;
+    let cuttings = Segmentation::standard(0x5eed, 2);
     // Traces that change the folder (PUT, DELETE) are fed whole only: a second run would find
     // the folder changed by the first.
-    let cuttings: Vec<Cutting> = if recorded.meta("write") == Some("allow") {
+    let cuttings: Vec<Segmentation> = if recorded.meta("write") == Some("allow") {
         cuttings[..1].to_vec()
     } else if recorded.stream(Tag::Client).map_or(0, |s| s.len()) > 2048 {
         // Long inputs (the limit tests) are cut at random points only: byte by byte they would
@@ -210,10 +176,10 @@ fn run(path: &Path, recorded: &Trace, model: Model) -> String {
         cuttings
             .iter()
             .copied()
-            .filter(|c| !matches!(c, Cutting::ByteByByte))
+            .filter(|c| *c != Segmentation::ByteByByte)
             .collect()
     } else {
-        cuttings.to_vec()
+        cuttings
     };
     for how in cuttings {
         let t0 = std::time::Instant::now();

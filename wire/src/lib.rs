@@ -16,6 +16,8 @@
 //! | [`ping`] | the UDP pinger: sequence numbers, in-flight table, timeouts, statistics |
 //! | [`packet`] | captured frames: Ethernet, IPv4/IPv6, TCP and UDP headers, read and written |
 //! | [`tcp_reassembly`] | TCP segments back into the two byte streams (RFC 9293 §3.4, §3.10.7.4) |
+//! | [`split_mix`] | SplitMix64, the seedable generator behind the pinger's simulated loss and the tests' cut points |
+//! | `testing` | test support (the `testing` feature): feed a parser its input whole, byte by byte, at random splits |
 #![forbid(unsafe_code)]
 
 pub mod base64;
@@ -24,7 +26,10 @@ pub mod http1;
 pub mod packet;
 pub mod ping;
 pub mod smtp;
+pub mod split_mix;
 pub mod tcp_reassembly;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod trace;
 
 /// The answer of every incremental parser in this crate.

@@ -6,8 +6,8 @@
 //! input is also fed through `feed_every_way`, so our answer does not depend on how it arrives.
 
 use proptest::prelude::*;
-use wire::http1::testing::feed_every_way;
 use wire::http1::{ParseError, ParseOptions, RawRequest, RawResponse, TargetError};
+use wire::testing::feed_every_way;
 use wire::Status;
 
 /// What httparse saw in a complete request head.

@@ -39,9 +39,6 @@ use super::abnf::is_tchar;
 use crate::trace::escape::{self, Also};
 use crate::Status;
 
-#[cfg(test)]
-pub(crate) mod split_feeding;
-
 /// Limits the decoder enforces, so a peer cannot make it hold or scan without bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkedLimits {

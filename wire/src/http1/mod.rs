@@ -11,7 +11,6 @@
 //! | [`options`] | limits and named leniencies for the head parsers |
 //! | [`head`] | what request and response heads share: lines and the field section |
 //! | [`abnf`] | the character classes of the grammar (`tchar`, `field-vchar`, URI bytes) |
-//! | [`testing`] | test support: feed a parser its input whole, byte by byte, at random splits |
 //! | [`framing`] | how long a message body is (RFC 9112 §6.3), smuggling shapes refused |
 //! | [`chunked`] | the chunked transfer coding (RFC 9112 §7.1): decoder and encoder |
 //! | [`reader`] | one message as it arrives, either role: head, framing decision, body, trailers |
@@ -60,7 +59,6 @@ pub mod status;
 #[cfg(test)]
 mod strategies;
 pub mod target;
-pub mod testing;
 pub mod version;
 pub mod via;
 

@@ -513,7 +513,7 @@ mod tests {
     use super::*;
     use crate::http1::error::ParseError as E;
     use crate::http1::target::TargetError;
-    use crate::http1::testing::feed_every_way;
+    use crate::testing::feed_every_way;
     use pretty_assertions::assert_eq;
 
     fn head(input: &[u8]) -> Result<Status<(usize, RequestHead)>, ParseError> {

@@ -267,7 +267,7 @@ impl From<&RawResponse<'_>> for ResponseHead {
 mod tests {
     use super::*;
     use crate::http1::error::ParseError as E;
-    use crate::http1::testing::feed_every_way;
+    use crate::testing::feed_every_way;
     use pretty_assertions::assert_eq;
 
     fn head(input: &[u8]) -> Result<Status<(usize, ResponseHead)>, ParseError> {

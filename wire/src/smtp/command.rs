@@ -656,11 +656,22 @@ impl std::error::Error for CommandError {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::split_feeding::check_buffer_parser;
+    use crate::testing::feed_every_way_with;
     use pretty_assertions::assert_eq;
 
+    /// The command on one line, fed every way (an error seen early carries only the bytes seen so
+    /// far, so only its kind must match the whole's), then followed by another command.
+    fn parse_every_way(input: &[u8]) -> Result<Status<(usize, CommandLine)>, CommandError> {
+        feed_every_way_with(
+            input,
+            &[b"NOOP\r\n"],
+            |a, b| std::mem::discriminant(a) == std::mem::discriminant(b),
+            CommandLine::parse,
+        )
+    }
+
     fn parse_ok(input: &[u8]) -> CommandLine {
-        match check_buffer_parser(input, b"NOOP\r\n", CommandLine::parse) {
+        match parse_every_way(input) {
             Ok(Status::Complete((used, line))) => {
                 assert_eq!(used, input.len());
                 line
@@ -670,7 +681,7 @@ mod tests {
     }
 
     fn parse_err(input: &[u8]) -> CommandError {
-        match check_buffer_parser(input, b"NOOP\r\n", CommandLine::parse) {
+        match parse_every_way(input) {
             Err(e) => e,
             other => panic!("expected an error from {input:?}, got {other:?}"),
         }

@@ -223,16 +223,17 @@ impl DataReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::split_feeding::pieces;
+    use crate::testing::{Segmentation, SplitMix64};
     use pretty_assertions::assert_eq;
 
-    /// Feeds `wire` to a reader in every way [`pieces`] cuts it, checks they all agree, and
+    /// Feeds `wire` to a reader in every way [`Segmentation::standard`] cuts it, checks they all agree, and
     /// returns the message and how many bytes the end of data used.
     fn receive(wire: &[u8], trailing: &[u8]) -> (Vec<u8>, usize) {
         let mut input = wire.to_vec();
         input.extend_from_slice(trailing);
         let mut answers = Vec::new();
-        for (how, cut) in pieces(&input) {
+        for how in Segmentation::standard(0, 16) {
+            let cut = how.split(&input);
             let mut reader = DataReader::new(usize::MAX);
             let mut offset = 0;
             let mut end = None;
@@ -330,13 +331,12 @@ mod tests {
 
     #[test]
     fn round_trip_on_generated_messages() {
-        use crate::smtp::split_feeding::SplitRng;
         let alphabet = b".\r\nab";
         for seed in 0..200 {
-            let mut rng = SplitRng::new(seed);
-            let len = rng.below(60);
+            let mut rng = SplitMix64::new(seed);
+            let len = rng.index_below(60);
             let mut message: Vec<u8> = (0..len)
-                .map(|_| alphabet[rng.below(alphabet.len())])
+                .map(|_| alphabet[rng.index_below(alphabet.len())])
                 .collect();
             // Every message sent ends in CRLF (stuff adds one otherwise).
             message.extend_from_slice(b"\r\n");

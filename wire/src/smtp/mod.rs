@@ -54,9 +54,6 @@ pub mod mime;
 pub mod reply;
 pub mod server;
 
-#[cfg(test)]
-mod split_feeding;
-
 pub use capabilities::Capabilities;
 pub use client::{
     AuthChoice, ClientConfig, ClientError, ClientEvent, ClientSession, ClientState, Credentials,

@@ -436,18 +436,29 @@ impl std::error::Error for ReplyError {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::split_feeding::check_buffer_parser;
+    use crate::testing::feed_every_way_with;
     use pretty_assertions::assert_eq;
 
+    /// The reply fed every way (an error seen early carries only the bytes seen so far, so only
+    /// its kind must match the whole's), then followed by `trailing`.
+    fn every_way(input: &[u8], trailing: &[u8]) -> Result<Status<(usize, Reply)>, ReplyError> {
+        feed_every_way_with(
+            input,
+            &[trailing],
+            |a, b| std::mem::discriminant(a) == std::mem::discriminant(b),
+            Reply::parse,
+        )
+    }
+
     fn complete(input: &[u8]) -> (usize, Reply) {
-        match check_buffer_parser(input, b"250 trailing\r\n", Reply::parse) {
+        match every_way(input, b"250 trailing\r\n") {
             Ok(Status::Complete(done)) => done,
             other => panic!("expected a complete reply, got {other:?}"),
         }
     }
 
     fn failed(input: &[u8]) -> ReplyError {
-        match check_buffer_parser(input, b"\r\n250 ok\r\n", Reply::parse) {
+        match every_way(input, b"\r\n250 ok\r\n") {
             Err(error) => error,
             other => panic!("expected an error, got {other:?}"),
         }

@@ -4,8 +4,8 @@
 use pretty_assertions::assert_eq;
 use proptest::prelude::*;
 
-use super::split_feeding::{assert_same_every_way, TRAILING};
 use super::*;
+use crate::testing::{assert_same_every_way, TRAILING};
 
 /// What decoding a sequence of reads gave.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -10,8 +10,8 @@ use proptest::prelude::any;
 
 use super::*;
 use crate::http1::chunked::escape_bytes;
-use crate::http1::chunked::split_feeding::cuttings;
 use crate::http1::{StatusCode, Target};
+use crate::testing::{Segmentation, RANDOM_CUTTINGS};
 
 /// What the application saw, or what the connection sent, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,19 +196,10 @@ fn run_pieces(make: &dyn Fn() -> Conn, rounds: &[Vec<&[u8]>], eof: bool, app: Ap
 
 /// Runs the exchange with every cutting of every round and checks they agree; returns the record.
 fn exchange(make: &dyn Fn() -> Conn, rounds: &[&[u8]], eof: bool, app: App) -> Vec<Seen> {
-    let per_round: Vec<_> = rounds.iter().map(|r| cuttings(r.len())).collect();
-    let ways = per_round.iter().map(Vec::len).max().unwrap_or(1);
     let mut expected: Option<(String, Vec<Seen>)> = None;
-    for way in 0..ways {
-        let pieces: Vec<Vec<&[u8]>> = rounds
-            .iter()
-            .zip(&per_round)
-            .map(|(round, cuts)| cuts.get(way).unwrap_or(&cuts[0]).pieces(round))
-            .collect();
-        let label = per_round
-            .first()
-            .and_then(|c| c.get(way))
-            .map_or("whole".to_owned(), |c| c.label.clone());
+    for way in Segmentation::standard(0x5eed, RANDOM_CUTTINGS) {
+        let pieces: Vec<Vec<&[u8]>> = rounds.iter().map(|round| way.split(round)).collect();
+        let label = way.to_string();
         let got = run_pieces(make, &pieces, eof, app);
         match &expected {
             None => expected = Some((label, got)),

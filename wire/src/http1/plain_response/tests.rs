@@ -5,8 +5,8 @@ use super::*;
 use crate::http1::conn::Persistence;
 use crate::http1::framing::BodyLength;
 use crate::http1::reader::{MessageReader, Part, ReaderOptions};
-use crate::http1::testing::feed_every_way;
 use crate::http1::{Method, ParseOptions};
+use crate::testing::feed_every_way;
 
 /// The head `server` sends for a static file.
 const SERVER_HEAD: &[u8] = b"\

@@ -3,10 +3,10 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::http1::chunked::encode_chunk;
-use crate::http1::chunked::split_feeding::{assert_same_every_way, TRAILING};
 use crate::http1::conn::Persistence;
 use crate::http1::strategies;
 use crate::http1::Version;
+use crate::testing::{assert_same_every_way, TRAILING};
 
 /// What a reader made of a stream, in a form that does not depend on how the bytes arrived:
 /// the heads (as their status or target), the body as one piece, the trailers, and how it ended.

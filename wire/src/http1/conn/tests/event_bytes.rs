@@ -5,8 +5,8 @@ use pretty_assertions::assert_eq;
 
 use super::super::*;
 use super::{get_request, response};
-use crate::http1::chunked::split_feeding::cuttings;
 use crate::http1::Leniencies;
+use crate::testing::{Segmentation, RANDOM_CUTTINGS};
 
 const CHUNKED_POST: &[u8] = b"\
     POST /up HTTP/1.1\r\n\
@@ -104,8 +104,8 @@ fn serve(pieces: &[&[u8]], early: bool) -> Seen {
 #[test]
 fn each_request_is_given_back_exactly_as_it_arrived() {
     let input = [CHUNKED_POST, LENGTH_POST, TYPED_GET].concat();
-    for cutting in cuttings(input.len()) {
-        let seen = serve(&cutting.pieces(&input), false);
+    for cutting in Segmentation::standard(0x5eed, RANDOM_CUTTINGS) {
+        let seen = serve(&cutting.split(&input), false);
         assert_eq!(
             seen.requests,
             vec![
@@ -114,9 +114,9 @@ fn each_request_is_given_back_exactly_as_it_arrived() {
                 TYPED_GET.to_vec()
             ],
             "fed {}",
-            cutting.label
+            cutting
         );
-        assert_eq!(seen.all, input, "fed {}", cutting.label);
+        assert_eq!(seen.all, input, "fed {}", cutting);
         assert_eq!(
             seen.framings,
             vec![
@@ -125,7 +125,7 @@ fn each_request_is_given_back_exactly_as_it_arrived() {
                 BodyLength::Empty
             ],
             "fed {}",
-            cutting.label
+            cutting
         );
     }
 }
@@ -140,15 +140,15 @@ fn a_drained_body_belongs_to_no_event() {
         &CHUNKED_POST[..CHUNKED_POST.iter().position(|&b| b == b'3').unwrap()],
         TYPED_GET,
     ];
-    for cutting in cuttings(input.len()) {
-        let seen = serve(&cutting.pieces(&input), true);
+    for cutting in Segmentation::standard(0x5eed, RANDOM_CUTTINGS) {
+        let seen = serve(&cutting.split(&input), true);
         let text = |all: &[Vec<u8>]| -> Vec<String> {
             all.iter()
                 .map(|b| String::from_utf8_lossy(b).into_owned())
                 .collect()
         };
         let want: Vec<Vec<u8>> = heads.iter().map(|h| h.to_vec()).collect();
-        assert_eq!(text(&seen.requests), text(&want), "fed {}", cutting.label);
+        assert_eq!(text(&seen.requests), text(&want), "fed {}", cutting);
     }
 }
 
@@ -181,13 +181,13 @@ fn a_client_gets_the_response_as_it_arrived() {
         ok\r\n\
         0\r\n\
         \r\n";
-    for cutting in cuttings(RESPONSE.len()) {
+    for cutting in Segmentation::standard(0x5eed, RANDOM_CUTTINGS) {
         let mut conn = Conn::client(ConnOptions::default());
         conn.send_request(&get_request(Method::Get, "/", &[]))
             .unwrap();
         assert_eq!(conn.our_framing(), Some(BodyLength::Empty));
         let (mut head_bytes, mut all) = (Vec::new(), Vec::new());
-        for piece in cutting.pieces(RESPONSE) {
+        for piece in cutting.split(RESPONSE) {
             conn.handle_bytes(piece);
             loop {
                 let event = conn.poll_event().unwrap();
@@ -205,8 +205,8 @@ fn a_client_gets_the_response_as_it_arrived() {
                 }
             }
         }
-        assert_eq!(head_bytes, &RESPONSE[..47], "fed {}", cutting.label);
-        assert_eq!(all, RESPONSE, "fed {}", cutting.label);
+        assert_eq!(head_bytes, &RESPONSE[..47], "fed {}", cutting);
+        assert_eq!(all, RESPONSE, "fed {}", cutting);
         // The exchange is over: neither side has a current message.
         assert_eq!(conn.their_framing(), None);
         assert_eq!(conn.our_framing(), None);

@@ -1,10 +1,25 @@
-//! How a recorded stream is cut into reads: whole, byte by byte, and at seeded random points.
+//! How a stream is cut into reads: whole, byte by byte, and at seeded random points.
 //!
-//! A `.trace` file does not record read or write boundaries, so a core must give the same answer
-//! however its input arrives. The replay harness feeds every recorded stream in each of
-//! [`Segmentation::standard`]'s ways and insists on one result.
+//! A consumer that takes each piece once and keeps its own state (the chunked decoder, the
+//! message reader, `Conn`, a whole program behind a socket) must give the same answer however
+//! its input arrives; a `.trace` file does not record read or write boundaries either. Tests feed
+//! each input in every one of [`Segmentation::standard`]'s ways and insist on one result;
+//! [`assert_same_every_way`] is that loop for a consumer that can be run on a list of pieces.
 
-use std::fmt;
+use std::fmt::{self, Debug};
+
+use super::SplitMix64;
+
+/// Bytes a test appends after a complete message to check that a consumer stops exactly at its
+/// end (the start of the next request on the connection).
+pub const TRAILING: &[u8] = b"GET /next HTTP/1.1\r\n";
+
+/// How many seeded random cuttings [`assert_same_every_way`] tries besides whole and byte by
+/// byte.
+pub const RANDOM_CUTTINGS: usize = 24;
+
+/// The seed [`assert_same_every_way`] derives its random cuttings from.
+const SEED: u64 = 0x5eed;
 
 /// One way of cutting a byte stream into the chunks a core is fed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +60,7 @@ impl Segmentation {
                     // Three in four reads are 1..=8 bytes (cuts inside tokens and line ends);
                     // the rest are anything up to what is left.
                     let most = if rng.below(4) == 0 { left } else { left.min(8) };
-                    let take = 1 + rng.below(most as u64) as usize;
+                    let take = 1 + rng.index_below(most);
                     lengths.push(take);
                     left -= take;
                 }
@@ -78,31 +93,24 @@ impl fmt::Display for Segmentation {
     }
 }
 
-/// SplitMix64: a tiny, well-mixed, seedable generator; plenty for choosing cut points.
-#[derive(Debug, Clone)]
-pub struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    /// A generator that always yields the same sequence for `seed`.
-    pub fn new(seed: u64) -> SplitMix64 {
-        SplitMix64 { state: seed }
+/// Runs `run` on the pieces of `input` in every one of [`Segmentation::standard`]'s ways
+/// ([`RANDOM_CUTTINGS`] random ones) and checks each gives what the whole input gives; returns
+/// that result.
+pub fn assert_same_every_way<T: PartialEq + Debug>(
+    input: &[u8],
+    mut run: impl FnMut(&[&[u8]]) -> T,
+) -> T {
+    let mut ways = Segmentation::standard(SEED, RANDOM_CUTTINGS).into_iter();
+    let whole = ways.next().expect("the whole cutting comes first");
+    let expected = run(&whole.split(input));
+    for way in ways {
+        let got = run(&way.split(input));
+        assert!(
+            got == expected,
+            "fed {way}: differs from feeding the input whole\n got: {got:?}\nwhole: {expected:?}"
+        );
     }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n` > 0). The slight modulo bias does not matter for cut points.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
+    expected
 }
 
 #[cfg(test)]
@@ -126,6 +134,18 @@ mod tests {
         assert_eq!(a, Segmentation::Random { seed: 1 }.read_lengths(500));
         assert_ne!(a, Segmentation::Random { seed: 2 }.read_lengths(500));
         assert!(a.len() > 1 && a.iter().any(|&n| n <= 8), "{a:?}");
+    }
+
+    #[test]
+    fn a_run_that_depends_on_the_cutting_is_caught() {
+        assert_eq!(
+            assert_same_every_way(b"abcdef", |pieces| pieces.concat()),
+            b"abcdef"
+        );
+        let result = std::panic::catch_unwind(|| {
+            assert_same_every_way(b"abcdef", |pieces| pieces.len());
+        });
+        assert!(result.is_err());
     }
 
     #[test]

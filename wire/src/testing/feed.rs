@@ -1,4 +1,4 @@
-//! Test support: feed a parser its input every way bytes can arrive.
+//! Feeding a buffer parser its input every way bytes can arrive.
 //!
 //! Every parser in `wire` that has the shape `parse(buf) -> Result<Status<(usize, T)>, E>`
 //! (re-reading a growing buffer from its start) must give the same answer however the bytes
@@ -6,7 +6,8 @@
 //! is one call plus its assertions:
 //!
 //! ```
-//! use wire::http1::{testing::feed_every_way, RequestHead, ParseOptions};
+//! use wire::http1::{ParseOptions, RequestHead};
+//! use wire::testing::feed_every_way;
 //! use wire::Status;
 //!
 //! let input = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -16,13 +17,12 @@
 //!
 //! A parser that returns a view borrowing the buffer (`RawRequest<'b>`) is compared across
 //! different buffers, so map the view to an owned value inside the closure (the owned head, or
-//! just the parts under test).
-//!
-//! It is ordinary (not `#[cfg(test)]`) code so that other crates' tests can use it; it panics
-//! with a description of the first inconsistency it finds, which is what a test wants.
+//! just the parts under test). A parser whose error carries what it has seen so far (SMTP's)
+//! uses [`feed_every_way_with`], saying which errors count as the same.
 
 use std::fmt::Debug;
 
+use super::SplitMix64;
 use crate::Status;
 
 /// Seeds for the random split points; fixed so that failures reproduce.
@@ -46,6 +46,24 @@ where
     E: PartialEq + Debug,
     P: Fn(&[u8]) -> Result<Status<(usize, T)>, E>,
 {
+    feed_every_way_with(input, &TRAILERS, E::eq, parse)
+}
+
+/// [`feed_every_way`] with the trailing bytes to try, and what makes an error on a prefix the
+/// same as the whole input's (`same_error(prefix's, whole's)`: for a parser whose error carries
+/// the bytes seen so far, the same kind). Trailing bytes must still leave the answer exactly as
+/// it was.
+pub fn feed_every_way_with<T, E, P>(
+    input: &[u8],
+    trailers: &[&[u8]],
+    same_error: impl Fn(&E, &E) -> bool,
+    parse: P,
+) -> Result<Status<(usize, T)>, E>
+where
+    T: PartialEq + Debug,
+    E: PartialEq + Debug,
+    P: Fn(&[u8]) -> Result<Status<(usize, T)>, E>,
+{
     let whole = parse(input);
     let check_prefix = |len: usize, how: &str| {
         let got = parse(&input[..len]);
@@ -57,7 +75,7 @@ where
             (Ok(Status::Complete((n, v))), Ok(Status::Complete((wn, wv)))) => {
                 n == wn && v == wv && len >= *n
             }
-            (Err(e), Err(we)) => e == we,
+            (Err(e), Err(we)) => same_error(e, we),
             _ => false,
         };
         assert!(
@@ -72,9 +90,9 @@ where
     let mut lengths: Vec<usize> = if input.len() <= 4096 {
         (0..input.len()).collect()
     } else {
-        let mut rng = SplitMix64(input.len() as u64);
+        let mut rng = SplitMix64::new(input.len() as u64);
         let mut sample: Vec<usize> = (0..512).chain(input.len() - 512..input.len()).collect();
-        sample.extend((0..256).map(|_| rng.below(input.len())));
+        sample.extend((0..256).map(|_| rng.index_below(input.len())));
         sample
     };
     lengths.sort_unstable();
@@ -85,10 +103,10 @@ where
 
     // Seeded random split points: the prefixes a reader would see after each read.
     for seed in SEEDS {
-        let mut rng = SplitMix64(seed);
+        let mut rng = SplitMix64::new(seed);
         let mut len = 0;
         while len < input.len() {
-            len += 1 + rng.below(input.len().min(64));
+            len += 1 + rng.index_below(input.len().min(64));
             check_prefix(
                 len.min(input.len()),
                 &format!("random splits (seed {seed:#x})"),
@@ -98,7 +116,7 @@ where
 
     // Trailing bytes.
     if !matches!(whole, Ok(Status::Partial)) {
-        for trailer in TRAILERS {
+        for trailer in trailers {
             let mut longer = input.to_vec();
             longer.extend_from_slice(trailer);
             let got = parse(&longer);
@@ -110,25 +128,6 @@ where
         }
     }
     whole
-}
-
-/// A tiny seeded generator (SplitMix64) so test splits are reproducible without a dependency.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(pub u64);
-
-impl SplitMix64 {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
 }
 
 #[cfg(test)]
