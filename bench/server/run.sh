@@ -202,9 +202,9 @@ run_wrk() { # url conns extra...
   REQS=$(echo "$OUT" | awk '/requests in/ {print $1}')
   if echo "$OUT" | grep -q 'Non-2xx'; then echo "bench: wrk saw non-2xx answers: $OUT" >&2; fi
 }
-req_per_s() { echo "$OUT" | awk '/Requests\/sec/ {print $2}'; }
+req_per_s() { echo "$OUT" | awk '/Requests\/sec/ {printf "%.0f\n", $2}'; }
 mib_per_s() {
-  echo "$OUT" | awk '/Transfer\/sec/ {v=$2; u=substr(v,length(v)-1); n=substr(v,1,length(v)-2); if (u=="GB") n*=1024; if (u=="KB") n/=1024; print n}'
+  echo "$OUT" | awk '/Transfer\/sec/ {v=$2; u=substr(v,length(v)-1); n=substr(v,1,length(v)-2); if (u=="GB") n*=1024; if (u=="KB") n/=1024; printf "%.0f\n", n}'
 }
 
 # One measurement: prints "figure cpu-us-per-request" (req/s, MiB/s or bytes per connection).
@@ -251,7 +251,7 @@ measure() { # who model point
              cpu_start
              "${LOAD_CPU[@]}" "$CLIENT" load -c 64 -d "${DURATION}s" --json --color never "$url/1k.bin" > "$WORK/load.json" 2>/dev/null || true
              CPU_US=$(cpu_stop)
-             read -r rps REQS < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["requests_per_second"], d["requests"])' "$WORK/load.json" 2>/dev/null || echo "0 0")
+             read -r rps REQS < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(round(d["requests_per_second"]), d["requests"])' "$WORK/load.json" 2>/dev/null || echo "0 0")
            fi
            echo "$rps $(per_request "$CPU_US" "$REQS")" ;;
   esac
