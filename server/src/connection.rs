@@ -110,9 +110,6 @@ pub struct Connection {
     wait_until: Option<Instant>,
     /// No more HTTP: send what is queued, then close.
     closed: bool,
-    /// A last answer written outside the core (408 when no request head ever completed, so the
-    /// core has no request to answer), then the connection closes.
-    farewell: Vec<u8>,
     /// The request being received exactly as it arrived, for `/inspect` on the demo site: the
     /// bytes of each of its events ([`Conn::event_bytes`]), up to [`MAX_CAPTURE`].
     capture: Option<Vec<u8>>,
@@ -197,7 +194,6 @@ impl Connection {
             stream: None,
             wait_until: None,
             closed: false,
-            farewell: Vec::new(),
             capture: None,
             phase: Phase::Reading,
             since: now,
@@ -258,7 +254,7 @@ impl Connection {
     }
 
     fn has_output(&self) -> bool {
-        self.core.poll_transmit().is_some() || !self.farewell.is_empty()
+        self.core.poll_transmit().is_some()
     }
 
     /// True between requests, with nothing received, owed or queued.
@@ -374,13 +370,15 @@ impl Connection {
         };
         self.request = None;
         self.closed = true;
-        if matches!(self.core.our_state(), State::Idle | State::SendResponse) {
+        self.capture = None;
+        // The core ends the request and says whether its one final response is still due.
+        if self.core.handle_timeout() {
             let text = format!(
                 "408 Request Timeout: the {what} did not arrive within the server's time limit\n"
             );
-            self.farewell = farewell(&self.settings, 408, &text);
             shared.log(Level::Info, &format!("{}: the {what} timed out", self.peer));
             self.set_phase(shared, Phase::Writing);
+            self.send(shared, None, Response::text(408, text).closing(), now);
         }
     }
 
@@ -797,13 +795,6 @@ impl Connection {
         shared: &Shared,
         now: Instant,
     ) -> io::Result<()> {
-        while !self.farewell.is_empty() {
-            let n = socket.write(&self.farewell)?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            self.farewell.drain(..n);
-        }
         loop {
             let n = match self.core.poll_transmit() {
                 None => break,
@@ -942,24 +933,6 @@ fn take_body(req: &mut InFlight, bytes: &[u8], settings: &Settings) -> Option<Re
             ),
         },
     }
-}
-
-/// A complete response written without the core, for a connection about to close.
-fn farewell(settings: &Settings, status: u16, text: &str) -> Vec<u8> {
-    let mut out = format!(
-        "HTTP/1.1 {status} {}\r\nServer: protolab\r\nDate: ",
-        handler::reason(status)
-    )
-    .into_bytes();
-    exchange::with_date(settings.config.clock.now(), |d| out.extend_from_slice(d));
-    out.extend_from_slice(
-        format!(
-            "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        )
-        .as_bytes(),
-    );
-    out
 }
 
 fn too_large(limit: u64) -> Response {

@@ -73,6 +73,55 @@ fn a_slow_head_gets_408_and_tricklers_do_not_delay_others() {
     }
 }
 
+/// The 408 a request that stopped arriving gets, byte for byte (the core's response, sent
+/// through the same path as every other, with the fixed clock's date).
+fn request_timeout(what: &str) -> String {
+    let text =
+        format!("408 Request Timeout: the {what} did not arrive within the server's time limit\n");
+    format!(
+        "HTTP/1.1 408 Request Timeout\r\n\
+         Server: protolab\r\n\
+         Date: Thu, 01 Jan 2026 12:00:00 GMT\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Length: {}\r\n\
+         Connection: close\r\n\
+         \r\n\
+         {text}",
+        text.len()
+    )
+}
+
+#[test]
+fn a_request_that_stops_arriving_gets_exactly_one_408() {
+    let now = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_268_800);
+    for model in MODELS {
+        let fx = fixture();
+        let mut c = config(model, Some(fx.root.path()));
+        c.header_timeout = Duration::from_millis(300);
+        c.allow_write = true;
+        let server = start(c, Some(now));
+        let addr = server.local_addr();
+        let mut half_head = connect(addr);
+        half_head
+            .write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        let mut half_body = connect(addr);
+        half_body
+            .write_all(b"PUT /up.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+            .unwrap();
+        let head_answer = String::from_utf8_lossy(&read_to_close(&mut half_head)).into_owned();
+        assert_eq!(head_answer, request_timeout("request head"), "{model}");
+        // An upload waits for its body, which stops after 3 of its 10 bytes.
+        let body_answer = String::from_utf8_lossy(&read_to_close(&mut half_body)).into_owned();
+        assert_eq!(body_answer, request_timeout("request body"), "{model}");
+        assert!(
+            !fx.root.path().join("up.txt").exists(),
+            "{model}: nothing stored"
+        );
+        server.shutdown();
+    }
+}
+
 #[test]
 fn an_idle_keep_alive_connection_is_closed_after_its_timeout() {
     for model in MODELS {

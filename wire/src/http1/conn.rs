@@ -626,9 +626,20 @@ impl Conn {
     /// peer's side goes to `Error` and the connection will not be kept; a server whose response
     /// has not started may still send one final response, `408 Request Timeout` (RFC 9110
     /// §15.5.9), which is how a shell tells a client that stopped halfway through a head.
-    pub fn handle_timeout(&mut self) {
+    ///
+    /// Returns true when that response is due: this side is a server and its response has not
+    /// started. The shell sends it like any other, with [`send_response`](Self::send_response)
+    /// (the core adds `Connection: close`), then closes once it is written:
+    ///
+    /// ```text
+    /// at the read deadline, mid-request:
+    ///     if conn.handle_timeout() { conn.send_response(408 head); send_data(text); send_end() }
+    ///     flush poll_transmit; close      // poll_event now says ConnectionClosed(TimedOut)
+    /// ```
+    pub fn handle_timeout(&mut self) -> bool {
         self.end_keep_alive(CloseReason::TimedOut);
         let _ = self.states.apply(self.role.peer(), Step::ProtocolError);
+        self.role == Role::Server && matches!(self.our_state(), State::Idle | State::SendResponse)
     }
 
     /// True when reading from the socket is useful now: the core is waiting for the peer's bytes,

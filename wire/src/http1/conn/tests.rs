@@ -1613,7 +1613,7 @@ fn a_head_that_stops_arriving_may_still_get_408() {
     assert_eq!(conn.poll_event(), Ok(Event::NeedData));
     // Mid-head both sides are Idle: no response may go out yet.
     assert!(conn.send_response(&response(408, &[])).is_err());
-    conn.handle_timeout();
+    assert!(conn.handle_timeout(), "a 408 is due");
     assert_eq!(conn.client_state(), State::Error);
     respond(&mut conn, 408, "late");
     let mut out = Vec::new();
@@ -1632,6 +1632,37 @@ fn a_head_that_stops_arriving_may_still_get_408() {
         conn.poll_event(),
         Ok(Event::ConnectionClosed(CloseReason::TimedOut))
     );
+}
+
+#[test]
+fn a_body_that_stops_arriving_gets_408_until_the_response_starts() {
+    let post = b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc";
+    let mut conn = server();
+    conn.handle_bytes(post);
+    assert!(matches!(conn.poll_event(), Ok(Event::Request(_))));
+    assert_eq!(conn.poll_event(), Ok(Event::Data(&b"abc"[..])));
+    assert!(
+        conn.handle_timeout(),
+        "no response has started: a 408 is due"
+    );
+    respond(&mut conn, 408, "late");
+    assert!(!conn.is_keep_alive());
+    assert_eq!(
+        conn.poll_event(),
+        Ok(Event::ConnectionClosed(CloseReason::TimedOut))
+    );
+
+    // Once the response has started, the timer running out only ends the connection.
+    let mut conn = server();
+    conn.handle_bytes(post);
+    assert!(matches!(conn.poll_event(), Ok(Event::Request(_))));
+    conn.send_response(&response(200, &[("Content-Length", "2")]))
+        .unwrap();
+    assert!(!conn.handle_timeout(), "the response is already going out");
+
+    // A client is never owed anything.
+    let mut client = client_get()();
+    assert!(!client.handle_timeout());
 }
 
 /// One GET answered with a 3-byte body, written out; returns what was sent.
