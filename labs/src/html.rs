@@ -81,8 +81,43 @@ fn step_section(out: &mut String, r: &StepResult, number: usize) {
         xml(&r.id),
         xml(r.title)
     );
+    let rows = verdict_rows(r);
+    if !rows.is_empty() {
+        out.push_str("<dl>\n");
+        for (key, value) in rows {
+            let _ = writeln!(
+                out,
+                "<dt>{key}</dt><dd>{}</dd>",
+                xml(&crate::report::printable(&value))
+            );
+        }
+        out.push_str("</dl>\n");
+    }
+    if let Some(cmd) = &r.reproduce {
+        let _ = writeln!(
+            out,
+            "<p>Try it by hand:</p><pre>{}</pre>",
+            xml(&crate::report::printable(cmd))
+        );
+    }
+    let difference = first_difference(r);
+    if let Some((expected, got, _)) = &difference {
+        let _ = writeln!(
+            out,
+            "<pre class=\"caret\">{}</pre>",
+            xml(&crate::report::caret_diff(expected, got))
+        );
+    }
+    connection_figures(out, r, number, difference.as_ref());
+    learner_output(out, r);
+    out.push_str("</section>\n");
+}
+
+/// The verdict's lines, as the text report has them: rule, problem, crash, notes (the
+/// "started your program" one only when the step failed), diagnosis, hint.
+fn verdict_rows(r: &StepResult) -> Vec<(&'static str, String)> {
     let failure = r.outcome.as_ref().err();
-    let mut rows: Vec<(&str, String)> = Vec::new();
+    let mut rows: Vec<(&'static str, String)> = Vec::new();
     if let Some(f) = failure {
         rows.push(("rule", f.rule.clone()));
         rows.push(("problem", f.problem.clone()));
@@ -106,37 +141,24 @@ fn step_section(out: &mut String, r: &StepResult, number: usize) {
             rows.push(("hint", h.clone()));
         }
     }
-    if !rows.is_empty() {
-        out.push_str("<dl>\n");
-        for (key, value) in rows {
-            let _ = writeln!(
-                out,
-                "<dt>{key}</dt><dd>{}</dd>",
-                xml(&crate::report::printable(&value))
-            );
-        }
-        out.push_str("</dl>\n");
-    }
-    if let Some(cmd) = &r.reproduce {
-        let _ = writeln!(
-            out,
-            "<p>Try it by hand:</p><pre>{}</pre>",
-            xml(&crate::report::printable(cmd))
-        );
-    }
-    let difference = failure.and_then(|f| match (&f.expected, &f.got) {
-        (Some(e), Some(g)) => {
-            crate::report::first_difference(e, g).map(|at| (e.clone(), g.clone(), at))
-        }
-        _ => None,
-    });
-    if let Some((expected, got, _)) = &difference {
-        let _ = writeln!(
-            out,
-            "<pre class=\"caret\">{}</pre>",
-            xml(&crate::report::caret_diff(expected, got))
-        );
-    }
+    rows
+}
+
+/// The expected and received bytes of a failure, and where they first differ.
+fn first_difference(r: &StepResult) -> Option<(Vec<u8>, Vec<u8>, usize)> {
+    let f = r.outcome.as_ref().err()?;
+    let (e, g) = (f.expected.as_ref()?, f.got.as_ref()?);
+    crate::report::first_difference(e, g).map(|at| (e.clone(), g.clone(), at))
+}
+
+/// One figure and message list per connection that carried something; the first message of
+/// the learner's that holds the difference is drawn red.
+fn connection_figures(
+    out: &mut String,
+    r: &StepResult,
+    number: usize,
+    difference: Option<&(Vec<u8>, Vec<u8>, usize)>,
+) {
     let mut marked = false;
     let connections = r.exchanges.iter().filter(|e| !e.events.is_empty()).count();
     for (n, exchange) in r
@@ -146,7 +168,7 @@ fn step_section(out: &mut String, r: &StepResult, number: usize) {
         .enumerate()
     {
         let mut d = exchange_diagram(exchange);
-        if let Some((_, got, at)) = &difference {
+        if let Some((_, got, at)) = difference {
             if !marked {
                 let learner = crate::report::tag_of(exchange, Party::Learner);
                 marked = d.mark_difference(&[learner], got, *at);
@@ -176,19 +198,104 @@ fn step_section(out: &mut String, r: &StepResult, number: usize) {
         figure(out, &caption, &d, &options);
         message_list(out, &d, &prefix);
     }
-    if let Some((stdout, stderr)) = &r.learner_output {
-        for (name, bytes) in [("stdout", stdout), ("stderr", stderr)] {
-            if !bytes.is_empty() {
-                let text = String::from_utf8_lossy(bytes);
-                let lines: Vec<&str> = text.lines().collect();
-                let tail = &lines[lines.len().saturating_sub(40)..];
-                let _ = writeln!(
-                    out,
-                    "<details><summary>your program's {name} (last lines)</summary><pre>{}</pre></details>",
-                    xml(&crate::report::printable(&tail.join("\n")))
-                );
-            }
+}
+
+/// The last 40 lines of what the learner's program printed on stdout and stderr, folded away,
+/// one line of the page per line printed.
+fn learner_output(out: &mut String, r: &StepResult) {
+    let Some((stdout, stderr)) = &r.learner_output else {
+        return;
+    };
+    for (name, bytes) in [("stdout", stdout), ("stderr", stderr)] {
+        if !bytes.is_empty() {
+            let text = String::from_utf8_lossy(bytes);
+            let lines: Vec<&str> = text.lines().collect();
+            // Line by line: the line ends stay line ends, other controls become \xHH.
+            let tail: Vec<String> = lines[lines.len().saturating_sub(40)..]
+                .iter()
+                .map(|line| crate::report::printable(line))
+                .collect();
+            let _ = writeln!(
+                out,
+                "<details><summary>your program's {name} (last lines)</summary><pre>{}</pre></details>",
+                xml(&tail.join("\n"))
+            );
         }
     }
-    out.push_str("</section>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Failure;
+
+    fn result(outcome: Result<(), Failure>) -> StepResult {
+        StepResult {
+            id: "http/respond".into(),
+            number: 2,
+            title: "answer 200 OK",
+            outcome,
+            exchanges: Vec::new(),
+            notes: vec![format!(
+                "{} python3 server.py 4000",
+                crate::check::STARTED_NOTE
+            )],
+            learner_output: None,
+            crash: None,
+            reproduce: None,
+        }
+    }
+
+    #[test]
+    fn a_failure_shows_every_line_and_a_pass_hides_the_start_note() {
+        assert!(verdict_rows(&result(Ok(()))).is_empty());
+        let failure = Failure::new("the rule", "the problem")
+            .diagnosis("the diagnosis")
+            .hint("the hint");
+        let mut failed = result(Err(failure));
+        failed.crash = Some("signal 11 (SIGSEGV)".into());
+        let keys: Vec<&str> = verdict_rows(&failed).iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            ["rule", "problem", "crash", "note", "diagnosis", "hint"]
+        );
+    }
+
+    #[test]
+    fn the_difference_is_where_expected_and_received_bytes_part() {
+        assert_eq!(first_difference(&result(Ok(()))), None);
+        let plain = result(Err(Failure::new("r", "p")));
+        assert_eq!(first_difference(&plain), None);
+        let bytes = result(Err(
+            Failure::new("r", "p").bytes(&b"HTTP/1.1 200"[..], &b"HTTP/1.0 200"[..])
+        ));
+        assert_eq!(
+            first_difference(&bytes),
+            Some((b"HTTP/1.1 200".to_vec(), b"HTTP/1.0 200".to_vec(), 7))
+        );
+    }
+
+    #[test]
+    fn the_learners_output_is_its_last_forty_lines_escaped() {
+        let mut r = result(Err(Failure::new("r", "p")));
+        let printed: String = (1..=45).map(|n| format!("line {n}\n")).collect();
+        r.learner_output = Some((printed.into_bytes(), b"<oops>\x1b[31m".to_vec()));
+        let mut out = String::new();
+        learner_output(&mut out, &r);
+        assert!(
+            out.contains("your program's stdout (last lines)</summary><pre>line 6\n"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("\nline 5\n") && !out.contains(">line 5\n"),
+            "{out}"
+        );
+        assert!(out.contains("line 45</pre>"), "{out}");
+        assert!(
+            out.contains(
+                "your program's stderr (last lines)</summary><pre>&lt;oops&gt;\\x1b[31m</pre>"
+            ),
+            "{out}"
+        );
+    }
 }
