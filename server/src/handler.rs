@@ -1,4 +1,4 @@
-//! From a complete request to a [`Response`]: method rules, the demo routes, static files.
+//! From a complete request to a `Response`: method rules, the demo routes, static files.
 //!
 //! The HTTP decisions are made by `wire::http1`: the path normaliser (`target::SafePath`),
 //! preconditions (`conditional::evaluate`), ranges (`range`), content coding negotiation
@@ -24,12 +24,12 @@ use crate::site::{Contents, Found};
 use crate::upload;
 
 /// The methods a resource of this server allows, for `Allow`.
-pub const ALLOW_READ: &str = "GET, HEAD, OPTIONS";
-pub const ALLOW_WRITE: &str = "GET, HEAD, PUT, DELETE, OPTIONS";
+pub(crate) const ALLOW_READ: &str = "GET, HEAD, OPTIONS";
+pub(crate) const ALLOW_WRITE: &str = "GET, HEAD, PUT, DELETE, OPTIONS";
 
 /// What a handler knows about one request beyond its head (`wire`'s [`RequestHead`]): the body,
 /// the bytes as received, the time, and the server's settings and counters.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// The whole body, chunked framing removed.
     pub body: &'a [u8],
     /// The request exactly as received (head and body framing), kept for `/inspect` only.
@@ -43,12 +43,12 @@ pub struct Context<'a> {
 
 /// The target's path as sent (still percent-encoded); `*` for `OPTIONS *` and the authority
 /// form, which name no resource of this server.
-pub fn path(head: &RequestHead) -> &str {
+pub(crate) fn path(head: &RequestHead) -> &str {
     head.target.path().unwrap_or("*")
 }
 
 /// Answers one request.
-pub fn handle(head: &RequestHead, cx: &Context<'_>) -> Response {
+pub(crate) fn handle(head: &RequestHead, cx: &Context<'_>) -> Response {
     if let Some(r) = routes::dynamic(head, cx) {
         return r;
     }
@@ -120,7 +120,7 @@ pub fn handle(head: &RequestHead, cx: &Context<'_>) -> Response {
 }
 
 /// The decoded path with `/` between segments and a trailing `/` for folders.
-pub fn decoded_path(safe: &SafePath) -> String {
+pub(crate) fn decoded_path(safe: &SafePath) -> String {
     let mut s = String::new();
     for seg in safe.segments() {
         s.push('/');
@@ -133,7 +133,7 @@ pub fn decoded_path(safe: &SafePath) -> String {
 }
 
 /// The reason phrase for a status this server sends.
-pub fn reason(status: u16) -> &'static str {
+pub(crate) fn reason(status: u16) -> &'static str {
     wire::http1::status::reason_phrase(status).unwrap_or("Unknown")
 }
 
@@ -246,7 +246,7 @@ const CODING_LINE: usize = "Content-Encoding: gzip\r\n".len();
 /// A body this short cannot come out smaller: gzip adds 18 bytes of its own (RFC 1952's header
 /// and trailer), deflate at least 3, and the response a [`CODING_LINE`]. It is sent as it is,
 /// without trying.
-pub const GZIP_MIN_LEN: usize = 18 + 3 + CODING_LINE + 1;
+pub(crate) const GZIP_MIN_LEN: usize = 18 + 3 + CODING_LINE + 1;
 
 /// True when sending `gzip_len` bytes with `Content-Encoding: gzip` (and a field value
 /// `extra_field_bytes` longer, an `ETag`'s `-gzip`) makes the response smaller than `plain_len`

@@ -35,10 +35,6 @@ impl Segment {
             Segment::File { len, .. } => *len,
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// What a stream of chunks has next.
@@ -144,11 +140,6 @@ impl Response {
         self.headers.remove(name);
     }
 
-    /// The value of a field this response carries (case-insensitive name), for logs and tests.
-    pub fn field(&self, name: &str) -> Option<&[u8]> {
-        self.headers.get(name)
-    }
-
     pub fn body(mut self, body: Body) -> Response {
         self.body = body;
         self
@@ -194,8 +185,8 @@ mod tests {
         let mut lines = Vec::new();
         r.headers().write_to(&mut lines);
         assert_eq!(lines, b"ETag: \"x\"\r\nX-Evil: a  Set-Cookie: b\r\n");
-        assert_eq!(r.field("etag"), Some(&b"\"x\""[..]));
-        assert_eq!(r.field("set-cookie"), None);
+        assert_eq!(r.headers().get("etag"), Some(&b"\"x\""[..]));
+        assert_eq!(r.headers().get("set-cookie"), None);
     }
 
     #[test]
@@ -203,7 +194,7 @@ mod tests {
         let r = Response::text(404, "no such file: /x");
         assert_eq!(r.body.known_len(), Some(17));
         assert_eq!(
-            r.field("Content-Type"),
+            r.headers().get("Content-Type"),
             Some(&b"text/plain; charset=utf-8"[..])
         );
     }

@@ -54,6 +54,8 @@ pub struct FoundFile {
 }
 
 /// What a path names.
+// `NotFound` is the name of the status it is answered with.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug)]
 pub enum Found {
     File(FoundFile),

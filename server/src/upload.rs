@@ -119,7 +119,8 @@ impl Upload {
         Ok(())
     }
 
-    /// Bytes written so far.
+    /// Bytes written so far (the unit tests check it).
+    #[cfg(test)]
     pub fn written(&self) -> u64 {
         self.written
     }
