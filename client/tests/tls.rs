@@ -6,9 +6,9 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use trust::test_support::serve_one_request;
 
 const RESPONSE: &[u8] = b"\
     HTTP/1.1 200 OK\r\n\
@@ -22,32 +22,7 @@ fn tls_server(
     cert: CertificateDer<'static>,
     key: PrivateKeyDer<'static>,
 ) -> (u16, std::thread::JoinHandle<()>) {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = std::thread::spawn(move || {
-        let (tcp, _) = listener.accept().unwrap();
-        let conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
-        let mut tls = rustls::StreamOwned::new(conn, tcp);
-        let mut got = Vec::new();
-        let mut buf = [0u8; 1024];
-        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-            match tls.read(&mut buf) {
-                Ok(0) | Err(_) => return, // the client refused the certificate
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
-        }
-        tls.write_all(RESPONSE).unwrap();
-        tls.conn.send_close_notify();
-        let _ = tls.flush();
-    });
-    (port, handle)
+    serve_one_request(vec![cert], key, RESPONSE)
 }
 
 #[test]

@@ -5,14 +5,12 @@
 //! server certificate signed by a CA in the file is accepted too, one signed by another CA is
 //! not; `-v` says which roots were used.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use trust::test_support::{self_signed, serve_one_request, signed_by_a_ca};
 
 const RESPONSE: &[u8] = b"\
     HTTP/1.1 200 OK\r\n\
@@ -20,43 +18,6 @@ const RESPONSE: &[u8] = b"\
     Connection: close\r\n\
     \r\n\
     secret\n";
-
-/// A self-signed certificate and key in PEM files, valid for `dns` and `ip`, made as a learner
-/// makes one: `openssl req -x509 -newkey rsa:2048 -nodes ...` (CA:TRUE). Where openssl is
-/// missing, rcgen makes the same kind: self-signed, CA:TRUE.
-fn self_signed(dir: &Path, stem: &str, dns: &str, ip: &str) -> (PathBuf, PathBuf) {
-    let cert = dir.join(format!("{stem}.pem"));
-    let key = dir.join(format!("{stem}-key.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        ])
-        .args(["-subj", &format!("/CN={dns}")])
-        .args(["-addext", &format!("subjectAltName=DNS:{dns},IP:{ip}")])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output();
-    match made {
-        Ok(out) if out.status.success() => {
-            let pem = std::fs::read_to_string(&cert).unwrap();
-            assert!(pem.contains("BEGIN CERTIFICATE"), "{pem}");
-        }
-        _ => {
-            let mut params = rcgen::CertificateParams::new(vec![dns.to_owned()]).unwrap();
-            params
-                .subject_alt_names
-                .push(rcgen::SanType::IpAddress(ip.parse().unwrap()));
-            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-            let key_pair = rcgen::KeyPair::generate().unwrap();
-            let made = params.self_signed(&key_pair).unwrap();
-            std::fs::write(&cert, made.pem()).unwrap();
-            std::fs::write(&key, key_pair.serialize_pem()).unwrap();
-        }
-    }
-    (cert, key)
-}
 
 /// Serves one TLS connection on 127.0.0.1 with the certificate and key in these files, answers
 /// one request; returns the port.
@@ -66,59 +27,7 @@ fn tls_server(cert: &Path, key: &Path) -> (u16, std::thread::JoinHandle<()>) {
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
     let key = PrivateKeyDer::from_pem_file(key).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = std::thread::spawn(move || {
-        let (tcp, _) = listener.accept().unwrap();
-        let conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
-        let mut tls = rustls::StreamOwned::new(conn, tcp);
-        let mut got = Vec::new();
-        let mut buf = [0u8; 1024];
-        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-            match tls.read(&mut buf) {
-                Ok(0) | Err(_) => return, // the client refused the certificate
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
-        }
-        tls.write_all(RESPONSE).unwrap();
-        tls.conn.send_close_notify();
-        let _ = tls.flush();
-    });
-    (port, handle)
-}
-
-/// A CA (its certificate in `STEM-ca.pem`) and a server certificate for localhost and
-/// 127.0.0.1 that it signed (`STEM.pem`, key in `STEM-key.pem`), as a lab with its own CA has.
-fn signed_by_a_ca(dir: &Path, stem: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, format!("{stem} lab CA"));
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    params
-        .subject_alt_names
-        .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
-    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    let paths = (
-        dir.join(format!("{stem}-ca.pem")),
-        dir.join(format!("{stem}.pem")),
-        dir.join(format!("{stem}-key.pem")),
-    );
-    std::fs::write(&paths.0, ca.pem()).unwrap();
-    std::fs::write(&paths.1, cert.pem()).unwrap();
-    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
-    paths
+    serve_one_request(certs, key, RESPONSE)
 }
 
 fn client(args: &[&str]) -> Output {

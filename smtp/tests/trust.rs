@@ -4,67 +4,13 @@
 //! exit 29; a certificate signed by a CA in the file is trusted too, one signed by another CA is
 //! not; `-v` says which roots were used.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
 use smtp::serve::{Sink, SinkConfig};
+use trust::test_support::{self_signed, signed_by_a_ca};
 use wire::smtp::ServerConfig;
-
-/// A self-signed certificate and key in PEM files for localhost and 127.0.0.1, made as a
-/// learner makes one: `openssl req -x509 -newkey rsa:2048 -nodes ...` (CA:TRUE). Where
-/// openssl is missing, rcgen makes the same kind: self-signed, CA:TRUE.
-fn self_signed(dir: &Path, stem: &str) -> (PathBuf, PathBuf) {
-    let cert = dir.join(format!("{stem}.pem"));
-    let key = dir.join(format!("{stem}-key.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        ])
-        .args(["-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output();
-    if !made.is_ok_and(|out| out.status.success()) {
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-        params
-            .subject_alt_names
-            .push(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let key_pair = rcgen::KeyPair::generate().unwrap();
-        let made = params.self_signed(&key_pair).unwrap();
-        std::fs::write(&cert, made.pem()).unwrap();
-        std::fs::write(&key, key_pair.serialize_pem()).unwrap();
-    }
-    (cert, key)
-}
-
-/// A CA (its certificate in `STEM-ca.pem`) and a sink certificate for localhost that it signed
-/// (`STEM.pem`, key in `STEM-key.pem`).
-fn signed_by_a_ca(dir: &Path, stem: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, format!("{stem} lab CA"));
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    let paths = (
-        dir.join(format!("{stem}-ca.pem")),
-        dir.join(format!("{stem}.pem")),
-        dir.join(format!("{stem}-key.pem")),
-    );
-    std::fs::write(&paths.0, ca.pem()).unwrap();
-    std::fs::write(&paths.1, cert.pem()).unwrap();
-    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
-    paths
-}
 
 /// A sink on 127.0.0.1:0 (STARTTLS and implicit TLS) with the certificate in these files.
 struct TestSink {
@@ -125,7 +71,7 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn an_openssl_self_signed_certificate_is_trusted_with_ca() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = self_signed(dir.path(), "sink");
+    let (cert, key) = self_signed(dir.path(), "sink", "localhost", "127.0.0.1");
     let sink = TestSink::start(&cert, &key);
 
     let server = format!("localhost:{}", sink.sink().addr().port());
@@ -155,8 +101,8 @@ fn an_openssl_self_signed_certificate_is_trusted_with_ca() {
 #[test]
 fn a_different_certificate_is_still_refused_with_exit_29() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = self_signed(dir.path(), "sink");
-    let (other, _) = self_signed(dir.path(), "other");
+    let (cert, key) = self_signed(dir.path(), "sink", "localhost", "127.0.0.1");
+    let (other, _) = self_signed(dir.path(), "other", "localhost", "127.0.0.1");
     let sink = TestSink::start(&cert, &key);
 
     let server = format!("localhost:{}", sink.sink().addr().port());

@@ -13,6 +13,9 @@
 //!   different certificate still fails.
 //! - **`-k`**: [`danger::AcceptAnyCertificate`] skips the certificate check entirely.
 
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
