@@ -91,9 +91,16 @@
 //!   transmit buffer; [`Conn::send_body_from_shell`] lets the shell write a file's bytes itself
 //!   (`sendfile`) while the core keeps `Content-Length` honest and adds chunk framing around them.
 //!
-//! Out of scope: what a request means (the server's handlers), caching, timeouts (the shell owns
-//! the clock and closes idle connections), and pipelining on the client side (one request at a
-//! time).
+//! What the core decided and used is there to ask: the framing of the peer's message and of
+//! this side's ([`Conn::their_framing`], [`Conn::our_framing`]), and the bytes each event used
+//! exactly as received ([`Conn::event_bytes`]: a shell showing a request as it arrived keeps
+//! no copy of its own). When the shell's timer for the peer's message runs out,
+//! [`Conn::handle_timeout`] ends it and says whether the one final response, `408`, is due; it
+//! goes out through [`Conn::send_response`] like any other.
+//!
+//! Out of scope: what a request means (the server's handlers), caching, the clock (the shell
+//! owns the timers and closes idle connections), and pipelining on the client side (one request
+//! at a time).
 
 use std::fmt;
 use std::ops::Range;
