@@ -62,7 +62,8 @@ impl Jar {
         Jar::default()
     }
 
-    /// The cookies, in the order they were first stored.
+    /// The cookies, in the order they were first stored (the unit tests read them).
+    #[cfg(test)]
     pub fn cookies(&self) -> &[Cookie] {
         &self.cookies
     }

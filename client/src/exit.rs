@@ -94,15 +94,3 @@ impl From<ExitCode> for std::process::ExitCode {
         std::process::ExitCode::from(code.code())
     }
 }
-
-/// The exit codes as the help text lists them.
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes (the same numbers as curl's):
-  0 ok                    6 could not resolve host   7 could not connect
-  3 malformed URL         8 not an HTTP reply       18 body shorter than announced
- 22 --fail and status >= 400                         23 could not write output
- 26 could not read a local file                      28 timeout
- 35 TLS handshake failed                             47 too many redirects (-L)
- 52 empty reply          55 send failed             56 receive failed
- 60 server certificate not trusted (try --cacert FILE, or -k for a lab server)
- 77 the --cacert file cannot be read or holds no certificate";

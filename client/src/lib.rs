@@ -21,21 +21,21 @@
 //! | [`exit`] | curl-compatible exit codes |
 
 pub mod cli;
-pub mod cookies;
-pub mod exit;
-pub mod forms;
+mod cookies;
+mod exit;
+mod forms;
 pub mod load;
-pub mod net;
-pub mod oneshot;
-pub mod paint;
-pub mod preconditions;
-pub mod raw;
-pub mod repl;
-pub mod request;
+mod net;
+mod oneshot;
+mod paint;
+mod preconditions;
+mod raw;
+mod repl;
+mod request;
 pub mod response;
-pub mod target;
-pub mod tls;
-pub mod transcript;
+mod target;
+mod tls;
+mod transcript;
 
 pub use exit::ExitCode;
 

@@ -55,7 +55,8 @@ impl Timing {
 pub struct Deadline(pub Option<Instant>);
 
 impl Deadline {
-    /// No deadline.
+    /// No deadline (for the unit tests).
+    #[cfg(test)]
     pub const NONE: Deadline = Deadline(None);
 
     /// A deadline `after` from `now`.

@@ -28,7 +28,8 @@ const MAGENTA: Style = AnsiColor::Magenta.on_default();
 const CYAN: Style = AnsiColor::Cyan.on_default();
 
 impl Paint {
-    /// No colour at all.
+    /// No colour at all (the unit tests' paint).
+    #[cfg(test)]
     pub const PLAIN: Paint = Paint { enabled: false };
 
     /// Decides for stderr under `choice`.

@@ -57,13 +57,6 @@ impl Url {
         }
     }
 
-    /// The same origin (scheme, host, port): a connection to one can serve the other.
-    pub fn same_origin(&self, other: &Url) -> bool {
-        self.scheme == other.scheme
-            && self.host.eq_ignore_ascii_case(&other.host)
-            && self.port == other.port
-    }
-
     /// Resolves a `Location` value against this URL (RFC 9110 §10.2.2: a URI reference).
     pub fn join(&self, location: &str) -> Result<Url, TargetError> {
         let location = location.trim();

@@ -323,11 +323,6 @@ impl<W: Write> Transcript<W> {
         Ok(())
     }
 
-    /// The recording so far (with `record` on).
-    pub fn recording(&self) -> Option<&Trace> {
-        self.record.as_ref()
-    }
-
     /// Takes the recording, leaving an empty one.
     pub fn take_recording(&mut self) -> Option<Trace> {
         self.record

@@ -59,16 +59,16 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-pub mod access_log;
+mod access_log;
 mod client_loop;
 mod client_side;
-pub mod clock;
+mod clock;
 mod forward;
-pub mod inflight;
+mod inflight;
 mod request_body;
-pub mod request_target;
-pub mod status_page;
-pub mod store;
+mod request_target;
+mod status_page;
+mod store;
 mod tunnel;
 pub mod upstream;
 
