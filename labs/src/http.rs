@@ -18,7 +18,7 @@ pub struct Response {
     /// The head's bytes exactly as received.
     pub head: Vec<u8>,
     /// Header fields in order, names as sent.
-    pub fields: Vec<(String, Vec<u8>)>,
+    pub headers: Headers,
     /// The body after removing the transfer coding.
     pub body: Vec<u8>,
     /// How many chunks the body came in (0 when not chunked).
@@ -28,10 +28,7 @@ pub struct Response {
 impl Response {
     /// The first value of a field, by case-insensitive name.
     pub fn field(&self, name: &str) -> Option<&[u8]> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        self.headers.get(name)
     }
 }
 
@@ -275,13 +272,7 @@ pub fn expect_field_present(response: &Response, name: &str, example: &str) -> R
 
 /// Requires a comma-separated field to contain `token` (case-insensitive).
 pub fn expect_token(response: &Response, name: &str, token: &str) -> Result<(), Failure> {
-    let has = response
-        .fields
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .flat_map(|(_, v)| v.split(|&b| b == b','))
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()));
-    if has {
+    if response.headers.contains_token(name, token) {
         return Ok(());
     }
     Err(Failure::new(
@@ -422,7 +413,7 @@ use wire::http1::framing::{BodyLength, FramingError};
 use wire::http1::reader::{MessageReader, Part, ReadError, ReaderOptions};
 use wire::http1::request::RequestHead;
 use wire::http1::response::ResponseHead;
-use wire::http1::{Method, ParseOptions, RawResponse};
+use wire::http1::{Headers, Method, ParseOptions, RawResponse};
 use wire::Status;
 
 /// How labs reads a learner's messages: strictly, and each head judged as its bytes arrive (so
@@ -459,15 +450,10 @@ pub fn read_response(peer: &mut Peer, method: &str) -> Result<Response, Failure>
     } else {
         read_body(peer, &mut reader, true)?
     };
-    let fields = head
-        .headers
-        .iter()
-        .map(|f| (f.name().to_string(), f.value().to_vec()))
-        .collect();
     Ok(Response {
         status: head.status.as_u16(),
         head: head_bytes,
-        fields,
+        headers: head.headers,
         body,
         chunks,
     })
