@@ -9,17 +9,17 @@
 //! | [`client`] | `ping HOST`: iputils-style output over UDP, or `--icmp` |
 //! | [`serve`] | `ping serve`: the lab's echo server, startable on port 0 for tests |
 //! | [`heartbeat`] | `ping heartbeat HOST`: the lab's heartbeat client |
-//! | [`histogram`] | `ping --histogram`: the round-trip times drawn after the statistics |
-//! | [`icmp_socket`] | Linux's unprivileged ICMP echo socket |
-//! | [`readiness`] | waiting for a datagram with a microsecond timeout (`ppoll`) |
+//! | `histogram` | `ping --histogram`: the round-trip times drawn after the statistics |
+//! | `icmp_socket` | Linux's unprivileged ICMP echo socket |
+//! | `readiness` | waiting for a datagram with a microsecond timeout (`ppoll`) |
 //! | [`cli`] | the command line |
 
 pub mod cli;
 pub mod client;
 pub mod heartbeat;
-pub mod histogram;
-pub mod icmp_socket;
-pub mod readiness;
+mod histogram;
+mod icmp_socket;
+mod readiness;
 pub mod serve;
 
 use std::sync::atomic::AtomicBool;

@@ -90,11 +90,6 @@ impl Stream {
         }
     }
 
-    /// True when TLS is on.
-    pub fn is_encrypted(&self) -> bool {
-        !matches!(self, Stream::Plain(_))
-    }
-
     /// Runs a client handshake over the plain connection (STARTTLS, or implicit TLS).
     pub fn into_client_tls(
         self,
