@@ -384,27 +384,18 @@ mod tests {
     #[test]
     fn a_certificate_signed_by_a_ca_in_the_file_is_accepted() {
         let dir = tempfile::tempdir().unwrap();
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-            .unwrap()
-            .signed_by(&leaf_key, &ca, &ca_key)
-            .unwrap();
-        let file = dir.path().join("ca.pem");
-        std::fs::write(&file, ca.pem()).unwrap();
+        let (file, leaf, _) = test_support::signed_by_a_ca(dir.path(), "lab");
+        let leaf = &read_certificates(&leaf).unwrap()[0];
 
         let (with_ca, _) = verifier(provider(), Some(&file)).unwrap();
-        assert!(verify(with_ca.as_ref(), leaf.der(), "localhost").is_ok());
-        assert!(verify(with_ca.as_ref(), leaf.der(), "example.org").is_err());
+        assert!(verify(with_ca.as_ref(), leaf, "localhost").is_ok());
+        assert!(verify(with_ca.as_ref(), leaf, "example.org").is_err());
         // Another CA does not vouch for it.
         let (_, other_pem) = ca_true_self_signed("localhost");
         let other = dir.path().join("other.pem");
         std::fs::write(&other, other_pem).unwrap();
         let (with_other, _) = verifier(provider(), Some(&other)).unwrap();
-        assert!(verify(with_other.as_ref(), leaf.der(), "localhost").is_err());
+        assert!(verify(with_other.as_ref(), leaf, "localhost").is_err());
     }
 
     #[test]
