@@ -303,12 +303,14 @@ impl Connection {
     /// The connection is gone: balance the gauges. Dropping an unfinished upload removes its
     /// temporary file.
     pub fn finish(&mut self, shared: &Shared) {
+        // The request goes first: dropping it removes an unfinished upload's temporary file,
+        // so a connection /server-status counts as closed has left nothing behind.
+        self.request = None;
         if !self.finished {
             self.finished = true;
             shared.stats.leave(self.phase);
         }
         self.closed = true;
-        self.request = None;
         if self.holds_buffers {
             exchange::keep_buffers(self.core.take_buffers());
             self.holds_buffers = false;
