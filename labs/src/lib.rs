@@ -3,7 +3,7 @@
 //! A learner writes a server, a pinger, a mail client or a proxy in any language. `labs` says
 //! what to build next ([`catalog`]), reaches the program the way it asks ([`check::Reach`]:
 //! connect to it, wait for it, or start it), runs each step's check while recording every byte
-//! ([`exchange`]), and reports a failure with the bytes that were wrong and why ([`report`]).
+//! (`exchange`), and reports a failure with the bytes that were wrong and why ([`report`]).
 //!
 //! Scope: the checks speak real protocols over real sockets on loopback; they never trust the
 //! learner's program to behave: every read has a deadline and a byte cap, and a program `labs`
@@ -13,23 +13,23 @@
 // only make every check noisier.
 #![allow(clippy::result_large_err)]
 
-pub mod capture;
+mod capture;
 pub mod catalog;
 pub mod check;
 pub mod cli;
-pub mod exchange;
-pub mod grading;
-pub mod html;
-pub mod http;
+mod exchange;
+mod grading;
+mod html;
+mod http;
 pub mod import;
 pub mod learner;
-pub mod mime;
+mod mime;
 pub mod origin;
-pub mod progress;
+mod progress;
 pub mod report;
 pub mod runner;
-pub mod trace_tools;
-pub mod tracks;
+mod trace_tools;
+mod tracks;
 
 /// The sequence diagrams (a crate of their own, which the server's demo site draws with too).
 pub use ::diagram;
