@@ -8,23 +8,23 @@
 //! | module | what it does |
 //! | --- | --- |
 //! | [`cli`] | the command line (clap) |
-//! | [`target`] | the lab form and URLs, turned into places to connect to |
-//! | [`net`] | resolve, connect with a timeout, TLS handshake, timing of each phase |
-//! | [`tls`] | rustls configuration from the shared `trust` crate: system roots, `--cacert`, `-k` |
-//! | [`forms`] | `--data-urlencode` and `-F` (multipart/form-data) bodies |
-//! | [`cookies`] | `-b` / `-c`: the Netscape cookie file, `Set-Cookie` in, `Cookie` out |
-//! | [`preconditions`] | `-r` (Range) and `-z` (If-Modified-Since from a date or a file) |
-//! | [`paint`] | colour on a terminal only, hex dumps |
-//! | [`raw`] | what `--raw` bytes ask for: how many requests, and whether one is unfinished |
-//! | [`response`] | reading responses leniently, with a diagnosis of what a server got wrong |
-//! | [`transcript`] | the exchange in trace syntax, large bodies elided, and `--record` |
-//! | [`exit`] | curl-compatible exit codes |
+//! | `target` | the lab form and URLs, turned into places to connect to |
+//! | `net` | resolve, connect with a timeout, TLS handshake, timing of each phase |
+//! | `tls` | rustls configuration from the shared `trust` crate: system roots, `--cacert`, `-k` |
+//! | `forms` | `--data-urlencode` and `-F` (multipart/form-data) bodies |
+//! | `cookies` | `-b` / `-c`: the Netscape cookie file, `Set-Cookie` in, `Cookie` out |
+//! | `preconditions` | `-r` (Range) and `-z` (If-Modified-Since from a date or a file) |
+//! | `paint` | colour on a terminal only, hex dumps |
+//! | `raw` | what `--raw` bytes ask for: how many requests, and whether one is unfinished |
+//! | `response` | reading responses leniently, with a diagnosis of what a server got wrong |
+//! | `transcript` | the exchange in trace syntax, large bodies elided, and `--record` |
+//! | `exit` | curl-compatible exit codes |
 
 pub mod cli;
 mod cookies;
 mod exit;
 mod forms;
-pub mod load;
+mod load;
 mod net;
 mod oneshot;
 mod paint;
@@ -32,7 +32,7 @@ mod preconditions;
 mod raw;
 mod repl;
 mod request;
-pub mod response;
+mod response;
 mod target;
 mod tls;
 mod transcript;

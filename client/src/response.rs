@@ -19,7 +19,7 @@ use wire::http1::conn::{CloseReason, Persistence};
 use wire::http1::framing::{BodyLength, FramingError};
 use wire::http1::plain_response::{NotPlain, PlainResponse};
 use wire::http1::reader::{MessageReader, Part, ReadError, ReaderOptions};
-use wire::http1::{Headers, Method, ParseError, ParseOptions, ResponseHead, Version};
+use wire::http1::{Headers, Method, ParseError, ParseOptions, ResponseHead};
 use wire::trace::escape_inline;
 use wire::Status;
 
@@ -32,8 +32,6 @@ pub struct Head {
     pub status: u16,
     /// The reason phrase.
     pub reason: String,
-    /// The version on the status line.
-    pub version: Version,
     /// The header fields.
     pub headers: Headers,
     /// The head exactly as received (for `-i`).
@@ -225,11 +223,6 @@ impl ResponseReader {
         self.end_notes.clear();
     }
 
-    /// True once the response is complete.
-    pub fn is_done(&self) -> bool {
-        self.after == After::Done
-    }
-
     /// Notes that the connection ends after this response; the first reason is the one kept.
     fn close_because(&mut self, reason: CloseReason) {
         self.close.get_or_insert(reason);
@@ -296,7 +289,6 @@ impl ResponseReader {
             } else {
                 head.reason().to_string()
             },
-            version: head.version,
             headers: head.headers,
             raw,
             body: BodyLength::Empty,
@@ -611,11 +603,6 @@ impl ResponseTracker {
             })),
             _ => Ok(None),
         }
-    }
-
-    /// True for a HEAD tracker.
-    pub fn is_head(&self) -> bool {
-        self.head_request
     }
 }
 

@@ -36,7 +36,7 @@ pub struct HeartbeatOptions {
 /// Sends heartbeats until `count` or Ctrl-C; returns how many went out.
 ///
 /// The loop is the sans-IO drain of [`Sender`]: feed it the time, send what it asks, print what
-/// it reports, wait until it is next due. Each of those is a step of [`Heartbeat`].
+/// it reports, wait until it is next due. Each of those is a step of `Heartbeat`.
 pub fn run(
     options: &HeartbeatOptions,
     out: &mut dyn Write,

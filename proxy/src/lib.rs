@@ -35,7 +35,7 @@
 //! something other than its client runs on a thread of its own (bounded by `--max-connections`).
 //!
 //! A fresh hit on a small object waits on nothing: its reply is prepared in the store
-//! ([`store::Prepared`]) and fits the socket's buffer. Waking a thread for it, and putting the
+//! (`store::ReadyReply`) and fits the socket's buffer. Waking a thread for it, and putting the
 //! thread back to sleep, cost more than the hit itself (one context switch or more per request
 //! at 64 connections, see bench/proxy/README.md), so connections wait in one mio loop, which
 //! answers those hits itself and hands a connection to a thread only for the rest. A reply the

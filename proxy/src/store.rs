@@ -422,7 +422,7 @@ impl Store {
     }
 
     /// The stored response for `key`, when `wire::cache::lookup_prepared` finds it a fresh hit
-    /// for `method` with `request_headers` at `now` and it has a [`ReadyReply`] (one response
+    /// for `method` with `request_headers` at `now` and it has a `ReadyReply` (one response
     /// stored for the key, its body in memory). The caller makes sure the request [asks nothing
     /// of the cache](wire::cache::asks_nothing_of_the_cache), so the reply is the stored response
     /// whole. Marks it as used. `None` sends the caller the long way ([`Store::select`]).

@@ -193,8 +193,6 @@ pub enum Progress<'w> {
     Live(&'w mut dyn Write),
     /// A plain line once a second (a log file, a pipe).
     Plain(&'w mut dyn Write),
-    /// Nothing.
-    Off,
 }
 
 /// Runs the loops to the end, or until `interrupt` is set (Ctrl-C), and merges what they
