@@ -476,11 +476,7 @@ pub fn read_request(peer: &mut Peer) -> Result<crate::origin::Seen, Failure> {
     Ok(crate::origin::Seen {
         method: head.method.to_string(),
         target: head.target.to_string(),
-        fields: head
-            .headers
-            .iter()
-            .map(|f| (f.name().to_string(), f.value().to_vec()))
-            .collect(),
+        headers: head.headers,
         body,
         closes: !reader.persistence().persists(),
     })

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
+use wire::http1::Headers;
 
 /// Where the proxy track's origin listens, and whether labs also looks at port 80.
 ///
@@ -110,8 +111,8 @@ pub struct Seen {
     pub method: String,
     /// The request target exactly as sent.
     pub target: String,
-    /// The header fields, names as sent.
-    pub fields: Vec<(String, Vec<u8>)>,
+    /// The header fields in order, names as sent.
+    pub headers: Headers,
     /// The body.
     pub body: Vec<u8>,
     /// The request asked for the connection to close after its answer (RFC 9112 §9.3).
@@ -121,10 +122,7 @@ pub struct Seen {
 impl Seen {
     /// The first value of a field.
     pub fn field(&self, name: &str) -> Option<&[u8]> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        self.headers.get(name)
     }
 }
 
