@@ -447,9 +447,13 @@ impl Peer {
     /// and records nothing after: for a connection held open past the end of its step, whose
     /// exchange the report needs.
     pub fn hand_over_exchange(&mut self) {
-        if self.exchange.events.is_empty() {
-            return;
+        if !self.exchange.events.is_empty() {
+            self.push_to_log();
         }
+    }
+
+    /// Moves the exchange into the log, once: the log is let go.
+    fn push_to_log(&mut self) {
         if let Some(log) = self.log.take() {
             if let Ok(mut log) = log.lock() {
                 log.push(std::mem::take(&mut self.exchange));
@@ -460,11 +464,7 @@ impl Peer {
 
 impl Drop for Peer {
     fn drop(&mut self) {
-        if let Some(log) = &self.log {
-            if let Ok(mut log) = log.lock() {
-                log.push(std::mem::take(&mut self.exchange));
-            }
-        }
+        self.push_to_log();
     }
 }
 

@@ -20,6 +20,22 @@ enum Then {
     Linger,
 }
 
+/// Reads from `stream` until a whole request head has come: what was read (the head and any
+/// body bytes after it) and where the head ends. `None` when the connection ends first.
+fn read_head(stream: &mut std::net::TcpStream) -> Option<(Vec<u8>, usize)> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        if let Some(p) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Some((got, p + 4));
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
 /// An origin that reads one request head and answers `response` at once.
 fn refusing_origin(response: &'static [u8], then: Then) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -28,13 +44,8 @@ fn refusing_origin(response: &'static [u8], then: Then) -> SocketAddr {
         let Ok((mut stream, _)) = listener.accept() else {
             return;
         };
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-            match stream.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
+        if read_head(&mut stream).is_none() {
+            return;
         }
         stream.write_all(response).unwrap();
         match then {
@@ -134,15 +145,8 @@ fn an_upload_the_origin_reads_whole_is_still_forwarded_whole() {
     let len = 3 << 20;
     let reading = std::thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
-        let mut got = Vec::new();
+        let (mut got, head_end) = read_head(&mut stream).expect("a request head");
         let mut buf = [0u8; 64 * 1024];
-        let head_end = loop {
-            if let Some(p) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-                break p + 4;
-            }
-            let n = stream.read(&mut buf).unwrap();
-            got.extend_from_slice(&buf[..n]);
-        };
         while got.len() < head_end + len {
             let n = stream.read(&mut buf).unwrap();
             assert!(n > 0, "the proxy stopped {} bytes in", got.len() - head_end);
@@ -201,17 +205,10 @@ fn hinting_origin(len: usize) -> SocketAddr {
         let Ok((mut stream, _)) = listener.accept() else {
             return;
         };
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        let head_end = loop {
-            if let Some(p) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-                break p + 4;
-            }
-            match stream.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
+        let Some((mut got, head_end)) = read_head(&mut stream) else {
+            return;
         };
+        let mut buf = [0u8; 4096];
         let _ = stream
             .write_all(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n");
         while got.len() < head_end + len {
