@@ -4,8 +4,7 @@
 
 use std::process::Command;
 
-mod tools;
-use tools::have;
+use protolab_tests::tools::have;
 
 fn require(tool: &str) {
     let found = Command::new("sh")

@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use wire::trace::{Event, Item, Trace};
 
-mod tools;
-use tools::have;
+use protolab_tests::tools::have;
 
 fn traces() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/traces")
