@@ -275,14 +275,7 @@ fn measure(page: &Path, (width, hash): (u32, &str)) -> serde_json::Value {
         .output()
         .unwrap();
     let dom = String::from_utf8_lossy(&out.stdout);
-    let start = dom
-        .find("<pre id=\"verdict\">")
-        .unwrap_or_else(|| panic!("no verdict in the DOM: {dom}"))
-        + "<pre id=\"verdict\">".len();
-    let end = start + dom[start..].find("</pre>").unwrap();
-    let json = dom[start..end]
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&");
+    let json = protolab_tests::tools::dom_verdict(&dom);
     let verdict: serde_json::Value =
         serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
     assert_eq!(verdict["print"], !hash.is_empty(), "{verdict}");

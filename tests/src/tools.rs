@@ -51,3 +51,22 @@ pub fn run(cmd: &mut Command) -> Output {
     );
     out
 }
+
+/// The text of the `<pre id="verdict">` a page under `chromium --dump-dom` wrote its findings
+/// into (JSON, as the tests' probes write it), with the serialiser's entities undone.
+pub fn dom_verdict(dom: &str) -> String {
+    const OPEN: &str = "<pre id=\"verdict\">";
+    let start = dom
+        .find(OPEN)
+        .unwrap_or_else(|| panic!("no verdict in the DOM: {dom}"))
+        + OPEN.len();
+    let end = start
+        + dom[start..]
+            .find("</pre>")
+            .unwrap_or_else(|| panic!("an unfinished verdict in the DOM: {dom}"));
+    dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}

@@ -151,14 +151,7 @@ const FRAME: &str = r#"<!DOCTYPE html><html><body style="margin:0">
 });</script></body></html>"#;
 
 fn verdict(dom: &str) -> serde_json::Value {
-    let start = dom
-        .find("<pre id=\"verdict\">")
-        .unwrap_or_else(|| panic!("no verdict in the DOM: {dom}"))
-        + "<pre id=\"verdict\">".len();
-    let end = start + dom[start..].find("</pre>").unwrap();
-    let json = dom[start..end]
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&");
+    let json = protolab_tests::tools::dom_verdict(dom);
     serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"))
 }
 

@@ -288,16 +288,7 @@ fn at_phone_width(url: &str, dir: &Path) -> serde_json::Value {
         &format!("file://{}", dir.join("frame.html").display()),
         profile.path(),
     );
-    let start = dom
-        .find("<pre id=\"verdict\">")
-        .unwrap_or_else(|| panic!("{url}: no verdict in the DOM: {dom}"))
-        + "<pre id=\"verdict\">".len();
-    let end = start + dom[start..].find("</pre>").unwrap();
-    let json = dom[start..end]
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">");
+    let json = protolab_tests::tools::dom_verdict(&dom);
     serde_json::from_str(&json).unwrap_or_else(|e| panic!("{url}: {e}: {json}"))
 }
 
