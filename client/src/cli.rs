@@ -435,6 +435,12 @@ pub struct LoadArgs {
     #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "10s")]
     pub timeout: Duration,
 
+    /// Keep polling the sockets without sleeping for this long after the last event (`200us`,
+    /// `1ms`; `0` sleeps at once and uses less CPU). A generator that sleeps between responses
+    /// makes the server under test pay for waking it. Paced runs (`--rate`) never spin.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "200us")]
+    pub spin: Duration,
+
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -485,8 +491,18 @@ mod tests {
         let cli =
             Cli::try_parse_from(["client", "load", "-c", "8", "-n", "100", "http://a/"]).unwrap();
         match cli.command {
-            Some(Command::Load(l)) => assert_eq!((l.connections, l.requests), (8, Some(100))),
+            Some(Command::Load(l)) => {
+                assert_eq!((l.connections, l.requests), (8, Some(100)));
+                assert_eq!(l.spin, Duration::from_micros(200), "the default spin");
+            }
             other => panic!("{other:?}"),
+        }
+        for (arg, want) in [("0", Duration::ZERO), ("1ms", Duration::from_millis(1))] {
+            let cli = Cli::try_parse_from(["client", "load", "--spin", arg, "http://a/"]).unwrap();
+            match cli.command {
+                Some(Command::Load(l)) => assert_eq!(l.spin, want, "--spin {arg}"),
+                other => panic!("{other:?}"),
+            }
         }
     }
 

@@ -177,6 +177,7 @@ pub fn prepare(args: &LoadArgs) -> Result<(Vec<LoopPlan>, Budget), LoadError> {
             close: args.close,
             rate: args.rate.map(|r| r / threads as f64),
             timeout: args.timeout,
+            spin: args.spin,
         })
         .collect();
     let budget = match (args.requests, args.duration) {
