@@ -802,7 +802,8 @@ impl Connection {
                 None => break,
                 // A head before a file body: held back to share the body's first segment.
                 Some(Transmit::Bytes(bytes))
-                    if matches!(self.sources.front(), Some(Source::File { .. })) =>
+                    if matches!(self.sources.front(), Some(Source::File { .. }))
+                        || self.last_words() =>
                 {
                     send_more(socket, bytes)? as u64
                 }
@@ -837,8 +838,19 @@ impl Connection {
         Ok(())
     }
 
+    /// True when everything this connection will ever send is queued and closing follows:
+    /// the last response of a connection that does not stay open, with no stream still
+    /// producing and no request body still to read (a `100 Continue` must not wait).
+    /// Its bytes then go with `MSG_MORE`: held until the close, they leave in one segment with
+    /// the FIN (Linux puts the FIN on a queued segment not yet sent), one segment fewer for
+    /// the client to take and answer per closed connection.
+    fn last_words(&self) -> bool {
+        self.stream.is_none() && !self.core.is_keep_alive() && !self.core.wants_read()
+    }
+
     /// Writes up to `len` bytes of the front body source.
     fn write_source<S: Write + AsRawFd>(&mut self, socket: &mut S, len: u64) -> io::Result<u64> {
+        let last_words = self.last_words();
         let Some(front) = self.sources.front_mut() else {
             return Err(io::Error::other("a body the core expected is missing"));
         };
@@ -863,13 +875,23 @@ impl Connection {
                 (n, *left == 0)
             }
             Source::Static { bytes } => {
-                let n = socket.write(&bytes[..(len as usize).min(bytes.len())])?;
+                let part = &bytes[..(len as usize).min(bytes.len())];
+                let n = if last_words {
+                    send_more(socket, part)?
+                } else {
+                    socket.write(part)?
+                };
                 *bytes = &bytes[n..];
                 (n as u64, bytes.is_empty())
             }
             Source::Shared { bytes, pos } => {
                 let end = (*pos + len as usize).min(bytes.len());
-                let n = socket.write(&bytes[*pos..end])?;
+                let part = &bytes[*pos..end];
+                let n = if last_words {
+                    send_more(socket, part)?
+                } else {
+                    socket.write(part)?
+                };
                 *pos += n;
                 (n as u64, *pos == bytes.len())
             }

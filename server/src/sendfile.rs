@@ -34,9 +34,11 @@ pub fn send_file_range<S: AsRawFd>(
     }
 }
 
-/// Sends bytes that the caller follows at once with a file body ([`send_file_range`]):
-/// `MSG_MORE` tells the kernel to hold them until that next send instead of pushing a short
-/// segment. Returns how many bytes were taken.
+/// Sends bytes that the caller follows at once with a file body ([`send_file_range`]) or with
+/// the close: `MSG_MORE` tells the kernel to hold them until that next send (or the FIN, which
+/// then rides on the same segment) instead of pushing a short segment. Never for bytes the peer
+/// must see before it sends more (a `100 Continue`, a streamed chunk): nothing else would push
+/// them. Returns how many bytes were taken.
 #[allow(unsafe_code)]
 pub fn send_more<S: AsRawFd>(socket: &S, bytes: &[u8]) -> io::Result<usize> {
     // SAFETY: the descriptor comes from a live borrowed socket, so it stays open during the
