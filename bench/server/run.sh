@@ -26,8 +26,9 @@
 # run (`perf stat -e task-clock`; /proc/PID/stat when perf is missing), divided by the requests
 # wrk counted, in microseconds. It moves much less than req/s on a busy machine.
 #
-# Prints a table of medians and ratios (server / nginx). Needs nginx, wrk, python3, curl, and
-# taskset when pinning.
+# Prints a table of medians (each side's) and the ratio (server / nginx): the median of the
+# rounds' own ratios, each round a pair measured one after the other. Needs nginx, wrk,
+# python3, curl, and taskset when pinning.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -290,8 +291,16 @@ for model in $MODELS; do
       idle) what="$IDLE_N idle conns ${IDLE_HOLD}s (bytes RSS/conn)" ;;
       load) what="ours: client load vs wrk, 1 KiB, 64 (req/s)" ;;
     esac
-    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { if (b+0 > 0 && a+0 >= 0) printf "%.2f", a/b; else print "-" }')
+    # The ratio is the median of the rounds' own ratios (each round is a pair, A then B, a few
+    # seconds apart), so a slow stretch of a shared machine moves both sides of a pair together
+    # instead of one side's median.
+    pairs=()
+    for i in "${!ours[@]}"; do
+      pairs+=("$(awk -v a="${ours[$i]}" -v b="${theirs[$i]}" 'BEGIN { if (b+0 > 0 && a+0 >= 0) printf "%.2f", a/b; else print "-" }')")
+    done
+    ratio=$(printf '%s\n' "${pairs[@]}" | grep -v '^-$' | median || true)
+    ratio=$(awk -v r="$ratio" 'BEGIN { if (r == "" || r == "-") print "-"; else printf "%.2f", r }')
     printf '%-8s %-6s %-44s %12s %12s %7s %11s %11s\n' "$model" "$point" "$what" "$a" "$b" "$ratio" "${ac:--}" "${bc:--}"
-    echo "  rounds: server ${ours[*]} | $peer ${theirs[*]} | CPU us/request: server ${ours_cpu[*]} | $peer ${theirs_cpu[*]}" >&2
+    echo "  rounds: server ${ours[*]} | $peer ${theirs[*]} | ratios ${pairs[*]} | CPU us/request: server ${ours_cpu[*]} | $peer ${theirs_cpu[*]}" >&2
   done
 done
