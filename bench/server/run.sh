@@ -6,6 +6,7 @@
 #   MODELS="epoll pool threads" ROUNDS=3 bash bench/server/run.sh
 #   POINTS="ka close big" ROUNDS=5 bash bench/server/run.sh
 #   WORKERS=2 POINTS="ka close big" bash bench/server/run.sh   # two workers each, unpinned
+#   GEN=client POINTS="100k big 10m" bash bench/server/run.sh   # protolab's `client load` drives
 #   ROUNDS=1 DURATION=1 IDLE_N=500 IDLE_HOLD=2 bash bench/server/run.sh   # smoke: the script works
 #
 # Points (all on 127.0.0.1):
@@ -18,6 +19,12 @@
 #          resident memory growth per connection
 #   load   protolab's `client load -c 64` against wrk -c64 on the same server (ours only):
 #          ratio = client load / wrk
+# GEN picks the load generator for ka, close, 100k, big and 10m: wrk (the default) or `client`
+# (protolab's `client load`, same connections, `--close` for the close point). A point where the
+# generator's own core is saturated measures the generator, not the servers: with wrk, whose
+# 8 KiB reads cost about 29 us of its core per 100 KiB response, that is the case at 100 KiB
+# (both servers reach the same figure); `client load` reads up to 64 KiB at a time. The
+# generator's CPU per request is printed beside the servers' so a saturated generator shows.
 # With WORKERS=1 (the default) each server gets one worker (nginx `worker_processes 1`, ours
 # `--workers 1`; for `pool`, one reactor and one worker) pinned to core 0 and the load generator
 # is pinned to core 1. With WORKERS=N>1 nobody is pinned (PIN=0), as in a default deployment.
@@ -35,6 +42,8 @@ cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
 MODELS=${MODELS:-epoll}
+GEN=${GEN:-wrk}
+case $GEN in wrk|client) ;; *) echo "bench: GEN is wrk or client, not '$GEN'" >&2; exit 2 ;; esac
 POINTS=${POINTS:-ka close 100k big 10m idle load}
 WORKERS=${WORKERS:-1}
 if [ "$WORKERS" = 1 ]; then PIN=${PIN:-1}; else PIN=${PIN:-0}; fi
@@ -65,7 +74,7 @@ if [ "$(ulimit -n)" -lt $(( IDLE_N + 100 )) ] && [[ " $POINTS " == *" idle "* ]]
 fi
 
 packages=(-p server)
-[[ " $POINTS " == *" load "* ]] && packages+=(-p client)
+if [[ " $POINTS " == *" load "* ]] || [ "$GEN" = client ]; then packages+=(-p client); fi
 cargo build --release -q "${packages[@]}"
 BIN=$PWD/target/release/server
 CLIENT=$PWD/target/release/client
@@ -192,23 +201,52 @@ cpu_stop() {
 }
 per_request() { awk -v us="$1" -v n="$2" 'BEGIN { if (n+0 > 0 && us != "") printf "%.1f", us/n; else print "-" }'; }
 
-# wrk with a 1 s warm-up, then the measured run with CPU accounting. Sets OUT and CPU_US.
+# The generator's user + system time of its last run (bash's `time`), in microseconds.
+TIMEFORMAT='%3U %3S'
+gen_us() { awk 'NF == 2 { printf "%.0f\n", ($1 + $2) * 1000000 }' "$WORK/gen.time"; }
+
+# The generator with a 1 s warm-up, then the measured run with CPU accounting for the server
+# and the generator. Sets RPS, MIBS (MiB/s of responses), REQS, CPU_US and GEN_US.
 run_wrk() { # url conns extra...
   local url=$1 conns=$2; shift 2
   "${LOAD_CPU[@]}" wrk -t1 -c"$conns" -d1s "$@" "$url" >/dev/null 2>&1 || true
   cpu_start
-  OUT=$("${LOAD_CPU[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" "$@" "$url" 2>&1 || true)
+  { time "${LOAD_CPU[@]}" wrk -t1 -c"$conns" -d"${DURATION}s" "$@" "$url" > "$WORK/gen.out" 2>&1 || true; } 2> "$WORK/gen.time"
   CPU_US=$(cpu_stop)
+  GEN_US=$(gen_us)
+  OUT=$(cat "$WORK/gen.out")
   [ -n "${DEBUG:-}" ] && echo "$OUT" >&2
   REQS=$(echo "$OUT" | awk '/requests in/ {print $1}')
+  RPS=$(echo "$OUT" | awk '/Requests\/sec/ {printf "%.0f\n", $2}')
+  MIBS=$(echo "$OUT" | awk '/Transfer\/sec/ {v=$2; u=substr(v,length(v)-1); n=substr(v,1,length(v)-2); if (u=="GB") n*=1024; if (u=="KB") n/=1024; printf "%.0f\n", n}')
   if echo "$OUT" | grep -q 'Non-2xx'; then echo "bench: wrk saw non-2xx answers: $OUT" >&2; fi
 }
-req_per_s() { echo "$OUT" | awk '/Requests\/sec/ {printf "%.0f\n", $2}'; }
-mib_per_s() {
-  echo "$OUT" | awk '/Transfer\/sec/ {v=$2; u=substr(v,length(v)-1); n=substr(v,1,length(v)-2); if (u=="GB") n*=1024; if (u=="KB") n/=1024; printf "%.0f\n", n}'
+run_client() { # url conns extra...
+  local url=$1 conns=$2; shift 2
+  "${LOAD_CPU[@]}" "$CLIENT" load -c "$conns" -d 1s "$@" "$url" >/dev/null 2>&1 || true
+  cpu_start
+  { time "${LOAD_CPU[@]}" "$CLIENT" load -c "$conns" -d "${DURATION}s" --json --color never "$@" "$url" > "$WORK/load.json" 2>/dev/null || true; } 2> "$WORK/gen.time"
+  CPU_US=$(cpu_stop)
+  GEN_US=$(gen_us)
+  read -r RPS MIBS REQS < <(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+bad = sum(n for s, n in d["status"].items() if not s.startswith("2")) + d["errors_total"]
+if bad: print("bench: client load saw %d errors or non-2xx answers" % bad, file=sys.stderr)
+print(round(d["requests_per_second"]), round(d["bytes_read"] / d["duration_s"] / 1048576), d["requests"])
+' "$WORK/load.json" 2>/dev/null || echo "0 0 0")
+}
+# The chosen generator.
+run_gen() { # url conns [close]
+  if [ "$GEN" = client ]; then
+    if [ "${3:-}" = close ]; then run_client "$1" "$2" --close; else run_client "$1" "$2"; fi
+  else
+    if [ "${3:-}" = close ]; then run_wrk "$1" "$2" -H "Connection: close"; else run_wrk "$1" "$2"; fi
+  fi
 }
 
-# One measurement: prints "figure cpu-us-per-request" (req/s, MiB/s or bytes per connection).
+# One measurement: prints "figure server-us-per-request generator-us-per-request" (the figure
+# in req/s, MiB/s or bytes per connection).
 measure() { # who model point
   local who=$1 model=$2 point=$3 port
   port=$(free_port)
@@ -219,14 +257,14 @@ measure() { # who model point
   # Both servers must really serve the file: a 403 would be fast and mean nothing.
   local code
   code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/1k.bin")
-  [ "$code" = 200 ] || { echo "bench: $who answered $code for /1k.bin" >&2; stop_server; echo "0 -"; return; }
+  [ "$code" = 200 ] || { echo "bench: $who answered $code for /1k.bin" >&2; stop_server; echo "0 - -"; return; }
   local url=http://127.0.0.1:$port
   case $point in
-    ka)    run_wrk "$url/1k.bin" 64; echo "$(req_per_s) $(per_request "$CPU_US" "$REQS")" ;;
-    close) run_wrk "$url/1k.bin" 64 -H "Connection: close"; echo "$(req_per_s) $(per_request "$CPU_US" "$REQS")" ;;
-    100k)  run_wrk "$url/100k.bin" 16; echo "$(mib_per_s) $(per_request "$CPU_US" "$REQS")" ;;
-    big)   run_wrk "$url/1m.bin" 16; echo "$(mib_per_s) $(per_request "$CPU_US" "$REQS")" ;;
-    10m)   run_wrk "$url/10m.bin" 16; echo "$(mib_per_s) $(per_request "$CPU_US" "$REQS")" ;;
+    ka)    run_gen "$url/1k.bin" 64; echo "$RPS $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")" ;;
+    close) run_gen "$url/1k.bin" 64 close; echo "$RPS $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")" ;;
+    100k)  run_gen "$url/100k.bin" 16; echo "$MIBS $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")" ;;
+    big)   run_gen "$url/1m.bin" 16; echo "$MIBS $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")" ;;
+    10m)   run_gen "$url/10m.bin" 16; echo "$MIBS $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")" ;;
     idle)  local before after ready=$WORK/ready pids
            rm -f "$ready"
            # A few requests first, so lazily built state (date cache, buffers) is in the baseline.
@@ -239,22 +277,13 @@ measure() { # who model point
            sleep "$IDLE_SETTLE"
            after=$(rss_kib "$pids")
            if wait $client; then
-             echo "$(( (after - before) * 1024 / IDLE_N )) -"
+             echo "$(( (after - before) * 1024 / IDLE_N )) - -"
            else
-             echo "failed($(tr '\n' ' ' < "$WORK/idle.out" | tr -s ' ' '_')) -"
+             echo "failed($(tr '\n' ' ' < "$WORK/idle.out" | tr -s ' ' '_')) - -"
            fi ;;
     load)  # Ours only: the same server under wrk, then under `client load`, same connections.
-           local rps
-           if [ "$who" = wrk ]; then
-             run_wrk "$url/1k.bin" 64; rps=$(req_per_s)
-           else
-             "${LOAD_CPU[@]}" "$CLIENT" load -c 64 -d 1s "$url/1k.bin" >/dev/null 2>&1 || true
-             cpu_start
-             "${LOAD_CPU[@]}" "$CLIENT" load -c 64 -d "${DURATION}s" --json --color never "$url/1k.bin" > "$WORK/load.json" 2>/dev/null || true
-             CPU_US=$(cpu_stop)
-             read -r rps REQS < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(round(d["requests_per_second"]), d["requests"])' "$WORK/load.json" 2>/dev/null || echo "0 0")
-           fi
-           echo "$rps $(per_request "$CPU_US" "$REQS")" ;;
+           if [ "$who" = wrk ]; then run_wrk "$url/1k.bin" 64; else run_client "$url/1k.bin" 64; fi
+           echo "$RPS $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")" ;;
   esac
   stop_server
 }
@@ -265,23 +294,26 @@ pinning="server on core 0, load on core 1"
 [ "$PIN" = 1 ] || pinning="unpinned"
 cpu_source="perf stat task-clock (threads model: /proc/PID/stat)"
 [ "$PERF" = 1 ] || cpu_source="/proc/PID/stat"
-echo "workers: $WORKERS each, $pinning; $ROUNDS rounds of ${DURATION}s; CPU per request from $cpu_source"
-printf '%-8s %-6s %-44s %12s %12s %7s %11s %11s\n' model point what server nginx ratio "server us" "nginx us"
+echo "workers: $WORKERS each, $pinning; $ROUNDS rounds of ${DURATION}s; load from $GEN; CPU per request from $cpu_source"
+echo "(gen us: the generator's CPU per request against server / nginx; near 1e6/req-per-s, the generator is the limit)"
+printf '%-8s %-6s %-44s %12s %12s %7s %11s %11s %13s\n' model point what server nginx ratio "server us" "nginx us" "gen us"
 for model in $MODELS; do
   for point in $POINTS; do
-    ours=(); theirs=(); ours_cpu=(); theirs_cpu=()
+    ours=(); theirs=(); ours_cpu=(); theirs_cpu=(); ours_gen=(); theirs_gen=()
     rounds=$ROUNDS
     [ "$point" = idle ] && rounds=1
     peer=nginx
     [ "$point" = load ] && peer=wrk
     for _ in $(seq "$rounds"); do
-      read -r fig cpu < <(measure ours "$model" "$point"); ours+=("$fig"); ours_cpu+=("$cpu")
-      read -r fig cpu < <(measure "$peer" "$model" "$point"); theirs+=("$fig"); theirs_cpu+=("$cpu")
+      read -r fig cpu gen < <(measure ours "$model" "$point"); ours+=("$fig"); ours_cpu+=("$cpu"); ours_gen+=("$gen")
+      read -r fig cpu gen < <(measure "$peer" "$model" "$point"); theirs+=("$fig"); theirs_cpu+=("$cpu"); theirs_gen+=("$gen")
     done
     a=$(printf '%s\n' "${ours[@]}" | median)
     b=$(printf '%s\n' "${theirs[@]}" | median)
     ac=$(printf '%s\n' "${ours_cpu[@]}" | grep -v '^-$' | median || true)
     bc=$(printf '%s\n' "${theirs_cpu[@]}" | grep -v '^-$' | median || true)
+    ag=$(printf '%s\n' "${ours_gen[@]}" | grep -v '^-$' | median || true)
+    bg=$(printf '%s\n' "${theirs_gen[@]}" | grep -v '^-$' | median || true)
     case $point in
       ka) what="1 KiB keep-alive, 64 conns (req/s)" ;;
       close) what="1 KiB new connection each, 64 conns (req/s)" ;;
@@ -300,7 +332,7 @@ for model in $MODELS; do
     done
     ratio=$(printf '%s\n' "${pairs[@]}" | grep -v '^-$' | median || true)
     ratio=$(awk -v r="$ratio" 'BEGIN { if (r == "" || r == "-") print "-"; else printf "%.2f", r }')
-    printf '%-8s %-6s %-44s %12s %12s %7s %11s %11s\n' "$model" "$point" "$what" "$a" "$b" "$ratio" "${ac:--}" "${bc:--}"
-    echo "  rounds: server ${ours[*]} | $peer ${theirs[*]} | ratios ${pairs[*]} | CPU us/request: server ${ours_cpu[*]} | $peer ${theirs_cpu[*]}" >&2
+    printf '%-8s %-6s %-44s %12s %12s %7s %11s %11s %13s\n' "$model" "$point" "$what" "$a" "$b" "$ratio" "${ac:--}" "${bc:--}" "${ag:--}/${bg:--}"
+    echo "  rounds: server ${ours[*]} | $peer ${theirs[*]} | ratios ${pairs[*]} | CPU us/request: server ${ours_cpu[*]} | $peer ${theirs_cpu[*]} | generator ${ours_gen[*]} | ${theirs_gen[*]}" >&2
   done
 done
