@@ -22,9 +22,10 @@
 # GEN picks the load generator for ka, close, 100k, big and 10m: wrk (the default) or `client`
 # (protolab's `client load`, same connections, `--close` for the close point). A point where the
 # generator's own core is saturated measures the generator, not the servers: with wrk, whose
-# 8 KiB reads cost about 29 us of its core per 100 KiB response, that is the case at 100 KiB
-# (both servers reach the same figure); `client load` reads up to 64 KiB at a time. The
-# generator's CPU per request is printed beside the servers' so a saturated generator shows.
+# 8 KiB reads cost 23-30 us of its core per 100 KiB response, that is the case at 100 KiB
+# (both servers reach about the same figure); `client load` reads up to 64 KiB at a time. The
+# generator's CPU per request is printed beside the servers' so a saturated generator shows
+# (for wrk; `client load` spins between events, so its figure is always its whole core).
 # With WORKERS=1 (the default) each server gets one worker (nginx `worker_processes 1`, ours
 # `--workers 1`; for `pool`, one reactor and one worker) pinned to core 0 and the load generator
 # is pinned to core 1. With WORKERS=N>1 nobody is pinned (PIN=0), as in a default deployment.
@@ -236,14 +237,19 @@ if bad: print("bench: client load saw %d errors or non-2xx answers" % bad, file=
 print(round(d["requests_per_second"]), round(d["bytes_read"] / d["duration_s"] / 1048576), d["requests"])
 ' "$WORK/load.json" 2>/dev/null || echo "0 0 0")
 }
-# The chosen generator.
+# The chosen generator; "close" asks for a new connection per request.
 run_gen() { # url conns [close]
+  local close=()
   if [ "$GEN" = client ]; then
-    if [ "${3:-}" = close ]; then run_client "$1" "$2" --close; else run_client "$1" "$2"; fi
+    [ "${3:-}" = close ] && close=(--close)
+    run_client "$1" "$2" "${close[@]}"
   else
-    if [ "${3:-}" = close ]; then run_wrk "$1" "$2" -H "Connection: close"; else run_wrk "$1" "$2"; fi
+    [ "${3:-}" = close ] && close=(-H "Connection: close")
+    run_wrk "$1" "$2" "${close[@]}"
   fi
 }
+# The line measure prints for a generator run: the figure, then server and generator CPU.
+gen_result() { echo "$1 $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")"; }
 
 # One measurement: prints "figure server-us-per-request generator-us-per-request" (the figure
 # in req/s, MiB/s or bytes per connection).
@@ -260,11 +266,11 @@ measure() { # who model point
   [ "$code" = 200 ] || { echo "bench: $who answered $code for /1k.bin" >&2; stop_server; echo "0 - -"; return; }
   local url=http://127.0.0.1:$port
   case $point in
-    ka)    run_gen "$url/1k.bin" 64; echo "$RPS $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")" ;;
-    close) run_gen "$url/1k.bin" 64 close; echo "$RPS $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")" ;;
-    100k)  run_gen "$url/100k.bin" 16; echo "$MIBS $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")" ;;
-    big)   run_gen "$url/1m.bin" 16; echo "$MIBS $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")" ;;
-    10m)   run_gen "$url/10m.bin" 16; echo "$MIBS $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")" ;;
+    ka)    run_gen "$url/1k.bin" 64; gen_result "$RPS" ;;
+    close) run_gen "$url/1k.bin" 64 close; gen_result "$RPS" ;;
+    100k)  run_gen "$url/100k.bin" 16; gen_result "$MIBS" ;;
+    big)   run_gen "$url/1m.bin" 16; gen_result "$MIBS" ;;
+    10m)   run_gen "$url/10m.bin" 16; gen_result "$MIBS" ;;
     idle)  local before after ready=$WORK/ready pids
            rm -f "$ready"
            # A few requests first, so lazily built state (date cache, buffers) is in the baseline.
@@ -283,7 +289,7 @@ measure() { # who model point
            fi ;;
     load)  # Ours only: the same server under wrk, then under `client load`, same connections.
            if [ "$who" = wrk ]; then run_wrk "$url/1k.bin" 64; else run_client "$url/1k.bin" 64; fi
-           echo "$RPS $(per_request "$CPU_US" "$REQS") $(per_request "$GEN_US" "$REQS")" ;;
+           gen_result "$RPS" ;;
   esac
   stop_server
 }
